@@ -1,0 +1,235 @@
+/*
+ * main.c - runjs-init: execute a plan inside new namespaces.
+ *
+ * runjs (TypeScript on Bun) cannot enter namespaces itself: setns into a mount
+ * namespace, a new user namespace and a fork into a pid namespace all want a
+ * single-threaded process, and Bun has threads. So runjs compiles config.json
+ * into a Plan, starts this program with a control socket as fd N, and sends
+ * the plan. We run the steps below in this order, decide nothing, and report
+ * the first failure. Every fd below N is the container's (stdio and preserved
+ * fds) and reaches it untouched; N and above are runjs's and never do.
+ *
+ *   runjs                         helper               init (the child)
+ *   PLAN ------------------------> rlimits, setns, unshare, fork
+ *        <------------------------ PIDS  (exits, or waits for the init)
+ *   cgroups; PLACED ---------------------------------> mounts, devices
+ *        <------------------------------------------- HOOKS
+ *   prestart hooks; CONTINUE ------------------------> createContainer hooks,
+ *                                                      pivot_root, masks, user
+ *        <------------------------------------------- READY, close
+ *   `runjs start` opens the fifo --------------------> startContainer, execve
+ */
+#include "proto.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int check_plan(void)
+{
+	struct frame f;
+	struct plan p;
+	char err[256], c;
+	int r = read_frame(0, &f, err, sizeof err);
+	if (r == 0)
+		snprintf(err, sizeof err, "no frame on stdin");
+	else if (r > 0 && f.type != FRAME_PLAN)
+		snprintf(err, sizeof err, "frame type %u, want PLAN (%u)", f.type, FRAME_PLAN);
+	else if (r > 0 && read_full(0, &c, 1) != 0)
+		snprintf(err, sizeof err, "trailing bytes after the frame");
+	else if (r > 0 && decode_plan(f.buf, f.len, &p, err, sizeof err) == 0) {
+		print_plan_json(&p);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	fprintf(stderr, "runjs-init: check-plan: %s\n", err);
+	return 1;
+}
+
+/* The next frame, which must be of this type; EOF means runjs died: exit quietly. */
+static struct frame expect(uint16_t type, const char *what)
+{
+	struct frame f;
+	char err[256];
+	int r = read_frame(ctl_fd, &f, err, sizeof err);
+	if (r == 0)
+		exit(1);
+	if (r > 0 && f.type != type)
+		snprintf(err, sizeof err, "got frame type %u, want %s", f.type, what);
+	if (r < 0 || f.type != type)
+		die("protocol", "read", "", EPROTO, err);
+	return f;
+}
+
+/* The highest capability this kernel knows; read now, /proc may be gone later. */
+static int cap_last_cap(void)
+{
+	char b[16] = "";
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	int n = fd < 0 ? -1 : read(fd, b, sizeof b - 1);
+	if (fd >= 0)
+		close(fd);
+	n = n > 0 ? atoi(b) : CAP_LAST_CAP;
+	return n > 63 ? 63 : n;
+}
+
+/* 0 if path is a regular file we may execute, else why not. */
+static int runnable(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return errno;
+	return !S_ISREG(st.st_mode) ? EACCES : access(path, X_OK) < 0 ? errno : 0;
+}
+
+/* What execve will run: args[0] if it has a '/', else the first match in $PATH.
+ * Checked now, so that a typo fails `create`, not `start` (as in runc). */
+static const char *find_executable(const struct plan *p, char *buf, size_t len)
+{
+	const char *a0 = p->args[0];
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int err;
+	if (!a0)
+		die("process.args", "exec", "", EINVAL, "no arguments");
+	if (strchr(a0, '/')) {
+		if ((err = runnable(a0)))
+			die("process.args", "exec", a0, err, NULL);
+		return a0;
+	}
+	for (char **e = p->env; *e; e++)
+		if (!strncmp(*e, "PATH=", 5)) {
+			path = *e + 5;
+			break;
+		}
+	for (const char *d = path; *d; d += *d == ':') {
+		int n = strcspn(d, ":");
+		if (n > 0 && snprintf(buf, len, "%.*s/%s", n, d, a0) < (int)len && runnable(buf) == 0)
+			return buf;
+		d += n;
+	}
+	die("process.args", "exec", a0, ENOENT, "executable file not found in $PATH");
+}
+
+static noreturn void init(int fd)
+{
+	struct plan p;
+	struct state st;
+	char err[256], buf[PATH_MAX];
+
+	/* Start clean whatever runjs left us: no fd of ours survives an execve, no
+	 * signal is blocked or ignored (an ignored SIGPIPE would reach the
+	 * container, and the waiting helper could not forward what is ignored). */
+	ctl_fd = fd;
+	close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* 1. the plan */
+	struct frame f = expect(FRAME_PLAN, "PLAN");
+	if (decode_plan(f.buf, f.len, &p, err, sizeof err) < 0)
+		die("plan", "decode", "", EPROTO, err);
+	saved_umask = umask(0);
+
+	/* 2. the helper's own limits, inherited by the init */
+	if (p.seen[TAG_OOM_SCORE_ADJ]) {
+		snprintf(buf, sizeof buf, "%d", p.oom_score_adj);
+		must(write_file("/proc/self/oom_score_adj", buf), "process.oomScoreAdj", "write",
+		     "/proc/self/oom_score_adj");
+	}
+	for (size_t i = 0; i < p.nrl; i++) {
+		struct rlimit rl = {.rlim_cur = p.rl[i].soft, .rlim_max = p.rl[i].hard};
+		must(setrlimit(p.rl[i].resource, &rl), p.rl[i].name ? p.rl[i].name : "process.rlimits",
+		     "setrlimit", "");
+	}
+	int cap_last = cap_last_cap();
+
+	/* 3-4. namespaces, then the fork; only the init comes back */
+	join_and_unshare(&p);
+	fork_init(&p);
+
+	/* 5. runjs has put us in our cgroups (and written the id maps) */
+	expect(FRAME_PLACED, "PLACED");
+	become_userns_root(&p);
+	if (p.cgroupns)
+		must(unshare(CLONE_NEWCGROUP), "namespaces", "unshare", "cgroup");
+
+	/* 6-8. the filesystem, under the rootfs (an empty rootfs: exec, no set-up) */
+	if (*p.rootfs) {
+		int root = setup_rootfs(&p);
+		do_mounts(&p, root);
+		make_devices(&p, root);
+		make_symlinks(&p, root);
+		close(root);
+	}
+
+	/* 9-10. runtime hooks in runjs, then ours */
+	if (send_frame(ctl_fd, FRAME_HOOKS, NULL) < 0)
+		exit(1); /* runjs is gone */
+	f = expect(FRAME_CONTINUE, "CONTINUE");
+	if (decode_continue(f.buf, f.len, &st, err, sizeof err) < 0)
+		die("protocol", "decode", "", EPROTO, err);
+	run_hooks(&p, 1, st.creating);
+
+	/* 11-13. pivot_root, keeping a handle on the host's fifo */
+	int fifo = fifo_open_path(&p);
+	if (*p.rootfs)
+		do_pivot(&p);
+	if (*p.rootfs && p.post_propagation)
+		must(mount(NULL, "/", NULL, p.post_propagation, NULL), "linux.rootfsPropagation", "mount", "/");
+
+	/* 16, then 14-15: sysctls first, as /proc/sys is often a read-only path */
+	set_names_and_sysctls(&p);
+	do_remounts(&p);
+	do_masked_and_readonly(&p);
+
+	/* 17-19. privileges, identity, working directory */
+	set_no_new_privs(&p);
+	if (p.seccomp && !p.no_new_privs)
+		install_seccomp(&p);
+	set_user(&p, cap_last);
+	must(chdir(p.cwd), "process.cwd", "chdir", p.cwd);
+	const char *exe = find_executable(&p, buf, sizeof buf);
+	umask(p.seen[TAG_UMASK] ? p.umask : 022);
+
+	/* 20. set-up done: from here errors go to the container's stderr */
+	if (send_frame(ctl_fd, FRAME_READY, NULL) < 0)
+		exit(1);
+	close(ctl_fd);
+	ctl_fd = -1;
+	after_ready = 1;
+
+	/* 21-25 */
+	if (p.seccomp && p.no_new_privs)
+		install_seccomp(&p);
+	close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC);
+	fifo_wait(fifo);
+	run_hooks(&p, 2, st.created);
+	execve(exe, p.args, p.env);
+	fprintf(stderr, "runjs-init: process.args: exec %s: %s\n", exe, strerror(errno));
+	exit(127);
+}
+
+int main(int argc, char **argv)
+{
+	char *end;
+	if (argc == 2 && !strcmp(argv[1], "check-plan"))
+		return check_plan();
+	if (argc == 3 && !strcmp(argv[1], "init")) {
+		long fd = strtol(argv[2], &end, 10);
+		if (*argv[2] && !*end && fd >= 0 && fd < INT_MAX)
+			init(fd);
+	}
+	fprintf(stderr, "usage: runjs-init init FD | runjs-init check-plan\n");
+	return 2;
+}

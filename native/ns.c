@@ -1,0 +1,111 @@
+/*
+ * ns.c - namespaces, the fork of the init, and the helper that stays behind.
+ *
+ * setns(2) and unshare(2) change the calling process, but two kinds are
+ * special: CLONE_NEWPID and CLONE_NEWTIME only decide where the *children*
+ * go, because a process never changes its own pid or clock. So the helper
+ * joins and unshares everything, writes the time offsets (allowed only while
+ * the time namespace has no process in it yet), and then forks: the child is
+ * the container's init (pid 1 in a new pid namespace). The parent reports both
+ * pids and then either exits (create: the init is reparented to runjs's
+ * subreaper, as with runc) or stays as the init's parent (run): it forwards
+ * signals and exits with the init's status, so a shell sees the container as
+ * an ordinary child.
+ *
+ * A process that creates or joins a user namespace keeps its credentials, which
+ * are unmapped there until runjs writes uid_map and gid_map (after PIDS): it
+ * shows up as the overflow uid and may not create a file. So once PLACED says
+ * the maps are written, the init becomes uid 0 and gid 0 of the namespace.
+ *
+ * Hostname and sysctls are set here too: they are state of the UTS, IPC and
+ * network namespaces the init lives in.
+ */
+#include "proto.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void join_and_unshare(const struct plan *p)
+{
+	for (size_t i = 0; i < p->nns; i++) {
+		const struct nsjoin *j = &p->ns[i];
+		const char *step = j->name ? j->name : "namespaces";
+		int fd = must(open(j->path, O_RDONLY | O_CLOEXEC), step, "open", j->path);
+		must(setns(fd, j->type), step, "setns", j->path);
+		close(fd);
+	}
+	if (p->unshare_flags)
+		must(unshare(p->unshare_flags), "namespaces", "unshare", "");
+	if ((p->unshare_flags & CLONE_NEWTIME) && p->time_offsets)
+		must(write_file("/proc/self/timens_offsets", p->time_offsets), "linux.timeOffsets", "write",
+		     "/proc/self/timens_offsets");
+}
+
+void become_userns_root(const struct plan *p)
+{
+	int userns = (p->unshare_flags & CLONE_NEWUSER) != 0;
+	for (size_t i = 0; i < p->nns; i++)
+		userns |= p->ns[i].type == CLONE_NEWUSER;
+	if (userns) {
+		must(setresgid(0, 0, 0), "linux.gidMappings", "setresgid", "0");
+		must(setresuid(0, 0, 0), "linux.uidMappings", "setresuid", "0");
+	}
+}
+
+/* The waiting helper: forward signals to the init, reap, exit with its status. */
+static noreturn void helper_wait(pid_t init, const sigset_t *all)
+{
+	for (;;) {
+		int sig = sigwaitinfo(all, NULL), st;
+		pid_t pid;
+		if (sig > 0 && sig != SIGCHLD)
+			kill(init, sig);
+		else if (sig == SIGCHLD)
+			while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+				if (pid == init)
+					exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+}
+
+void fork_init(const struct plan *p)
+{
+	/* Block everything first: a signal sent right after PIDS must not be lost. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if (p->helper_waits)
+		must(prctl(PR_SET_CHILD_SUBREAPER, 1), "helper", "prctl", "PR_SET_CHILD_SUBREAPER");
+	pid_t pid = must(fork(), "helper", "fork", "");
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return;
+	}
+	struct wbuf w = WBUF_INIT;
+	wb_u32(&w, TAG_PID_HELPER, getpid());
+	wb_u32(&w, TAG_PID_INIT, pid);
+	if (send_frame(ctl_fd, FRAME_PIDS, &w) < 0)
+		exit(1); /* runjs is gone; the init reads EOF and exits too */
+	if (!p->helper_waits)
+		exit(0);
+	close(ctl_fd);
+	helper_wait(pid, &all);
+}
+
+void set_names_and_sysctls(const struct plan *p)
+{
+	if (p->hostname)
+		must(sethostname(p->hostname, strlen(p->hostname)), "hostname", "sethostname", p->hostname);
+	if (p->domainname)
+		must(setdomainname(p->domainname, strlen(p->domainname)), "domainname", "setdomainname",
+		     p->domainname);
+	for (size_t i = 0; i < p->nsysctls; i++) {
+		const struct sysctl *s = &p->sysctls[i];
+		must(write_file(s->path, s->value), *s->name ? s->name : "linux.sysctl", "write", s->path);
+	}
+}

@@ -1,0 +1,90 @@
+/*
+ * proto.h - the decoded plan and the frame codec (see protocol/protocol.json).
+ *
+ * Strings in struct plan point into the frame buffer, which the decoder has
+ * checked: each is NUL-terminated with no NUL inside. String lists are always
+ * NULL-terminated, so args and env can go straight to execve.
+ */
+#ifndef RUNJS_PROTO_H
+#define RUNJS_PROTO_H
+
+#include "util.h"
+#include "proto.gen.h"
+
+#define MAX_FRAME (16u << 20)
+
+struct nsjoin  { uint32_t type; const char *path, *name; };
+struct rlim    { uint32_t resource; uint64_t soft, hard; const char *name; };
+struct mnt     { const char *name, *source, *target, *fstype, *data;
+		 uint32_t flags, propagation, mkdir, bindro; uint64_t attr_set, attr_clr; };
+struct dev     { const char *name, *path, *host; uint32_t mode, major, minor, uid, gid; };
+struct symlink { const char *name, *target, *path; };
+struct remount { const char *name, *path; uint32_t flags; };
+struct sysctl  { const char *name, *path, *value; };
+struct hook    { const char *name, *path; uint32_t phase, timeout;
+		 char **args; size_t nargs; char **env; size_t nenv; };
+
+enum cap_set { CAP_BOUNDING, CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE, CAP_AMBIENT };
+
+struct plan {
+	uint8_t seen[128]; /* seen[TAG_X]: record X was present (optional fields) */
+	uint32_t version, helper_waits, unshare_flags, cgroupns, no_pivot, no_new_privs;
+	uint32_t root_propagation, post_propagation, uid, gid, umask, seccomp_flags;
+	int32_t oom_score_adj;
+	uint64_t caps[5]; /* by enum cap_set; applied when seen[TAG_CAP_BOUNDING] */
+	const char *rootfs, *cwd;
+	const char *time_offsets, *hostname, *domainname, *fifo; /* NULL when absent */
+	const uint8_t *seccomp; size_t nseccomp;                 /* NULL when absent */
+	struct nsjoin *ns; size_t nns;
+	struct rlim *rl; size_t nrl;
+	struct mnt *mounts; size_t nmounts;
+	struct dev *devs; size_t ndevs;
+	struct symlink *links; size_t nlinks;
+	struct remount *remounts; size_t nremounts;
+	struct sysctl *sysctls; size_t nsysctls;
+	struct hook *hooks; size_t nhooks;
+	char **masked; size_t nmasked;
+	char **readonly; size_t nreadonly;
+	uint32_t *gids; size_t ngids;
+	char **env; size_t nenv;
+	char **args; size_t nargs;
+};
+
+struct frame { uint16_t type; uint32_t len; uint8_t *buf; };
+
+/* 1: a frame; 0: EOF before its first byte; -1: error, message in err. */
+int read_frame(int fd, struct frame *f, char *err, size_t errlen);
+/* 0 or -1 with a message in err. */
+int decode_plan(const uint8_t *buf, size_t len, struct plan *p, char *err, size_t errlen);
+struct state { const char *creating, *created; };
+int decode_continue(const uint8_t *buf, size_t len, struct state *s, char *err, size_t errlen);
+void print_plan_json(const struct plan *p);
+
+/* Outgoing frames are small: a fixed buffer (start it with WBUF_INIT), long strings cut. */
+struct wbuf { uint8_t b[16384]; size_t n; };
+#define WBUF_INIT {.n = 8}
+void wb_u32(struct wbuf *w, uint16_t tag, uint32_t v);
+void wb_str(struct wbuf *w, uint16_t tag, const char *s);
+int send_frame(int fd, uint16_t type, struct wbuf *w); /* w NULL: no payload; 0 or -1 */
+
+/* The phases, one file per kernel concept; each dies on failure. */
+void join_and_unshare(const struct plan *p);              /* ns.c */
+void fork_init(const struct plan *p);                     /* ns.c: returns in the init */
+void become_userns_root(const struct plan *p);            /* ns.c */
+void set_names_and_sysctls(const struct plan *p);         /* ns.c */
+int setup_rootfs(const struct plan *p);                   /* mount.c: returns rootfd */
+void do_mounts(const struct plan *p, int root);           /* mount.c */
+void do_remounts(const struct plan *p);                   /* mount.c, after pivot */
+void do_masked_and_readonly(const struct plan *p);        /* mount.c, after pivot */
+int open_parent(int root, const char *path, const char **base, const char *step); /* mount.c */
+void make_devices(const struct plan *p, int root);        /* dev.c */
+void make_symlinks(const struct plan *p, int root);       /* dev.c */
+void do_pivot(const struct plan *p);                      /* pivot.c */
+void run_hooks(const struct plan *p, uint32_t phase, const char *state); /* hooks.c */
+int fifo_open_path(const struct plan *p);                 /* fifo.c: -1 if none */
+void fifo_wait(int pathfd);                               /* fifo.c */
+void set_no_new_privs(const struct plan *p);              /* user.c */
+void install_seccomp(const struct plan *p);               /* user.c */
+void set_user(const struct plan *p, int cap_last);        /* user.c */
+
+#endif

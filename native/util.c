@@ -1,0 +1,87 @@
+/*
+ * util.c - error reporting and EINTR-safe I/O.
+ *
+ * Every error path in runjs-init ends in die(). Until READY it sends a single
+ * ERROR frame (errno, step, op, path, message) and exits; runjs, which holds
+ * the other end of the socket, turns it into one message for the user. After
+ * READY the socket is gone, so the same line goes to stderr, which by then is
+ * the container's own stderr.
+ */
+#include "util.h"
+#include "proto.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int ctl_fd = -1;
+int after_ready;
+mode_t saved_umask = 022;
+
+noreturn void die(const char *step, const char *op, const char *path, int err, const char *msg)
+{
+	if (!path)
+		path = "";
+	if (!after_ready && ctl_fd >= 0) {
+		struct wbuf w = WBUF_INIT;
+		wb_u32(&w, TAG_ERR_ERRNO, (uint32_t)err);
+		wb_str(&w, TAG_ERR_STEP, step);
+		wb_str(&w, TAG_ERR_OP, op);
+		wb_str(&w, TAG_ERR_PATH, path);
+		wb_str(&w, TAG_ERR_MSG, msg ? msg : "");
+		if (send_frame(ctl_fd, FRAME_ERROR, &w) == 0)
+			exit(1);
+	}
+	fprintf(stderr, "runjs-init: %s: %s%s%s: %s\n", step, op, *path ? " " : "", path,
+		msg ? msg : strerror(err));
+	exit(1);
+}
+
+long must(long r, const char *step, const char *op, const char *path)
+{
+	if (r < 0)
+		die_errno(step, op, path);
+	return r;
+}
+
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+int write_full(int fd, const void *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf = (const char *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
+int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = write_full(fd, s, strlen(s));
+	close(fd); /* leaves errno alone when it succeeds */
+	return r;
+}

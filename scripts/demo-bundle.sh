@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Make an OCI bundle from the host's static busybox, offline: DIR/rootfs holds busybox and
+# its applet links, DIR/config.json is `runjs spec` with the given command and no terminal.
+#   scripts/demo-bundle.sh DIR [ARG...]
+set -euo pipefail
+dir=${1:?usage: demo-bundle.sh DIR [ARG...]}; shift
+here=$(cd "$(dirname "$0")/.." && pwd)
+bb=$(command -v busybox || echo /bin/busybox)
+mkdir -p "$dir/rootfs"/{bin,dev,proc,sys,tmp,etc,root}
+cp -L "$bb" "$dir/rootfs/bin/busybox"
+for a in $("$dir/rootfs/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$dir/rootfs/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$dir/rootfs/etc/passwd"
+echo 'root:x:0:' >"$dir/rootfs/etc/group"
+rm -f "$dir/config.json"
+"$here/bin/runjs" spec --bundle "$dir"
+args='["sh","-c","echo hello from a runjs container: $(hostname), pid $$; uname -r; ls /"]'
+[ $# -gt 0 ] && args=$(printf '%s\n' "$@" | node -e 'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trimEnd().split("\n")))')
+tmp=$(mktemp)
+node -e '
+const fs = require("fs"); const [file, args] = process.argv.slice(1);
+const c = JSON.parse(fs.readFileSync(file, "utf8"));
+c.process.terminal = false; c.process.args = JSON.parse(args);
+fs.writeFileSync(file, JSON.stringify(c, null, "\t") + "\n");' "$dir/config.json" "$args"
+rm -f "$tmp"

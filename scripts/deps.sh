@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install what building and testing runjs needs on Debian, as root: a C compiler, the
+# static busybox the demo and test images are made of, and Bun (from npm, pinned).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+command -v npm >/dev/null || need+=(npm)
+[ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || need+=(libseccomp2)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+[ -x node_modules/.bin/bun ] || npm install --no-audit --no-fund --loglevel=error

@@ -1,0 +1,55 @@
+// A small runc-style argument parser: long flags as --name, --name=value or -name (the
+// single-dash long form urfave/cli accepts and scripts written for runc use), short flags
+// as -x, values either attached with = or in the next argument.
+export interface FlagDef {
+  short?: string;
+  value?: boolean;
+  help: string;
+  def?: string;
+}
+export type FlagSpec = Record<string, FlagDef>;
+
+export class ArgError extends Error {}
+
+export function parseArgs(
+  argv: string[],
+  spec: FlagSpec,
+  stopAtFirstPositional: boolean,
+): { flags: Record<string, string | boolean>; rest: string[] } {
+  const flags: Record<string, string | boolean> = {};
+  for (const [k, d] of Object.entries(spec)) if (d.def !== undefined) flags[k] = d.def;
+  const rest: string[] = [];
+  const shorts = new Map(Object.entries(spec).flatMap(([k, d]) => (d.short ? [[d.short, k] as const] : [])));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      rest.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith("-") || a === "-") {
+      if (stopAtFirstPositional) {
+        rest.push(...argv.slice(i));
+        break;
+      }
+      rest.push(a);
+      continue;
+    }
+    const body = a.replace(/^--?/, "");
+    const eq = body.indexOf("=");
+    const key = eq < 0 ? body : body.slice(0, eq);
+    const name = Object.hasOwn(spec, key) ? key : a.startsWith("--") ? undefined : shorts.get(key);
+    if (!name) throw new ArgError(`flag provided but not defined: ${a.split("=")[0]}`);
+    const d = spec[name]!;
+    if (!d.value) {
+      if (eq >= 0) flags[name] = !/^(false|0)$/.test(body.slice(eq + 1));
+      else flags[name] = true;
+      continue;
+    }
+    if (eq >= 0) flags[name] = body.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length) throw new ArgError(`flag needs an argument: ${a}`);
+      flags[name] = argv[++i]!;
+    }
+  }
+  return { flags, rest };
+}

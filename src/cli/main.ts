@@ -1,0 +1,281 @@
+// runjs command line: runc-compatible global flags, one verb, its flags, its arguments.
+//
+// containerd runs this binary once per lifecycle step, so start-up time is the product:
+// this file imports nothing but the argument parser and the logger, and each verb's code is
+// loaded only when that verb runs.
+import { parseArgs, type FlagSpec } from "./args.ts";
+import { Logger } from "./log.ts";
+
+export const VERSION = "0.1.0";
+export const SPEC_VERSION = "1.3.0";
+
+const GLOBAL: FlagSpec = {
+  root: { value: true, help: "root directory for storage of container state", def: "/run/runjs" },
+  log: { value: true, help: "set the log file to write runjs logs to (default is stderr)" },
+  "log-format": { value: true, help: "set the log format ('text' (default), or 'json')", def: "text" },
+  debug: { help: "enable debug logging" },
+  "systemd-cgroup": { help: "enable systemd cgroup support (not supported yet)" },
+  rootless: { value: true, help: "ignored: rootless containers are not supported yet" },
+  criu: { value: true, help: "ignored: checkpoint/restore is not supported" },
+  help: { short: "h", help: "show help" },
+  version: { short: "v", help: "print the version" },
+};
+
+const CREATE_FLAGS: FlagSpec = {
+  bundle: { short: "b", value: true, help: "path to the root of the bundle directory", def: "." },
+  "console-socket": { value: true, help: "path to an AF_UNIX socket which will receive the pty master" },
+  "pid-file": { value: true, help: "file to write the process id to" },
+  "no-pivot": { help: "do not use pivot_root to jail process inside rootfs" },
+  "no-new-keyring": { help: "do not create a new session keyring for the container" },
+  "preserve-fds": { value: true, help: "pass N additional file descriptors to the container", def: "0" },
+  "pidfd-socket": { value: true, help: "not supported yet" },
+};
+
+interface Command {
+  usage: string;
+  help: string;
+  flags: FlagSpec;
+  run(ctx: Ctx): Promise<number | void> | number | void;
+}
+
+export interface Ctx {
+  g: Record<string, string | boolean>;
+  f: Record<string, string | boolean>;
+  args: string[];
+  log: Logger;
+  root: string;
+}
+
+function needId(ctx: Ctx, max = 1): string {
+  if (ctx.args.length < 1) throw usage(`requires a container id`);
+  if (ctx.args.length > max) throw usage(`too many arguments: ${ctx.args.slice(max).join(" ")}`);
+  return ctx.args[0]!;
+}
+
+class CliUsage extends Error {}
+function usage(m: string) {
+  return new CliUsage(m);
+}
+
+function intFlag(v: string | boolean | undefined, name: string): number {
+  const n = Number(v ?? 0);
+  if (!Number.isInteger(n) || n < 0) throw usage(`--${name}: must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+const notYet = (what: string): Command => ({
+  usage: `${what} <container-id> …`,
+  help: `${what} (not supported yet)`,
+  flags: {},
+  run() {
+    throw usage(`${what}: not supported yet`);
+  },
+});
+
+const COMMANDS: Record<string, Command> = {
+  create: {
+    usage: "create [command options] <container-id>",
+    help: "create a container",
+    flags: CREATE_FLAGS,
+    async run(ctx) {
+      const id = needId(ctx);
+      const { create } = await import("../container/create.ts");
+      create({
+        root: ctx.root,
+        id,
+        bundle: ctx.f.bundle as string,
+        pidFile: ctx.f["pid-file"] as string | undefined,
+        consoleSocket: ctx.f["console-socket"] as string | undefined,
+        noPivot: !!ctx.f["no-pivot"],
+        preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
+      });
+    },
+  },
+  run: {
+    usage: "run [command options] <container-id>",
+    help: "create and run a container",
+    flags: {
+      ...CREATE_FLAGS,
+      detach: { short: "d", help: "detach from the container's process" },
+      keep: { help: "do not delete the container after it exits" },
+      "no-subreaper": { help: "ignored" },
+    },
+    async run(ctx) {
+      const id = needId(ctx);
+      const { run } = await import("../container/run.ts");
+      return run(
+        {
+          root: ctx.root,
+          id,
+          bundle: ctx.f.bundle as string,
+          pidFile: ctx.f["pid-file"] as string | undefined,
+          consoleSocket: ctx.f["console-socket"] as string | undefined,
+          noPivot: !!ctx.f["no-pivot"],
+          preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
+          detach: !!ctx.f.detach,
+          keep: !!ctx.f.keep,
+        },
+        (m) => ctx.log.warn(m),
+      );
+    },
+  },
+  start: {
+    usage: "start <container-id>",
+    help: "executes the user defined process in a created container",
+    flags: {},
+    async run(ctx) {
+      const id = needId(ctx);
+      const { start } = await import("../container/lifecycle.ts");
+      start(ctx.root, id, (m) => ctx.log.warn(m));
+    },
+  },
+  state: {
+    usage: "state <container-id>",
+    help: "output the state of a container",
+    flags: {},
+    async run(ctx) {
+      const id = needId(ctx);
+      const { containerState } = await import("../container/lifecycle.ts");
+      process.stdout.write(JSON.stringify(containerState(ctx.root, id), null, "  ") + "\n");
+    },
+  },
+  kill: {
+    usage: "kill [command options] <container-id> [signal]",
+    help: "kill sends the specified signal (default: SIGTERM) to the container's init process",
+    flags: { all: { short: "a", help: "send the specified signal to all processes inside the container" } },
+    async run(ctx) {
+      const id = needId(ctx, 2);
+      const { killContainer, parseSignal } = await import("../container/lifecycle.ts");
+      killContainer(ctx.root, id, parseSignal(ctx.args[1] ?? "SIGTERM"), !!ctx.f.all);
+    },
+  },
+  delete: {
+    usage: "delete [command options] <container-id>",
+    help: "delete any resources held by the container often used with detached containers",
+    flags: { force: { short: "f", help: "forcibly deletes the container if it is still running (uses SIGKILL)" } },
+    async run(ctx) {
+      const id = needId(ctx);
+      const { deleteContainer } = await import("../container/lifecycle.ts");
+      try {
+        deleteContainer(ctx.root, id, !!ctx.f.force, (m) => ctx.log.warn(m));
+      } catch (e: any) {
+        // runc: deleting a missing container with --force succeeds.
+        if (ctx.f.force && /does not exist/.test(e.message)) return;
+        throw e;
+      }
+    },
+  },
+  list: {
+    usage: "list [command options]",
+    help: "lists containers started by runjs with the given root",
+    flags: {
+      format: { short: "f", value: true, help: "select one of: table or json", def: "table" },
+      quiet: { short: "q", help: "display only container IDs" },
+    },
+    async run(ctx) {
+      const { listContainers } = await import("../container/lifecycle.ts");
+      const { specState } = await import("../container/state.ts");
+      const cs = listContainers(ctx.root);
+      if (ctx.f.quiet) {
+        for (const c of cs) process.stdout.write(c.st.id + "\n");
+        return;
+      }
+      if (ctx.f.format === "json") {
+        process.stdout.write(JSON.stringify(cs.map((c) => specState(c.st, c.status))) + "\n");
+        return;
+      }
+      if (ctx.f.format !== "table") throw usage(`--format: invalid format ${ctx.f.format}`);
+      const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
+      for (const c of cs)
+        rows.push([c.st.id, String(c.status === "stopped" ? 0 : c.st.pid), c.status, c.st.bundle, c.st.created, c.st.owner || "root"]);
+      const w = rows[0]!.map((_, i) => Math.max(12, ...rows.map((r) => r[i]!.length + 3)));
+      process.stdout.write(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]!) : c)).join("")).join("\n") + "\n");
+    },
+  },
+  spec: {
+    usage: "spec [command options]",
+    help: "create a new specification file",
+    flags: {
+      bundle: { short: "b", value: true, help: "path to the root of the bundle directory", def: "." },
+      rootless: { help: "generate a configuration for a rootless container" },
+    },
+    async run(ctx) {
+      const { defaultSpec } = await import("../oci/defaults.ts");
+      const { existsSync, writeFileSync } = await import("node:fs");
+      const path = `${ctx.f.bundle}/config.json`;
+      if (existsSync(path)) throw usage(`File ${path} exists. Remove it first`);
+      writeFileSync(path, JSON.stringify(defaultSpec({ rootless: !!ctx.f.rootless }), null, "\t") + "\n");
+    },
+  },
+  features: {
+    usage: "features",
+    help: "show the enabled features",
+    flags: {},
+    async run() {
+      const { features } = await import("../oci/features.ts");
+      process.stdout.write(JSON.stringify(features(), null, "    ") + "\n");
+    },
+  },
+  exec: notYet("exec"),
+  ps: notYet("ps"),
+  pause: notYet("pause"),
+  resume: notYet("resume"),
+  events: notYet("events"),
+  update: notYet("update"),
+  checkpoint: notYet("checkpoint"),
+  restore: notYet("restore"),
+};
+
+function helpText(): string {
+  let s = `runjs: an OCI container runtime\n\nusage: runjs [global options] command [command options] [arguments...]\n\ncommands:\n`;
+  for (const [n, c] of Object.entries(COMMANDS)) s += `  ${n.padEnd(11)}${c.help}\n`;
+  s += `\nglobal options:\n${flagHelp(GLOBAL)}`;
+  return s;
+}
+
+function flagHelp(f: FlagSpec): string {
+  return Object.entries(f)
+    .map(([n, d]) => `  ${d.short ? `-${d.short}, ` : ""}--${n}${d.value ? " value" : ""}`.padEnd(34) + d.help + (d.def ? ` (default: ${d.def})` : "") + "\n")
+    .join("");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const log = new Logger();
+  try {
+    const g = parseArgs(argv, GLOBAL, true);
+    log.configure(g.flags.log as string | undefined, g.flags["log-format"] as string, !!g.flags.debug);
+    if (g.flags.version) {
+      process.stdout.write(`runjs version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
+      return 0;
+    }
+    const name = g.rest[0];
+    if (!name || name === "help") {
+      const c = g.rest[1] && COMMANDS[g.rest[1]];
+      process.stdout.write(c ? `usage: runjs ${c.usage}\n\n${c.help}\n\noptions:\n${flagHelp(c.flags)}` : helpText());
+      return 0;
+    }
+    if (g.flags.help) {
+      process.stdout.write(helpText());
+      return 0;
+    }
+    const cmd = COMMANDS[name];
+    if (!cmd) throw usage(`unknown command ${JSON.stringify(name)}; see runjs --help`);
+    if (g.flags["systemd-cgroup"]) throw usage("--systemd-cgroup: the systemd cgroup driver is not supported yet");
+    const c = parseArgs(g.rest.slice(1), { ...cmd.flags, help: { short: "h", help: "show help" } }, false);
+    if (c.flags.help) {
+      process.stdout.write(`usage: runjs ${cmd.usage}\n\n${cmd.help}\n\noptions:\n${flagHelp(cmd.flags)}`);
+      return 0;
+    }
+    const code = await cmd.run({ g: g.flags, f: c.flags, args: c.rest, log, root: g.flags.root as string });
+    return typeof code === "number" ? code : 0;
+  } catch (e: any) {
+    log.error(e instanceof Error ? e.message : String(e));
+    if (log.debug && e?.stack) process.stderr.write(e.stack + "\n");
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

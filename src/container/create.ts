@@ -1,0 +1,218 @@
+// create: from a bundle to an init process that waits for `start`.
+//
+// Order matters, and so does what happens when any step fails:
+//   1. read and validate config.json, gather host facts, compile the plan  (nothing touched yet)
+//   2. mkdir the state directory (atomic: one winner per id), lock it, write a first state
+//      that names the cgroups we are about to create, so `delete --force` can always clean up
+//   3. create the cgroups, make the exec fifo
+//   4. talk to runjs-init: it forks the init in new namespaces (PIDS) → we put the init in
+//      its cgroups (PLACED) → it mounts the rootfs (HOOKS) → we run prestart/createRuntime
+//      hooks (CONTINUE) → it pivots and sets up the process, then blocks on the fifo (READY)
+//   5. mark the state complete, write --pid-file
+// On failure the undo steps run in reverse: kill what was started, remove the cgroups, remove
+// the state directory. Nothing is left behind.
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { plannedDirs } from "../cgroups/manager.ts";
+import { createCgroups, joinCgroups, removeCgroups } from "../cgroups/manager.ts";
+import { NotSupportedError, UsageError } from "../errors.ts";
+import { encodePlan } from "../helper/encode.ts";
+import { runSession } from "../helper/session.ts";
+import { runHooks } from "../hooks/run.ts";
+import { ValidationError } from "../oci/errors.ts";
+import type { Spec } from "../oci/spec.ts";
+import { validateSpec } from "../oci/validate.ts";
+import { bindSources, compilePlan, type HostFacts } from "../plan/compile.ts";
+import { kill, mkfifo } from "../sys/libc.ts";
+import {
+  createStateDir,
+  emptyState,
+  lock,
+  procStat,
+  removeStateDir,
+  saveState,
+  specState,
+  stateDir,
+  writeFileAtomic,
+  type SavedState,
+} from "./state.ts";
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle?: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+  /** The helper stays as the init's parent and exits with its status (attached `run`). */
+  attached?: boolean;
+}
+
+export interface Created {
+  dir: string;
+  state: SavedState;
+  spec: Spec;
+  proc: Subprocess;
+  lockFd: number;
+}
+
+export function readSpec(bundle: string): Spec {
+  let text: string;
+  try {
+    text = readFileSync(`${bundle}/config.json`, "utf8");
+  } catch (e: any) {
+    throw new UsageError(`${bundle}/config.json: cannot read: ${e.code === "ENOENT" ? "no such file" : e.message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e: any) {
+    throw new ValidationError("", `invalid JSON: ${e.message}`);
+  }
+  return validateSpec(raw, { bundle });
+}
+
+export function helperPath(): string {
+  const candidates = [
+    `${dirname(realpathSync(process.execPath))}/runjs-init`,
+    resolve(import.meta.dir, "../../bin/runjs-init"),
+  ];
+  for (const c of candidates) if (existsSync(c)) return c;
+  throw new Error(`runjs-init not found (looked in ${candidates.join(", ")}); run the build first`);
+}
+
+function kindOf(p: string): "dir" | "file" | "missing" {
+  try {
+    return statSync(p).isDirectory() ? "dir" : "file";
+  } catch {
+    return "missing";
+  }
+}
+
+/** Wait (briefly) until none of the pids is alive; zombies count as gone. */
+export function waitGone(pids: number[], ms = 2000): void {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = pids.filter((p) => {
+      const s = procStat(p);
+      return s && !s.zombie;
+    });
+    if (!left.length || Date.now() > deadline) return;
+    Bun.sleepSync(2);
+  }
+}
+
+export function create(o: CreateOptions): Created {
+  // 1. Everything that can be checked is checked before anything is created.
+  const dir = stateDir(o.root, o.id);
+  const bundle = resolve(o.bundle ?? ".");
+  const spec = readSpec(bundle);
+  if (o.consoleSocket) throw new NotSupportedError("--console-socket: terminals are not supported yet");
+  const rootfs = resolve(bundle, spec.root!.path);
+  if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
+  const targets = plannedDirs(spec.linux?.cgroupsPath, o.id);
+  const sources: HostFacts["sources"] = {};
+  for (const s of bindSources(spec, bundle)) sources[s] = kindOf(s);
+  const fifo = `${dir}/exec.fifo`;
+  const plan = compilePlan(spec, {
+    bundle,
+    rootfs,
+    sources,
+    cgroups: targets.map(({ h, dir }) => ({
+      version: h.version,
+      name: h.mountpoint.slice(h.mountpoint.lastIndexOf("/") + 1),
+      controllers: h.controllers,
+      dir,
+    })),
+    fifo,
+    helperWaits: !!o.attached,
+    noPivot: !!o.noPivot,
+  });
+  const planFrame = encodePlan(plan);
+
+  // 2. From here on, every resource is undone on failure.
+  createStateDir(o.root, o.id);
+  const st: SavedState = {
+    ...emptyState(o.id),
+    ociVersion: spec.ociVersion,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    annotations: spec.annotations,
+    cgroupDirs: targets.map((t) => t.dir),
+    cgroupCreated: targets.flatMap((t) => missingDirs(t.h.mountpoint, t.dir)),
+    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+    owner: "",
+  };
+  let lockFd = -1;
+  let proc: Subprocess | undefined;
+  try {
+    lockFd = lock(dir, o.id);
+    saveState(dir, st);
+    // 3.
+    createCgroups(targets, () => {});
+    mkfifo(fifo, 0o622);
+    // 4.
+    const res = runSession(
+      helperPath(),
+      planFrame,
+      o.preserveFds ?? 0,
+      {
+        pids(_helper, init) {
+          st.pid = init;
+          st.startTime = procStat(init)?.startTime ?? 0;
+          saveState(dir, st);
+          joinCgroups(st.cgroupDirs, init);
+        },
+        hooks() {
+          const creating = JSON.stringify(specState(st, "creating"));
+          runHooks("prestart", spec.hooks?.prestart, creating);
+          runHooks("createRuntime", spec.hooks?.createRuntime, creating);
+          return { creating, created: JSON.stringify(specState(st, "created")) };
+        },
+      },
+      (p) => (proc = p),
+    );
+    // 5.
+    st.complete = true;
+    saveState(dir, st);
+    if (o.pidFile) writeFileAtomic(resolve(o.pidFile), String(st.pid));
+    return { dir, state: st, spec, proc: res.proc, lockFd };
+  } catch (e) {
+    destroy(dir, st, proc);
+    throw e;
+  }
+}
+
+function missingDirs(mountpoint: string, dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; d !== mountpoint && d.length > mountpoint.length && !existsSync(d); d = dirname(d)) out.unshift(d);
+  return out;
+}
+
+/** Kill whatever the container started, remove its cgroups and its state directory. */
+export function destroy(dir: string, st: SavedState, proc?: Subprocess): void {
+  const pids: number[] = [];
+  if (st.pid && procStat(st.pid)?.startTime === st.startTime) pids.push(st.pid);
+  if (proc && !proc.killed && proc.exitCode === null) pids.push(proc.pid);
+  for (const p of pids) kill(p, 9);
+  killCgroup(st);
+  waitGone(pids);
+  removeCgroups(st.cgroupCreated, st.cgroupDirs);
+  removeStateDir(dir);
+}
+
+import { cgroupPids } from "../cgroups/manager.ts";
+
+/** SIGKILL every process left in the container's cgroups until none is left (or 2 s pass). */
+export function killCgroup(st: SavedState): void {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const pids = cgroupPids(st.cgroupDirs.filter(existsSync));
+    if (!pids.length || Date.now() > deadline) return;
+    for (const p of pids) kill(p, 9);
+    Bun.sleepSync(2);
+  }
+}

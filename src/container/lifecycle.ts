@@ -1,0 +1,157 @@
+// start, kill, delete, state and list: the verbs that act on an existing container.
+//
+// start: the init is blocked in open(exec.fifo, O_WRONLY). Opening the fifo for reading
+// releases it; it writes one byte, runs startContainer hooks and execs the user program.
+// We open non-blocking and poll, so a dead init is noticed instead of waited on forever.
+import { existsSync, readdirSync, unlinkSync } from "node:fs";
+import { cgroupPids, removeCgroups } from "../cgroups/manager.ts";
+import { StateError, UsageError } from "../errors.ts";
+import { runHooksWarn } from "../hooks/run.ts";
+import { close, kill, O_CLOEXEC, O_NONBLOCK, O_RDONLY, openFile, poll1, read } from "../sys/libc.ts";
+import { killCgroup, waitGone } from "./create.ts";
+import {
+  computeStatus,
+  initAlive,
+  loadState,
+  lock,
+  removeStateDir,
+  specState,
+  stateDir,
+  unlock,
+  type SavedState,
+  type Status,
+} from "./state.ts";
+
+const POLLIN = 1;
+
+export type Warn = (msg: string) => void;
+
+function open(root: string, id: string) {
+  const dir = stateDir(root, id);
+  if (!existsSync(dir)) throw new StateError(id, `container does not exist: ${id}`);
+  const fd = lock(dir, id);
+  try {
+    const st = loadState(root, id);
+    return { dir, fd, st, status: computeStatus(dir, st) };
+  } catch (e) {
+    unlock(fd);
+    throw e;
+  }
+}
+
+export function start(root: string, id: string, warn: Warn): void {
+  const c = open(root, id);
+  try {
+    if (c.status !== "created") throw new StateError(id, `cannot start a container that is ${c.status}: ${id}`);
+    releaseInit(c.dir, c.st);
+    runHooksWarn("poststart", c.st.hooks.poststart, JSON.stringify(specState(c.st, "running")), warn);
+  } finally {
+    unlock(c.fd);
+  }
+}
+
+/** Open the exec fifo, wait for the init's byte, remove the fifo. */
+export function releaseInit(dir: string, st: SavedState): void {
+  const fifo = `${dir}/exec.fifo`;
+  const fd = openFile(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  try {
+    const buf = new Uint8Array(1);
+    for (;;) {
+      const ev = poll1(fd, POLLIN, 50);
+      if (ev & POLLIN) {
+        const n = read(fd, buf);
+        if (n > 0) break;
+      }
+      if (ev && !(ev & POLLIN)) throw new StateError(st.id, "container init closed the exec fifo without starting");
+      if (!initAlive(st)) throw new StateError(st.id, "container init exited before it could be started");
+    }
+  } finally {
+    close(fd);
+  }
+  unlinkSync(fifo);
+}
+
+const SIGNALS: Record<string, number> = {
+  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11,
+  USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21,
+  TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
+};
+
+export function parseSignal(s: string): number {
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = s.toUpperCase().replace(/^SIG/, "");
+    if (name in SIGNALS) return SIGNALS[name]!;
+    const rt = /^RTMIN(?:\+(\d+))?$|^RTMAX(?:-(\d+))?$/.exec(name);
+    if (rt) return rt[1] !== undefined || name.startsWith("RTMIN") ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[2] ?? 0);
+  }
+  throw new UsageError(`invalid signal: ${s}`);
+}
+
+export function killContainer(root: string, id: string, sig: number, all: boolean): void {
+  const c = open(root, id);
+  try {
+    if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running");
+    const pids = all ? cgroupPids(c.st.cgroupDirs) : [c.st.pid];
+    if (all && !pids.includes(c.st.pid)) pids.push(c.st.pid);
+    for (const p of pids) {
+      const r = kill(p, sig);
+      if (r < 0 && r !== -3 && p === c.st.pid) throw new StateError(id, `kill ${p}: errno ${-r}`);
+    }
+  } finally {
+    unlock(c.fd);
+  }
+}
+
+export function deleteContainer(root: string, id: string, force: boolean, warn: Warn): void {
+  const c = open(root, id);
+  try {
+    if ((c.status === "running" || c.status === "paused") && !force)
+      throw new StateError(id, `cannot delete container ${id} that is not stopped: ${c.status}`);
+    teardown(c.dir, c.st, warn);
+  } finally {
+    unlock(c.fd);
+  }
+}
+
+/** Kill everything, remove cgroups, run poststop hooks, remove the state directory. */
+export function teardown(dir: string, st: SavedState, warn: Warn): void {
+  const pids: number[] = [];
+  if (initAlive(st)) {
+    kill(st.pid, 9);
+    pids.push(st.pid);
+  }
+  killCgroup(st);
+  waitGone(pids);
+  removeCgroups(st.cgroupCreated, st.cgroupDirs);
+  if (st.complete) runHooksWarn("poststop", st.hooks.poststop, JSON.stringify(specState(st, "stopped")), warn);
+  removeStateDir(dir);
+}
+
+export function containerState(root: string, id: string): Record<string, unknown> {
+  const dir = stateDir(root, id);
+  if (!existsSync(dir)) throw new StateError(id, `container does not exist: ${id}`);
+  const st = loadState(root, id);
+  return specState(st, computeStatus(dir, st));
+}
+
+export function listContainers(root: string): { st: SavedState; status: Status }[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const out: { st: SavedState; status: Status }[] = [];
+  for (const id of ids.sort()) {
+    try {
+      const st = loadState(root, id);
+      out.push({ st, status: computeStatus(`${root}/${id}`, st) });
+    } catch {
+      /* not a container directory, or removed meanwhile */
+    }
+  }
+  return out;
+}

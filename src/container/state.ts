@@ -1,0 +1,192 @@
+// The container's state on disk, and its status computed from the kernel.
+//
+// Each container owns one directory under the runtime root (default /run/runjs):
+//   state.json   what we know: init pid and its start time, bundle, cgroups, saved hooks
+//   exec.fifo    exists from create until start; the init blocks opening it for writing
+// The directory is created with mkdir, which is atomic: of many concurrent creates of one id
+// exactly one succeeds. Operations on one container hold an exclusive flock on the directory.
+//
+// Status is never trusted from the file. A pid is only the container's init while the
+// process with that pid has the start time (field 22 of /proc/PID/stat) recorded at create;
+// otherwise the pid has been recycled and the container is stopped.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { StateError } from "../errors.ts";
+import type { Hook } from "../oci/spec.ts";
+import { close, flock, kill, LOCK_EX, O_CLOEXEC, O_RDONLY, openFile } from "../sys/libc.ts";
+
+export type Status = "creating" | "created" | "running" | "paused" | "stopped";
+
+export interface SavedState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  /** Start time of the init in clock ticks since boot, from /proc/PID/stat. */
+  startTime: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations?: Record<string, string>;
+  cgroupDirs: string[];
+  cgroupCreated: string[];
+  hooks: { poststart?: Hook[]; poststop?: Hook[] };
+  /** True once create finished; a state without it is a create that never completed. */
+  complete: boolean;
+  owner: string;
+}
+
+const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
+
+export function checkId(id: string | undefined): string {
+  if (!id) throw new StateError("", "container id cannot be empty");
+  if (id.length > 1024 || !ID_RE.test(id) || id === "." || id === "..")
+    throw new StateError(id, `invalid container id ${JSON.stringify(id)}: use letters, digits and _ + - . (at most 1024), not . or ..`);
+  return id;
+}
+
+export function stateDir(root: string, id: string): string {
+  return `${root}/${checkId(id)}`;
+}
+
+/** Create the container's directory; fails if the id exists. Returns the directory. */
+export function createStateDir(root: string, id: string): string {
+  const dir = stateDir(root, id);
+  mkdirSync(root, { recursive: true, mode: 0o711 });
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (e: any) {
+    if (e.code === "EEXIST") throw new StateError(id, `container with id exists: ${id}`);
+    throw e;
+  }
+  return dir;
+}
+
+/** Take the container's lock; it is released when the process exits or unlock() is called. */
+export function lock(dir: string, id: string): number {
+  let fd: number;
+  try {
+    fd = openFile(dir, O_RDONLY | O_CLOEXEC);
+  } catch {
+    throw new StateError(id, `container does not exist: ${id}`);
+  }
+  flock(fd, LOCK_EX);
+  return fd;
+}
+
+export function unlock(fd: number): void {
+  close(fd);
+}
+
+export function saveState(dir: string, s: SavedState): void {
+  const tmp = `${dir}/.state.json.tmp`;
+  writeFileSync(tmp, JSON.stringify(s));
+  renameSync(tmp, `${dir}/state.json`);
+}
+
+export function loadState(root: string, id: string): SavedState {
+  const dir = stateDir(root, id);
+  let text: string;
+  try {
+    text = readFileSync(`${dir}/state.json`, "utf8");
+  } catch (e: any) {
+    if (e.code === "ENOENT" && existsSync(dir)) {
+      // Created but not yet written (or a create that was killed at once): an empty state.
+      return emptyState(id);
+    }
+    throw new StateError(id, `container does not exist: ${id}`);
+  }
+  return JSON.parse(text);
+}
+
+export function emptyState(id: string): SavedState {
+  return {
+    ociVersion: "1.3.0",
+    id,
+    pid: 0,
+    startTime: 0,
+    bundle: "",
+    rootfs: "",
+    created: new Date(0).toISOString(),
+    cgroupDirs: [],
+    cgroupCreated: [],
+    hooks: {},
+    complete: false,
+    owner: "",
+  };
+}
+
+export function removeStateDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Field 22 of /proc/PID/stat, and whether the process is a zombie; null if it is gone. */
+export function procStat(pid: number): { startTime: number; zombie: boolean } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // The command name (field 2) is in parentheses and may contain spaces: split after it.
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { startTime: Number(rest[19]), zombie: rest[0] === "Z" || rest[0] === "X" };
+}
+
+/** Is the recorded init still the same, living process? */
+export function initAlive(s: SavedState): boolean {
+  if (!s.pid) return false;
+  const st = procStat(s.pid);
+  return !!st && !st.zombie && st.startTime === s.startTime;
+}
+
+export function computeStatus(dir: string, s: SavedState): Status {
+  if (!s.complete) return initAlive(s) || !s.pid ? "creating" : "stopped";
+  if (!initAlive(s)) return "stopped";
+  if (existsSync(`${dir}/exec.fifo`)) return "created";
+  if (frozen(s)) return "paused";
+  return "running";
+}
+
+function frozen(s: SavedState): boolean {
+  for (const d of s.cgroupDirs) {
+    try {
+      if (d.includes("/freezer/")) return readFileSync(`${d}/freezer.state`, "utf8").trim() === "FROZEN";
+      if (existsSync(`${d}/cgroup.freeze`)) return readFileSync(`${d}/cgroup.freeze`, "utf8").trim() === "1";
+    } catch {
+      /* not a freezer: keep looking */
+    }
+  }
+  return false;
+}
+
+/** The runtime-spec state object (what `state` prints and hooks read on stdin). */
+export function specState(s: SavedState, status: Status) {
+  const out: Record<string, unknown> = {
+    ociVersion: s.ociVersion,
+    id: s.id,
+    pid: status === "stopped" ? 0 : s.pid,
+    status,
+    bundle: s.bundle,
+    rootfs: s.rootfs,
+    created: s.created,
+    owner: s.owner,
+  };
+  if (s.annotations && Object.keys(s.annotations).length) out.annotations = s.annotations;
+  return out;
+}
+
+export function signalAlive(pid: number): boolean {
+  const r = kill(pid, 0);
+  return r === 0 || r === -1; // EPERM means it exists
+}
+
+export function readFileText(p: string): string {
+  return readFileSync(p, "utf8");
+}
+
+export function writeFileAtomic(p: string, text: string): void {
+  const tmp = `${p}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, p);
+}
+
+export { mkdirSync };

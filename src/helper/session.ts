@@ -1,0 +1,151 @@
+// One conversation with runjs-init over its control socket.
+//
+// The helper is a small C program because the process that enters new namespaces must be
+// single-threaded, and Bun is not. We give it a socketpair end as a file descriptor just
+// above the container's own (stdio plus --preserve-fds), send it the PLAN, and then walk a
+// fixed sequence of messages, each checked in order:
+//
+//   PLAN → | ← PIDS | PLACED → | ← HOOKS | CONTINUE → | ← READY | EOF
+//
+// Between the messages the caller does the runtime-side work: put the init in its cgroups
+// (after PIDS), run prestart/createRuntime hooks (after HOOKS). An ERROR frame at any point
+// becomes a HelperError; EOF before READY means the helper died.
+//
+// Reads are blocking ffi calls: create is a straight line and nothing else needs the event
+// loop while it runs, which keeps the path short.
+import type { Subprocess } from "bun";
+import { HelperError } from "../errors.ts";
+import { close, read, socketpair, strerror, writeAll, ERRNO_NAMES } from "../sys/libc.ts";
+import { decodeRecords, field, frame, RecordWriter, type Record } from "./encode.ts";
+import { Frame, Tag } from "./protocol.gen.ts";
+
+export interface SessionCallbacks {
+  /** The helper forked the init: record it, put it in its cgroups. */
+  pids(helper: number, init: number): void;
+  /** Mounts are done: run prestart and createRuntime hooks; return the state JSON for in-container hooks. */
+  hooks(): { creating: string; created: string };
+}
+
+export interface SessionResult {
+  proc: Subprocess;
+  helperPid: number;
+  initPid: number;
+}
+
+const frameNames = Object.fromEntries(Object.entries(Frame).map(([k, v]) => [v, k]));
+
+class Conn {
+  private buf = new Uint8Array(65536);
+  private len = 0;
+  constructor(private fd: number) {}
+
+  /** Next frame, or null at EOF. */
+  next(): { type: number; payload: Uint8Array } | null {
+    for (;;) {
+      if (this.len >= 8) {
+        const dv = new DataView(this.buf.buffer, 0, this.len);
+        const plen = dv.getUint32(0, true);
+        if (plen > 16 << 20) throw new Error("runjs-init: frame too large");
+        if (this.len >= 8 + plen) {
+          const type = dv.getUint16(4, true);
+          const payload = this.buf.slice(8, 8 + plen);
+          this.buf.copyWithin(0, 8 + plen, this.len);
+          this.len -= 8 + plen;
+          return { type, payload };
+        }
+        if (this.buf.length < 8 + plen) {
+          const b = new Uint8Array(8 + plen);
+          b.set(this.buf.subarray(0, this.len));
+          this.buf = b;
+        }
+      }
+      const n = read(this.fd, this.buf, this.len);
+      if (n < 0) throw new Error(`runjs-init: read control socket: ${strerror(-n)}`);
+      if (n === 0) {
+        if (this.len) throw new Error("runjs-init: control socket closed in the middle of a frame");
+        return null;
+      }
+      this.len += n;
+    }
+  }
+
+  send(type: number, payload?: Uint8Array): void {
+    writeAll(this.fd, frame(type, payload));
+  }
+}
+
+function helperError(recs: Record[]): HelperError {
+  const errno = field<number>(recs, Tag.ERR_ERRNO) ?? 0;
+  const msg = field<string>(recs, Tag.ERR_MSG);
+  const name = ERRNO_NAMES[errno];
+  const detail = msg || (errno ? strerror(errno) + (name ? ` (${name})` : "") : "failed");
+  return new HelperError(
+    errno,
+    field<string>(recs, Tag.ERR_STEP) ?? "init",
+    field<string>(recs, Tag.ERR_OP) ?? "",
+    field<string>(recs, Tag.ERR_PATH) ?? "",
+    detail,
+  );
+}
+
+/**
+ * Run the create conversation. `preserve` is the number of fds after stdio (3..3+N-1) that
+ * pass to the container. Throws HelperError/Error; the caller cleans up using the pids it
+ * was given through `pids` and the returned/known subprocess.
+ */
+export function runSession(
+  helperPath: string,
+  planFrame: Uint8Array,
+  preserve: number,
+  cb: SessionCallbacks,
+  onSpawn: (proc: Subprocess) => void,
+): SessionResult {
+  const [mine, theirs] = socketpair();
+  const ctrl = 3 + preserve;
+  const stdio: any = ["inherit", "inherit", "inherit"];
+  for (let i = 0; i < preserve; i++) stdio.push(3 + i);
+  stdio.push(theirs);
+  let proc: Subprocess;
+  try {
+    proc = Bun.spawn([helperPath, "init", String(ctrl)], { stdio, argv0: "runjs-init" });
+  } finally {
+    close(theirs);
+  }
+  onSpawn(proc);
+  const conn = new Conn(mine);
+  let helperPid = proc.pid;
+  let initPid = 0;
+  let ready = false;
+  try {
+    conn.send(Frame.PLAN, planFrame.subarray(8));
+    const expect = (want: number): Record[] => {
+      const f = conn.next();
+      if (!f) throw new Error(`runjs-init exited before ${frameNames[want]}`);
+      while (f.type === Frame.LOG) return expect(want);
+      const recs = decodeRecords(f.payload);
+      if (f.type === Frame.ERROR) throw helperError(recs);
+      if (f.type !== want) throw new Error(`runjs-init: got ${frameNames[f.type] ?? f.type}, want ${frameNames[want]}`);
+      return recs;
+    };
+    const pids = expect(Frame.PIDS);
+    helperPid = field<number>(pids, Tag.PID_HELPER) ?? helperPid;
+    initPid = field<number>(pids, Tag.PID_INIT) ?? 0;
+    cb.pids(helperPid, initPid);
+    conn.send(Frame.PLACED);
+    expect(Frame.HOOKS);
+    const st = cb.hooks();
+    conn.send(Frame.CONTINUE, new RecordWriter().str(Tag.STATE_CREATING, st.creating).str(Tag.STATE_CREATED, st.created).finish());
+    expect(Frame.READY);
+    ready = true;
+    // After READY the init closes its end; an ERROR can still come before that.
+    for (;;) {
+      const f = conn.next();
+      if (!f) break;
+      if (f.type === Frame.ERROR) throw helperError(decodeRecords(f.payload));
+    }
+  } finally {
+    close(mine);
+  }
+  if (!ready) throw new Error("runjs-init exited before READY");
+  return { proc, helperPid, initPid };
+}

@@ -1,0 +1,344 @@
+// compilePlan: (validated spec, host facts) → Plan. Pure and synchronous: no I/O here.
+//
+// Everything the C init needs is decided in this file: which namespaces to create or join,
+// how each mount option string turns into mount(2) flags, which device nodes to create,
+// what is remounted read-only after pivot_root, which capability bits remain. The facts about
+// the host that those decisions depend on (is a bind source a file or a directory, which
+// cgroup hierarchies exist) are gathered beforehand and passed in, so the whole mapping is
+// unit-testable without root.
+import type { Spec } from "../oci/spec.ts";
+import { ValidationError } from "../oci/errors.ts";
+import { capMask } from "../oci/capabilities.ts";
+import { u64 } from "../oci/validate.ts";
+import { NotSupportedError } from "../errors.ts";
+import { BIND_REMOUNT_MASK, MS, parseMountOptions, PROPAGATION } from "./mounts.ts";
+import type { Plan, PlanDevice, PlanMount, PlanRemount, PlanSymlink } from "./types.ts";
+
+export const CLONE = {
+  NEWTIME: 0x80,
+  NEWNS: 0x20000,
+  NEWCGROUP: 0x2000000,
+  NEWUTS: 0x4000000,
+  NEWIPC: 0x8000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+export const NAMESPACE_FLAGS: Record<string, number> = {
+  pid: CLONE.NEWPID,
+  network: CLONE.NEWNET,
+  mount: CLONE.NEWNS,
+  ipc: CLONE.NEWIPC,
+  uts: CLONE.NEWUTS,
+  user: CLONE.NEWUSER,
+  cgroup: CLONE.NEWCGROUP,
+  time: CLONE.NEWTIME,
+};
+
+export const RLIMITS: Record<string, number> = {
+  RLIMIT_CPU: 0,
+  RLIMIT_FSIZE: 1,
+  RLIMIT_DATA: 2,
+  RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4,
+  RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8,
+  RLIMIT_AS: 9,
+  RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13,
+  RLIMIT_RTPRIO: 14,
+  RLIMIT_RTTIME: 15,
+};
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+/** The devices every container gets (runtime-spec "Default Devices"). */
+export const DEFAULT_DEVICES: { path: string; major: number; minor: number }[] = [
+  { path: "/dev/null", major: 1, minor: 3 },
+  { path: "/dev/zero", major: 1, minor: 5 },
+  { path: "/dev/full", major: 1, minor: 7 },
+  { path: "/dev/random", major: 1, minor: 8 },
+  { path: "/dev/urandom", major: 1, minor: 9 },
+  { path: "/dev/tty", major: 5, minor: 0 },
+];
+
+export const DEV_SYMLINKS: PlanSymlink[] = [
+  { target: "/proc/self/fd", path: "/dev/fd" },
+  { target: "/proc/self/fd/0", path: "/dev/stdin" },
+  { target: "/proc/self/fd/1", path: "/dev/stdout" },
+  { target: "/proc/self/fd/2", path: "/dev/stderr" },
+];
+
+export interface CgroupFact {
+  version: 1 | 2;
+  /** Directory name under /sys/fs/cgroup on the host (e.g. "memory", "unified"). */
+  name: string;
+  controllers: string[];
+  /** The container's own cgroup directory on the host. */
+  dir: string;
+}
+
+export interface HostFacts {
+  bundle: string;
+  rootfs: string;
+  /** Kind of each bind-mount source, by absolute host path. */
+  sources: Record<string, "dir" | "file" | "missing">;
+  cgroups: CgroupFact[];
+  fifo?: string;
+  helperWaits: boolean;
+  noPivot: boolean;
+}
+
+function absUnder(base: string, p: string): string {
+  return p.startsWith("/") ? p : `${base.replace(/\/+$/, "")}/${p}`;
+}
+
+export function bindSources(spec: Spec, bundle: string): string[] {
+  return (spec.mounts ?? []).filter(isBind).map((m) => absUnder(bundle, m.source ?? ""));
+}
+
+function isBind(m: { type?: string; options?: string[] }): boolean {
+  return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
+}
+
+function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean) {
+  const mounts: PlanMount[] = [];
+  const remounts: PlanRemount[] = [];
+  (spec.mounts ?? []).forEach((m, i) => {
+    const name = `mounts[${i}] (${m.destination})`;
+    const o = parseMountOptions(m.options ?? []);
+    const base = {
+      name,
+      target: m.destination,
+      data: o.data.join(","),
+      propagation: o.propagation,
+      attrSet: o.attrSet,
+      attrClr: o.attrClr,
+      bindRemount: 0,
+    };
+    if (isBind(m)) {
+      const source = absUnder(facts.bundle, m.source ?? "");
+      const kind = facts.sources[source] ?? "missing";
+      if (kind === "missing") throw new ValidationError(`mounts[${i}].source`, `${source} does not exist`);
+      const keep = o.flags & BIND_REMOUNT_MASK;
+      mounts.push({
+        ...base,
+        source,
+        fstype: "",
+        flags: MS.BIND | (o.flags & MS.REC),
+        data: "",
+        mkdir: kind === "file" ? 2 : 1,
+        bindRemount: keep,
+      });
+      return;
+    }
+    if (m.type === "cgroup") {
+      compileCgroupMount(m.destination, o.flags, name, facts, cgroupns, mounts, remounts);
+      return;
+    }
+    let flags = o.flags;
+    // A read-only tmpfs is mounted writable and made read-only after set-up, so that the
+    // runtime can still create what it needs inside it (device nodes under /dev, say).
+    if (m.type === "tmpfs" && flags & MS.RDONLY) {
+      flags &= ~MS.RDONLY;
+      remounts.push({ path: m.destination, flags: o.flags });
+    }
+    mounts.push({ ...base, source: m.source ?? m.type ?? "none", fstype: m.type ?? "", flags, mkdir: 1 });
+  });
+  return { mounts, remounts };
+}
+
+/**
+ * A "cgroup" mount means "show the container its cgroups". On a v2-only host that is one
+ * cgroup2 mount. With v1 hierarchies it is a tmpfs holding one directory per hierarchy:
+ * with a cgroup namespace each is a fresh mount (whose root the kernel makes the container's
+ * own cgroup); without one, the container's cgroup directory is bind-mounted from the host.
+ */
+function compileCgroupMount(
+  dest: string,
+  flags: number,
+  name: string,
+  facts: HostFacts,
+  cgroupns: boolean,
+  mounts: PlanMount[],
+  remounts: PlanRemount[],
+): void {
+  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, mkdir: 1 as const };
+  const v1 = facts.cgroups.filter((c) => c.version === 1);
+  if (v1.length === 0) {
+    mounts.push({ ...none, name, source: "cgroup", target: dest, fstype: "cgroup2", flags, data: "" });
+    return;
+  }
+  const dirFlags = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  mounts.push({ ...none, name, source: "tmpfs", target: dest, fstype: "tmpfs", flags: dirFlags, data: "mode=755" });
+  for (const c of facts.cgroups) {
+    const target = `${dest.replace(/\/+$/, "")}/${c.name}`;
+    const sub = `${name} ${c.name}`;
+    if (cgroupns)
+      mounts.push({
+        ...none,
+        name: sub,
+        source: "cgroup",
+        target,
+        fstype: c.version === 1 ? "cgroup" : "cgroup2",
+        flags: flags & ~MS.REC,
+        data: c.version === 1 ? c.controllers.join(",") : "",
+      });
+    else
+      mounts.push({
+        ...none,
+        name: sub,
+        source: c.dir,
+        target,
+        fstype: "",
+        flags: MS.BIND | MS.REC,
+        data: "",
+        bindRemount: (flags & BIND_REMOUNT_MASK) | MS.NOSUID | MS.NODEV | MS.NOEXEC,
+      });
+  }
+  if (flags & MS.RDONLY) remounts.push({ path: dest, flags: dirFlags | MS.RDONLY });
+}
+
+function compileDevices(spec: Spec, ownDev: boolean): PlanDevice[] {
+  const out = new Map<string, PlanDevice>();
+  if (ownDev)
+    for (const d of DEFAULT_DEVICES)
+      out.set(d.path, { name: d.path, path: d.path, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor, uid: 0, gid: 0, host: d.path });
+  (spec.linux?.devices ?? []).forEach((d, i) => {
+    const type = d.type === "b" ? S_IFBLK : d.type === "p" ? S_IFIFO : S_IFCHR;
+    out.set(d.path, {
+      name: `linux.devices[${i}] (${d.path})`,
+      path: d.path,
+      mode: type | ((d.fileMode ?? 0o666) & 0o7777),
+      major: d.major ?? 0,
+      minor: d.minor ?? 0,
+      uid: d.uid ?? 0,
+      gid: d.gid ?? 0,
+      host: d.path,
+    });
+  });
+  return [...out.values()];
+}
+
+export function compilePlan(spec: Spec, facts: HostFacts): Plan {
+  const linux = spec.linux ?? {};
+  const proc = spec.process;
+  if (!proc) throw new ValidationError("process", "is required");
+  if (proc.terminal) throw new NotSupportedError("config.json: process.terminal: terminals are not supported yet");
+  if (linux.seccomp) throw new NotSupportedError("config.json: linux.seccomp: seccomp is not supported yet");
+
+  let unshareFlags = 0;
+  let cgroupns = false;
+  const nsJoin: Plan["nsJoin"] = [];
+  let hasMountNs = false;
+  let hasTimeNs = false;
+  let hasUts = false;
+  (linux.namespaces ?? []).forEach((ns, i) => {
+    const flag = NAMESPACE_FLAGS[ns.type]!;
+    if (ns.type === "user")
+      throw new NotSupportedError(`config.json: linux.namespaces[${i}]: user namespaces are not supported yet`);
+    if (ns.type === "mount") hasMountNs = true;
+    if (ns.type === "time") hasTimeNs = !ns.path;
+    if (ns.type === "uts") hasUts = true;
+    if (ns.path) nsJoin.push({ type: flag, path: ns.path, name: `linux.namespaces[${i}] (${ns.type})` });
+    else if (ns.type === "cgroup") cgroupns = true;
+    else unshareFlags |= flag;
+  });
+  if (!hasMountNs) throw new ValidationError("linux.namespaces", "a mount namespace is required");
+  void hasUts;
+
+  let timeOffsets: string | undefined;
+  if (linux.timeOffsets && hasTimeNs) {
+    timeOffsets = "";
+    for (const [clock, off] of Object.entries(linux.timeOffsets))
+      timeOffsets += `${clock} ${off.secs ?? 0} ${off.nanosecs ?? 0}\n`;
+  }
+
+  const rlimits = (proc.rlimits ?? []).map((r, i) => ({
+    resource: RLIMITS[r.type]!,
+    soft: u64(r.soft),
+    hard: u64(r.hard),
+    name: `process.rlimits[${i}] (${r.type})`,
+  }));
+
+  const { mounts, remounts } = compileMounts(spec, facts, cgroupns);
+  const devBind = (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev" && isBind(m));
+  const devices = compileDevices(spec, !devBind);
+  const symlinks = devBind ? [] : [...DEV_SYMLINKS];
+  if (!devBind && (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev/pts"))
+    symlinks.push({ target: "pts/ptmx", path: "/dev/ptmx" });
+  if (spec.root?.readonly) remounts.push({ path: "/", flags: MS.BIND | MS.RDONLY });
+
+  const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : 0;
+  // pivot_root refuses a shared parent mount, so sharing is applied only after the pivot.
+  const rootPropagation = prop && !(prop & MS.SHARED) ? prop : MS.SLAVE | MS.REC;
+
+  const hooks: Plan["hooks"] = [];
+  for (const [phase, list] of [
+    [1, spec.hooks?.createContainer],
+    [2, spec.hooks?.startContainer],
+  ] as const)
+    (list ?? []).forEach((h, i) =>
+      hooks.push({
+        name: `hooks.${phase === 1 ? "createContainer" : "startContainer"}[${i}]`,
+        phase,
+        path: h.path,
+        args: h.args?.length ? h.args : [h.path],
+        env: h.env ?? [],
+        timeout: h.timeout ?? 0,
+      }),
+    );
+
+  const c = proc.capabilities;
+  const caps = c
+    ? {
+        bounding: capMask(c.bounding ?? [], "process.capabilities.bounding"),
+        effective: capMask(c.effective ?? [], "process.capabilities.effective"),
+        permitted: capMask(c.permitted ?? [], "process.capabilities.permitted"),
+        inheritable: capMask(c.inheritable ?? [], "process.capabilities.inheritable"),
+        ambient: capMask(c.ambient ?? [], "process.capabilities.ambient"),
+      }
+    : undefined;
+
+  return {
+    helperWaits: facts.helperWaits,
+    unshareFlags,
+    cgroupns,
+    nsJoin,
+    timeOffsets,
+    rlimits,
+    oomScoreAdj: proc.oomScoreAdj,
+    rootfs: facts.rootfs,
+    rootPropagation,
+    postPropagation: prop,
+    mounts,
+    devices,
+    symlinks,
+    noPivot: facts.noPivot,
+    remounts,
+    masked: linux.maskedPaths ?? [],
+    readonly: linux.readonlyPaths ?? [],
+    hostname: spec.hostname,
+    domainname: spec.domainname,
+    sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => ({ path: "/proc/sys/" + k.replace(/\./g, "/"), value: v })),
+    hooks,
+    uid: proc.user?.uid ?? 0,
+    gid: proc.user?.gid ?? 0,
+    gids: proc.user?.additionalGids ?? [],
+    umask: proc.user?.umask,
+    caps,
+    noNewPrivs: !!proc.noNewPrivileges,
+    seccompFlags: 0,
+    cwd: proc.cwd,
+    env: proc.env ?? [],
+    args: proc.args ?? [],
+    fifo: facts.fifo,
+  };
+}

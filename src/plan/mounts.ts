@@ -1,0 +1,164 @@
+// Mount options as data: each config.json option string maps to what it does to mount(2).
+//
+// mount(2) takes a bit mask (MS_RDONLY, MS_NOSUID, …) plus a filesystem-specific data string
+// ("size=64k,mode=755"). Propagation (shared/slave/private/unbindable) cannot be combined with
+// a mount and is a second call. The "r"-prefixed options (rro, rnosuid, …) apply to a whole
+// tree of mounts and go through mount_setattr(2) with AT_RECURSIVE. Anything not in this
+// table is passed to the filesystem in the data string.
+
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  SYNCHRONOUS: 16,
+  REMOUNT: 32,
+  MANDLOCK: 64,
+  DIRSYNC: 128,
+  NOSYMFOLLOW: 256,
+  NOATIME: 1024,
+  NODIRATIME: 2048,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  SILENT: 32768,
+  UNBINDABLE: 1 << 17,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+  RELATIME: 1 << 21,
+  I_VERSION: 1 << 23,
+  STRICTATIME: 1 << 24,
+  LAZYTIME: 1 << 25,
+} as const;
+
+export const MOUNT_ATTR = {
+  RDONLY: 0x1n,
+  NOSUID: 0x2n,
+  NODEV: 0x4n,
+  NOEXEC: 0x8n,
+  ATIME: 0x70n, // the atime group: relatime = 0, noatime, strictatime
+  NOATIME: 0x10n,
+  STRICTATIME: 0x20n,
+  NODIRATIME: 0x80n,
+  NOSYMFOLLOW: 0x200000n,
+} as const;
+
+type Opt =
+  | { set: number }
+  | { clear: number }
+  | { prop: number }
+  | { attrSet: bigint; attrClr?: bigint }
+  | { attrClr: bigint; attrSet?: bigint };
+
+const ATIME_FLAGS = MS.NOATIME | MS.RELATIME | MS.STRICTATIME;
+
+export const MOUNT_OPTIONS: Record<string, Opt> = {
+  defaults: { set: 0 },
+  ro: { set: MS.RDONLY },
+  rw: { clear: MS.RDONLY },
+  nosuid: { set: MS.NOSUID },
+  suid: { clear: MS.NOSUID },
+  nodev: { set: MS.NODEV },
+  dev: { clear: MS.NODEV },
+  noexec: { set: MS.NOEXEC },
+  exec: { clear: MS.NOEXEC },
+  sync: { set: MS.SYNCHRONOUS },
+  async: { clear: MS.SYNCHRONOUS },
+  dirsync: { set: MS.DIRSYNC },
+  remount: { set: MS.REMOUNT },
+  mand: { set: MS.MANDLOCK },
+  nomand: { clear: MS.MANDLOCK },
+  noatime: { set: MS.NOATIME },
+  atime: { clear: MS.NOATIME },
+  nodiratime: { set: MS.NODIRATIME },
+  diratime: { clear: MS.NODIRATIME },
+  relatime: { set: MS.RELATIME },
+  norelatime: { clear: MS.RELATIME },
+  strictatime: { set: MS.STRICTATIME },
+  nostrictatime: { clear: MS.STRICTATIME },
+  lazytime: { set: MS.LAZYTIME },
+  nolazytime: { clear: MS.LAZYTIME },
+  iversion: { set: MS.I_VERSION },
+  noiversion: { clear: MS.I_VERSION },
+  silent: { set: MS.SILENT },
+  loud: { clear: MS.SILENT },
+  nosymfollow: { set: MS.NOSYMFOLLOW },
+  symfollow: { clear: MS.NOSYMFOLLOW },
+  bind: { set: MS.BIND },
+  rbind: { set: MS.BIND | MS.REC },
+  private: { prop: MS.PRIVATE },
+  rprivate: { prop: MS.PRIVATE | MS.REC },
+  shared: { prop: MS.SHARED },
+  rshared: { prop: MS.SHARED | MS.REC },
+  slave: { prop: MS.SLAVE },
+  rslave: { prop: MS.SLAVE | MS.REC },
+  unbindable: { prop: MS.UNBINDABLE },
+  runbindable: { prop: MS.UNBINDABLE | MS.REC },
+  rro: { attrSet: MOUNT_ATTR.RDONLY },
+  rrw: { attrClr: MOUNT_ATTR.RDONLY },
+  rnosuid: { attrSet: MOUNT_ATTR.NOSUID },
+  rsuid: { attrClr: MOUNT_ATTR.NOSUID },
+  rnodev: { attrSet: MOUNT_ATTR.NODEV },
+  rdev: { attrClr: MOUNT_ATTR.NODEV },
+  rnoexec: { attrSet: MOUNT_ATTR.NOEXEC },
+  rexec: { attrClr: MOUNT_ATTR.NOEXEC },
+  rnodiratime: { attrSet: MOUNT_ATTR.NODIRATIME },
+  rdiratime: { attrClr: MOUNT_ATTR.NODIRATIME },
+  rrelatime: { attrClr: MOUNT_ATTR.ATIME, attrSet: 0n },
+  rnorelatime: { attrClr: MOUNT_ATTR.ATIME, attrSet: MOUNT_ATTR.STRICTATIME },
+  rnoatime: { attrClr: MOUNT_ATTR.ATIME, attrSet: MOUNT_ATTR.NOATIME },
+  ratime: { attrClr: MOUNT_ATTR.ATIME, attrSet: 0n },
+  rstrictatime: { attrClr: MOUNT_ATTR.ATIME, attrSet: MOUNT_ATTR.STRICTATIME },
+  rnostrictatime: { attrClr: MOUNT_ATTR.ATIME, attrSet: 0n },
+  rnosymfollow: { attrSet: MOUNT_ATTR.NOSYMFOLLOW },
+  rsymfollow: { attrClr: MOUNT_ATTR.NOSYMFOLLOW },
+};
+
+export interface ParsedOptions {
+  flags: number;
+  propagation: number;
+  attrSet: bigint;
+  attrClr: bigint;
+  data: string[];
+}
+
+/** Pure: fold a list of option strings into flags, propagation, attributes and data. */
+export function parseMountOptions(options: readonly string[]): ParsedOptions {
+  const r: ParsedOptions = { flags: 0, propagation: 0, attrSet: 0n, attrClr: 0n, data: [] };
+  for (const o of options) {
+    const d = Object.hasOwn(MOUNT_OPTIONS, o) ? MOUNT_OPTIONS[o] : undefined;
+    if (!d) {
+      r.data.push(o);
+      continue;
+    }
+    if ("set" in d) {
+      if (d.set & ATIME_FLAGS) r.flags &= ~ATIME_FLAGS;
+      r.flags |= d.set;
+    } else if ("clear" in d) r.flags &= ~d.clear;
+    else if ("prop" in d) r.propagation = d.prop;
+    else {
+      const clr = d.attrClr ?? 0n;
+      const set = d.attrSet ?? 0n;
+      r.attrSet = (r.attrSet & ~clr) | set;
+      r.attrClr = (r.attrClr & ~set) | clr;
+      if (clr === MOUNT_ATTR.ATIME) r.attrClr |= MOUNT_ATTR.ATIME; // the group is replaced as a whole
+    }
+  }
+  return r;
+}
+
+/** Flags a bind mount can only get through a remount (the first bind ignores them). */
+export const BIND_REMOUNT_MASK =
+  MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME | MS.RELATIME | MS.STRICTATIME | MS.NOSYMFOLLOW;
+
+export const PROPAGATION: Record<string, number> = {
+  private: MS.PRIVATE,
+  rprivate: MS.PRIVATE | MS.REC,
+  shared: MS.SHARED,
+  rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE,
+  rslave: MS.SLAVE | MS.REC,
+  unbindable: MS.UNBINDABLE,
+  runbindable: MS.UNBINDABLE | MS.REC,
+};

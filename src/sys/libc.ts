@@ -1,0 +1,162 @@
+// Thin bun:ffi bindings to the few libc calls Bun itself does not offer.
+//
+// Bun has no socketpair, mkfifo, flock, kill-with-errno or non-blocking fifo reads, and the
+// runtime needs all of them on the hot path of create/start. Each binding is a one-line
+// wrapper that returns the raw result and reads errno on failure; policy lives elsewhere.
+// The library is opened on first use, so commands that never call into libc never pay for it.
+import { dlopen, FFIType, ptr, type Pointer } from "bun:ffi";
+
+const { i32, i64, u64, u32, ptr: P, cstring } = FFIType;
+
+let lib: ReturnType<typeof open> | undefined;
+
+function open() {
+  return dlopen("libc.so.6", {
+    socketpair: { args: [i32, i32, i32, P], returns: i32 },
+    read: { args: [i32, P, u64], returns: i64 },
+    write: { args: [i32, P, u64], returns: i64 },
+    close: { args: [i32], returns: i32 },
+    open: { args: [P, i32, u32], returns: i32 },
+    mkfifo: { args: [P, u32], returns: i32 },
+    chmod: { args: [P, u32], returns: i32 },
+    flock: { args: [i32, i32], returns: i32 },
+    kill: { args: [i32, i32], returns: i32 },
+    poll: { args: [P, u64, i32], returns: i32 },
+    __errno_location: { args: [], returns: P },
+    strerror: { args: [i32], returns: cstring },
+    prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+    getpid: { args: [], returns: i32 },
+  });
+}
+
+function L() {
+  return (lib ??= open()).symbols;
+}
+
+export function errno(): number {
+  const p = L().__errno_location() as Pointer;
+  return new Int32Array(toArrayBuffer(p, 4))[0]!;
+}
+
+import { toArrayBuffer } from "bun:ffi";
+
+export class SysError extends Error {
+  constructor(
+    public op: string,
+    public errno: number,
+    public path?: string,
+  ) {
+    super(`${op}${path ? " " + path : ""}: ${strerror(errno)}`);
+  }
+}
+
+export const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM",
+  13: "EACCES", 16: "EBUSY", 17: "EEXIST", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 28: "ENOSPC",
+  30: "EROFS", 32: "EPIPE", 36: "ENAMETOOLONG", 38: "ENOSYS", 40: "ELOOP", 95: "EOPNOTSUPP", 110: "ETIMEDOUT",
+};
+
+export function strerror(e: number): string {
+  const s = String(L().strerror(e));
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+function cstr(s: string): Uint8Array {
+  return new TextEncoder().encode(s + "\0");
+}
+
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
+export const SOCK_CLOEXEC = 0o2000000;
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const EAGAIN = 11;
+export const EINTR = 4;
+export const ESRCH = 3;
+
+export function socketpair(): [number, number] {
+  const fds = new Int32Array(2);
+  if (L().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptr(fds)) < 0) throw new SysError("socketpair", errno());
+  return [fds[0]!, fds[1]!];
+}
+
+/** read(2); returns the byte count (0 at EOF), or -errno. */
+export function read(fd: number, buf: Uint8Array, off = 0, len = buf.length - off): number {
+  for (;;) {
+    const n = Number(L().read(fd, ptr(buf, off), len));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e !== EINTR) return -e;
+  }
+}
+
+export function writeAll(fd: number, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = Number(L().write(fd, ptr(buf, off), buf.length - off));
+    if (n < 0) {
+      const e = errno();
+      if (e === EINTR) continue;
+      throw new SysError("write", e);
+    }
+    off += n;
+  }
+}
+
+export function close(fd: number): void {
+  L().close(fd);
+}
+
+export function openFile(path: string, flags: number, mode = 0): number {
+  const fd = L().open(ptr(cstr(path)), flags, mode);
+  if (fd < 0) throw new SysError("open", errno(), path);
+  return fd;
+}
+
+export function mkfifo(path: string, mode: number): void {
+  if (L().mkfifo(ptr(cstr(path)), mode) < 0) throw new SysError("mkfifo", errno(), path);
+  // mkfifo honours the umask; the fifo must be writable by the container's user.
+  if (L().chmod(ptr(cstr(path)), mode) < 0) throw new SysError("chmod", errno(), path);
+}
+
+/** flock(2) on an open fd; returns false if LOCK_NB was given and the lock is held. */
+export function flock(fd: number, op: number): boolean {
+  for (;;) {
+    if (L().flock(fd, op) === 0) return true;
+    const e = errno();
+    if (e === EINTR) continue;
+    if (e === EAGAIN || e === 11) return false;
+    throw new SysError("flock", e);
+  }
+}
+
+/** kill(2); returns 0 or -errno. */
+export function kill(pid: number, sig: number): number {
+  return L().kill(pid, sig) === 0 ? 0 : -errno();
+}
+
+/** poll(2) on one fd; returns revents, 0 on timeout. */
+export function poll1(fd: number, events: number, timeoutMs: number): number {
+  const pfd = new Int32Array([fd, events]); // struct pollfd { int fd; short events; short revents; }
+  const n = L().poll(ptr(pfd), 1, timeoutMs);
+  if (n < 0) {
+    const e = errno();
+    if (e === EINTR) return 0;
+    throw new SysError("poll", e);
+  }
+  return n === 0 ? 0 : (pfd[1]! >>> 16) & 0xffff;
+}
+
+export const PR_SET_CHILD_SUBREAPER = 36;
+
+export function prctl(op: number, a = 0, b = 0): number {
+  return L().prctl(op, a, b, 0, 0);
+}
+
+export function getpid(): number {
+  return process.pid;
+}
