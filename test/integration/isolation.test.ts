@@ -101,17 +101,31 @@ test("a symlink in the image cannot redirect a mount onto the host", () => {
   env.spec.root!.readonly = false;
   const victim = join(env.dir, "victim");
   mkdirSync(victim);
-  // /evil -> the host's victim directory, as an absolute and as a relative escape
+  // /evil -> the host's victim directory, as an absolute and as a relative escape. Inside the
+  // rootfs the same path exists, so both must resolve there.
+  mkdirSync(join(env.bundle, "rootfs", victim), { recursive: true });
   symlinkSync(victim, join(env.bundle, "rootfs/evil"));
   symlinkSync("../../../../../../../../" + victim, join(env.bundle, "rootfs/evil2"));
   env.spec.mounts!.push(
     { destination: "/evil", type: "tmpfs", source: "tmpfs", options: [] },
     { destination: "/evil2/sub", type: "tmpfs", source: "tmpfs", options: [] },
   );
-  ok(env, ["sh", "-c", "touch /evil/inside /evil2/sub/inside"]);
+  // both tmpfs mounts are at the victim's path as the container sees it, i.e. inside the rootfs
+  const out = ok(env, ["sh", "-c", `touch /evil/inside /evil2/sub/inside; grep -c ' ${victim}' /proc/self/mountinfo`]);
+  expect(out.trim()).toBe("2");
   expect(Bun.spawnSync(["ls", "-A", victim]).stdout.toString()).toBe("");
-  // the mounts landed inside the rootfs instead
-  expect(existsSync(join(env.bundle, "rootfs", victim))).toBe(true);
+});
+
+test("a dangling symlink to a host path makes the mount fail, not escape", () => {
+  const env = newEnv();
+  const victim = join(env.dir, "victim2");
+  mkdirSync(victim);
+  symlinkSync(victim, join(env.bundle, "rootfs/evil"));
+  env.spec.mounts!.push({ destination: "/evil/x", type: "tmpfs", source: "tmpfs", options: [] });
+  const r = runIn(env, ["true"]);
+  expect(r.code).toBe(1);
+  expect(r.err).toMatch(/mounts\[\d+\] \(\/evil\/x\)/);
+  expect(Bun.spawnSync(["ls", "-A", victim]).stdout.toString()).toBe("");
 });
 
 test("default devices, linux.devices and the /dev symlinks", () => {

@@ -8,7 +8,9 @@ import { encodePlan, frame, RecordWriter } from "../../src/helper/encode.ts";
 import { Frame, PROTOCOL_VERSION, Tag } from "../../src/helper/protocol.gen.ts";
 import type { Plan } from "../../src/plan/types.ts";
 
-const helper = join(import.meta.dir, "../../build/runjs-init");
+// RUNJS_INIT: another build to test (test/native/fuzz.sh points it at a sanitizer build).
+const helper = process.env.RUNJS_INIT ?? join(import.meta.dir, "../../build/runjs-init");
+const fuzzIterations = Number(process.env.RUNJS_FUZZ_ITERATIONS ?? 300);
 const built = existsSync(helper);
 if (!built) console.warn(`skipping check-plan tests: ${helper} is missing (run the build first)`);
 
@@ -214,19 +216,34 @@ describe.skipIf(!built)("runjs-init check-plan", () => {
       expect(r.err).toMatch(msg);
     });
 
-  test("survives random corruption of a valid plan", () => {
-    const good = encodePlan(full);
-    let seed = 12345;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
-    for (let i = 0; i < 300; i++) {
-      const bad = good.slice(0, i % 7 === 0 ? rand(good.length) : good.length);
-      for (let j = 0; j < 1 + rand(4); j++) bad[rand(bad.length)] = rand(256);
-      const r = checkPlan(bad);
-      // A flipped byte may still decode to a valid plan; anything else must be a clean refusal.
-      if (r.code !== 0) {
-        expect(r.code).toBe(1);
-        expect(r.err).toMatch(/^runjs-init: check-plan: /);
-      } else JSON.parse(r.out);
-    }
-  });
+  test(
+    "survives random corruption of a valid plan",
+    () => {
+      const good = encodePlan(full).subarray(8);
+      let seed = 12345;
+      const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+      for (let i = 0; i < fuzzIterations; i++) {
+        // Mutate the payload: flip bytes, cut it short, or repeat a slice of it.
+        let bad = good.slice();
+        const how = rand(3);
+        if (how === 1) bad = bad.slice(0, rand(bad.length));
+        if (how === 2) {
+          const at = rand(bad.length), len = rand(64);
+          bad = new Uint8Array([...bad.subarray(0, at), ...bad.subarray(at, at + len), ...bad.subarray(at)]);
+        }
+        for (let j = rand(5); j > 0 && bad.length; j--) bad[rand(bad.length)] = rand(4) ? rand(256) : 0;
+        // Mostly a well-formed frame around it, so the record decoder is what gets tested.
+        let input = frame(Frame.PLAN, bad);
+        if (rand(4) === 0) input = withLength(input, rand(bad.length + 16));
+        const r = checkPlan(input);
+        // A mutation may still decode to a valid plan; anything else must be a clean refusal.
+        if (r.code === 0) JSON.parse(r.out);
+        else {
+          expect(r.code).toBe(1);
+          expect(r.err).toMatch(/^runjs-init: check-plan: /);
+        }
+      }
+    },
+    Math.max(5000, fuzzIterations * 30),
+  );
 });
