@@ -13,6 +13,7 @@ import { u64 } from "../oci/validate.ts";
 import { NotSupportedError } from "../errors.ts";
 import { BIND_REMOUNT_MASK, MS, parseMountOptions, PROPAGATION } from "./mounts.ts";
 import type { Plan, PlanDevice, PlanMount, PlanRemount, PlanSymlink } from "./types.ts";
+import { compileSeccomp } from "./seccomp.ts";
 
 export const CLONE = {
   NEWTIME: 0x80,
@@ -232,7 +233,10 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   const proc = spec.process;
   if (!proc) throw new ValidationError("process", "is required");
   if (proc.terminal) throw new NotSupportedError("config.json: process.terminal: terminals are not supported yet");
-  if (linux.seccomp) throw new NotSupportedError("config.json: linux.seccomp: seccomp is not supported yet");
+  // Warnings (unknown syscall names) go to stderr until HostFacts carries the CLI's logger.
+  const seccomp = linux.seccomp
+    ? compileSeccomp(linux.seccomp, (m) => process.stderr.write(`runjs: warning: ${m}\n`))
+    : undefined;
 
   let unshareFlags = 0;
   let cgroupns = false;
@@ -335,7 +339,8 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     umask: proc.user?.umask,
     caps,
     noNewPrivs: !!proc.noNewPrivileges,
-    seccompFlags: 0,
+    seccompBpf: seccomp?.bpf,
+    seccompFlags: seccomp?.flags ?? 0,
     cwd: proc.cwd,
     env: proc.env ?? [],
     args: proc.args ?? [],

@@ -117,6 +117,11 @@ function L() {
   }
 }
 
+/** Load the library now; throws "cannot load libseccomp.so.2: …" if it is not installed. */
+export function load(): void {
+  L();
+}
+
 function cstr(s: string): Buffer {
   return Buffer.from(s + "\0");
 }
@@ -136,7 +141,7 @@ export function apiLevel(): number {
 
 /** A new filter context with the given default action, or null if libseccomp refused it. */
 export function init(defaultAction: number): Pointer | null {
-  return L().s.seccomp_init(defaultAction >>> 0);
+  return L().s.seccomp_init(defaultAction >>> 0) as Pointer | null;
 }
 
 export function release(ctx: Pointer): void {

@@ -9,7 +9,7 @@ import { Frame, PROTOCOL_VERSION, Tag } from "../../src/helper/protocol.gen.ts";
 import type { Plan } from "../../src/plan/types.ts";
 
 // RUNJS_INIT: another build to test (test/native/fuzz.sh points it at a sanitizer build).
-const helper = process.env.RUNJS_INIT ?? join(import.meta.dir, "../../build/runjs-init");
+const helper = process.env.RUNJS_INIT ?? join(import.meta.dir, "../../bin/runjs-init");
 const fuzzIterations = Number(process.env.RUNJS_FUZZ_ITERATIONS ?? 300);
 const built = existsSync(helper);
 if (!built) console.warn(`skipping check-plan tests: ${helper} is missing (run the build first)`);
@@ -136,6 +136,10 @@ const full: Plan = {
 
 // Optional fields absent and present-but-empty lists side by side.
 const sparse: Plan = { ...minimal, hostname: "", umask: 0, oomScoreAdj: 0, caps: { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n } };
+
+test("runjs-init is built (bash scripts/build.sh)", () => {
+  expect(built).toBe(true);
+});
 
 describe.skipIf(!built)("runjs-init check-plan", () => {
   for (const [name, plan] of [["minimal", minimal], ["full", full], ["sparse", sparse]] as const)

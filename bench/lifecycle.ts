@@ -1,0 +1,83 @@
+// Side-by-side start-up benchmark: runjs against runc and crun, in one run, same bundle.
+//
+//   bun bench/lifecycle.ts [iterations]        (as root; default 30 iterations)
+//
+// Measures, per runtime, the wall time of
+//   run      `RT run ID` of /bin/true in a busybox bundle (attached: create, start, wait, delete)
+//   cycle    `RT create ID` + `RT start ID` + `RT delete --force ID` as three separate calls,
+//            which is how containerd drives a runtime
+//   state    `RT state ID` of a created container (the cheapest call: pure start-up cost)
+// Runtimes take turns inside each iteration so that machine noise hits all of them alike.
+// Prints medians and p90 in milliseconds, and runjs's ratio to each other runtime.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const repo = resolve(import.meta.dir, "..");
+const N = Number(process.argv[2] ?? 30);
+const runtimes: Record<string, string> = { runjs: join(repo, "bin/runjs") };
+for (const r of ["runc", "crun"]) {
+  const p = Bun.which(r);
+  if (p) runtimes[r] = p;
+}
+
+const work = mkdtempSync("/tmp/runjs-bench-");
+const bundle = join(work, "bundle");
+const mk = Bun.spawnSync(["bash", join(repo, "scripts/demo-bundle.sh"), bundle, "/bin/true"], { stdio: ["ignore", "inherit", "inherit"] });
+if (mk.exitCode !== 0) throw new Error("could not make the bundle");
+const cfg = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+delete cfg.linux.cgroupsPath;
+writeFileSync(join(bundle, "config.json"), JSON.stringify(cfg));
+
+function sh(argv: string[]): number {
+  const t = Bun.nanoseconds();
+  const r = Bun.spawnSync(argv, { cwd: bundle, stdio: ["ignore", "ignore", "pipe"] });
+  const dt = (Bun.nanoseconds() - t) / 1e6;
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: exit ${r.exitCode}: ${r.stderr.toString().trim()}`);
+  return dt;
+}
+
+// A runtime that cannot run here is reported and left out, not allowed to fail the others.
+for (const [name, bin] of Object.entries(runtimes)) {
+  try {
+    sh([bin, "--root", join(work, `root-${name}`), "run", `probe-${name}`]);
+  } catch (e: any) {
+    console.error(`${name}: left out: ${e.message}`);
+    delete runtimes[name];
+  }
+}
+
+const times: Record<string, Record<string, number[]>> = {};
+for (const name of Object.keys(runtimes)) times[name] = { run: [], cycle: [], state: [] };
+
+for (let i = 0; i < N; i++) {
+  for (const [name, bin] of Object.entries(runtimes)) {
+    const root = ["--root", join(work, `root-${name}`)];
+    const id = `b${i}-${name}`;
+    times[name]!.run!.push(sh([bin, ...root, "run", id]));
+    const c = sh([bin, ...root, "create", id + "c"]);
+    times[name]!.state!.push(sh([bin, ...root, "state", id + "c"]));
+    const s = sh([bin, ...root, "start", id + "c"]);
+    const d = sh([bin, ...root, "delete", "--force", id + "c"]);
+    times[name]!.cycle!.push(c + s + d);
+  }
+}
+
+const q = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))]!;
+};
+const fmt = (x: number) => x.toFixed(1).padStart(7);
+console.log(`${N} iterations, ${new Date().toISOString()}, ${Bun.spawnSync(["uname", "-r"]).stdout.toString().trim()}`);
+for (const [name, bin] of Object.entries(runtimes))
+  console.log(`  ${name}: ${Bun.spawnSync([bin, "--version"]).stdout.toString().split("\n")[0]}`);
+console.log(`\n${"metric".padEnd(8)}${Object.keys(runtimes).map((n) => `${n} p50`.padStart(12) + `p90`.padStart(8)).join("")}   ratios (runjs / other, p50)`);
+for (const m of ["run", "cycle", "state"]) {
+  const r = times.runjs?.[m];
+  const ratios = Object.keys(runtimes)
+    .filter((n) => n !== "runjs" && r)
+    .map((n) => `${n} ${(q(r!, 0.5) / q(times[n]![m]!, 0.5)).toFixed(2)}`)
+    .join(", ");
+  console.log(`${m.padEnd(8)}${Object.keys(runtimes).map((n) => `${fmt(q(times[n]![m]!, 0.5))}     ${fmt(q(times[n]![m]!, 0.9))}`).join("")}   ${ratios}`);
+}
+rmSync(work, { recursive: true, force: true });
+if (existsSync(work)) console.error(`could not remove ${work}`);
