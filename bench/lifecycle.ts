@@ -9,7 +9,7 @@
 //   state    `RT state ID` of a created container (the cheapest call: pure start-up cost)
 // Runtimes take turns inside each iteration so that machine noise hits all of them alike.
 // Prints medians and p90 in milliseconds, and runjs's ratio to each other runtime.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const repo = resolve(import.meta.dir, "..");
@@ -26,13 +26,19 @@ const mk = Bun.spawnSync(["bash", join(repo, "scripts/demo-bundle.sh"), bundle, 
 if (mk.exitCode !== 0) throw new Error("could not make the bundle");
 const cfg = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
 delete cfg.linux.cgroupsPath;
+// crun 1.8 refuses ociVersion values newer than it knows; every runtime here reads 1.0.2.
+cfg.ociVersion = "1.0.2";
 writeFileSync(join(bundle, "config.json"), JSON.stringify(cfg));
 
+// stderr goes to a file, not a pipe: a created container holds the runtime's stdio open.
+const errFile = join(work, "stderr");
 function sh(argv: string[]): number {
+  const fd = openSync(errFile, "w");
   const t = Bun.nanoseconds();
-  const r = Bun.spawnSync(argv, { cwd: bundle, stdio: ["ignore", "ignore", "pipe"] });
+  const r = Bun.spawnSync(argv, { cwd: bundle, stdio: ["ignore", "ignore", fd] });
   const dt = (Bun.nanoseconds() - t) / 1e6;
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: exit ${r.exitCode}: ${r.stderr.toString().trim()}`);
+  closeSync(fd);
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: exit ${r.exitCode}: ${readFileSync(errFile, "utf8").trim()}`);
   return dt;
 }
 

@@ -4,34 +4,49 @@
  * runjs makes a fifo on the host before starting us. Opening a fifo for
  * writing blocks until someone opens it for reading, and that someone is
  * `runjs start`: so the init's last act before the user's program is an open
- * that sleeps, for as long as it takes, between create and start. We take an
- * O_PATH handle while the host path is still visible (before pivot_root);
- * O_PATH does not really open the fifo, so it does not block. Reopening that
- * handle through /proc/self/fd later is a real open for writing of the same
- * fifo, from inside the container. The byte we write tells start we are off.
+ * that sleeps, for as long as it takes, between create and start. The fifo's
+ * host path is out of reach after pivot_root, so we take an O_PATH handle on
+ * the directory that holds it while the path is still visible; O_PATH opens
+ * nothing for reading or writing, and the handle is close-on-exec. The final
+ * openat(2) through that handle needs no /proc in the container (a container
+ * without a mount namespace has none). The byte we write tells start we are off.
  */
 #include "proto.h"
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+
+static const char *base_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
 
 int fifo_open_path(const struct plan *p)
 {
-	return p->fifo ? must(open(p->fifo, O_PATH | O_CLOEXEC), "fifo", "open", p->fifo) : -1;
+	char dir[4096];
+	if (!p->fifo)
+		return -1;
+	const char *base = base_of(p->fifo);
+	size_t n = base - p->fifo;
+	if (n == 0 || n >= sizeof dir || !*base)
+		die("fifo", "open", p->fifo, EINVAL, "not an absolute path to a file");
+	memcpy(dir, p->fifo, n);
+	dir[n] = 0;
+	return must(open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "fifo", "open", dir);
 }
 
-void fifo_wait(int pathfd)
+void fifo_wait(const struct plan *p, int dirfd)
 {
-	char at[32];
 	int fd;
-	if (pathfd < 0)
+	if (dirfd < 0)
 		return;
-	snprintf(at, sizeof at, "/proc/self/fd/%d", pathfd);
-	while ((fd = open(at, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+	while ((fd = openat(dirfd, base_of(p->fifo), O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 && errno == EINTR)
 		;
-	must(fd, "fifo", "open", at);
-	must(write_full(fd, "0", 1), "fifo", "write", at);
+	must(fd, "fifo", "open", p->fifo);
+	must(write_full(fd, "0", 1), "fifo", "write", p->fifo);
 	close(fd);
-	close(pathfd);
+	close(dirfd);
 }

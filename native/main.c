@@ -164,8 +164,9 @@ static noreturn void init(int fd)
 	if (p.cgroupns)
 		must(unshare(CLONE_NEWCGROUP), "namespaces", "unshare", "cgroup");
 
-	/* 6-8. the filesystem, under the rootfs (an empty rootfs: exec, no set-up) */
-	if (*p.rootfs) {
+	/* 6-8. the filesystem, under the rootfs (an empty rootfs: exec, no set-up;
+	 * no mount namespace: nothing may be mounted, the host would see it) */
+	if (*p.rootfs && !p.chroot) {
 		int root = setup_rootfs(&p);
 		do_mounts(&p, root);
 		make_devices(&p, root);
@@ -185,7 +186,7 @@ static noreturn void init(int fd)
 	int fifo = fifo_open_path(&p);
 	if (*p.rootfs)
 		do_pivot(&p);
-	if (*p.rootfs && p.post_propagation)
+	if (*p.rootfs && !p.chroot && p.post_propagation)
 		must(mount(NULL, "/", NULL, p.post_propagation, NULL), "linux.rootfsPropagation", "mount", "/");
 
 	/* 16, then 14-15: sysctls first, as /proc/sys is often a read-only path */
@@ -213,7 +214,7 @@ static noreturn void init(int fd)
 	if (p.seccomp && p.no_new_privs)
 		install_seccomp(&p);
 	close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC);
-	fifo_wait(fifo);
+	fifo_wait(&p, fifo);
 	run_hooks(&p, 2, st.created);
 	execve(exe, p.args, p.env);
 	fprintf(stderr, "runjs-init: process.args: exec %s: %s\n", exe, strerror(errno));

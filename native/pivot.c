@@ -14,6 +14,8 @@
  *
  * no_pivot is for a root that pivot_root cannot move (an initramfs): move the
  * rootfs mount onto "/" and chroot into it, accepting that weaker isolation.
+ * Without a mount namespace of its own (chroot), the container shares the
+ * host's mounts: nothing is mounted at all, and chroot(2) is all there is.
  */
 #include "proto.h"
 
@@ -25,7 +27,10 @@
 void do_pivot(const struct plan *p)
 {
 	const char *step = "root.path", *root = p->rootfs;
-	if (p->no_pivot) {
+	if (p->chroot) { /* no mount namespace of our own: the weakest form, chroot alone */
+		must(chdir(root), step, "chdir", root);
+		must(chroot("."), step, "chroot", root);
+	} else if (p->no_pivot) {
 		must(chdir(root), step, "chdir", root);
 		must(mount(root, "/", NULL, MS_MOVE, NULL), step, "mount", root);
 		must(chroot("."), step, "chroot", root);

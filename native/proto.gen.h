@@ -52,6 +52,7 @@
 #define TAG_L_TARGET 37 /* str */
 #define TAG_L_PATH 38 /* str */
 #define TAG_NO_PIVOT 39 /* u32 */
+#define TAG_CHROOT 92 /* u32 */
 #define TAG_REMOUNT 40 /* list */
 #define TAG_R_PATH 41 /* str */
 #define TAG_R_FLAGS 42 /* u32 */

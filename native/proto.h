@@ -28,7 +28,7 @@ enum cap_set { CAP_BOUNDING, CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE, CAP_
 
 struct plan {
 	uint8_t seen[128]; /* seen[TAG_X]: record X was present (optional fields) */
-	uint32_t version, helper_waits, unshare_flags, cgroupns, no_pivot, no_new_privs;
+	uint32_t version, helper_waits, unshare_flags, cgroupns, no_pivot, chroot, no_new_privs;
 	uint32_t root_propagation, post_propagation, uid, gid, umask, seccomp_flags;
 	int32_t oom_score_adj;
 	uint64_t caps[5]; /* by enum cap_set; applied when seen[TAG_CAP_BOUNDING] */
@@ -82,7 +82,7 @@ void make_symlinks(const struct plan *p, int root);       /* dev.c */
 void do_pivot(const struct plan *p);                      /* pivot.c */
 void run_hooks(const struct plan *p, uint32_t phase, const char *state); /* hooks.c */
 int fifo_open_path(const struct plan *p);                 /* fifo.c: -1 if none */
-void fifo_wait(int pathfd);                               /* fifo.c */
+void fifo_wait(const struct plan *p, int dirfd);           /* fifo.c */
 void set_no_new_privs(const struct plan *p);              /* user.c */
 void install_seccomp(const struct plan *p);               /* user.c */
 void set_user(const struct plan *p, int cap_last);        /* user.c */

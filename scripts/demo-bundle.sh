@@ -13,12 +13,4 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$dir/rootfs/etc/passwd"
 echo 'root:x:0:' >"$dir/rootfs/etc/group"
 rm -f "$dir/config.json"
 "$here/bin/runjs" spec --bundle "$dir"
-args='["sh","-c","echo hello from a runjs container: $(hostname), pid $$; uname -r; ls /"]'
-[ $# -gt 0 ] && args=$(printf '%s\n' "$@" | node -e 'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trimEnd().split("\n")))')
-tmp=$(mktemp)
-node -e '
-const fs = require("fs"); const [file, args] = process.argv.slice(1);
-const c = JSON.parse(fs.readFileSync(file, "utf8"));
-c.process.terminal = false; c.process.args = JSON.parse(args);
-fs.writeFileSync(file, JSON.stringify(c, null, "\t") + "\n");' "$dir/config.json" "$args"
-rm -f "$tmp"
+"$here/node_modules/.bin/bun" "$here/scripts/demo-bundle.ts" "$dir/config.json" "$@"

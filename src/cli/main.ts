@@ -88,6 +88,7 @@ const COMMANDS: Record<string, Command> = {
         consoleSocket: ctx.f["console-socket"] as string | undefined,
         noPivot: !!ctx.f["no-pivot"],
         preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
+        warn: (m) => ctx.log.warn(m),
       });
     },
   },
@@ -114,6 +115,7 @@ const COMMANDS: Record<string, Command> = {
           preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
           detach: !!ctx.f.detach,
           keep: !!ctx.f.keep,
+          warn: (m) => ctx.log.warn(m),
         },
         (m) => ctx.log.warn(m),
       );

@@ -16,6 +16,7 @@ import { dirname, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { plannedDirs } from "../cgroups/manager.ts";
 import { createCgroups, joinCgroups, removeCgroups } from "../cgroups/manager.ts";
+import { applyResources } from "../cgroups/resources.ts";
 import { NotSupportedError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
 import { runSession } from "../helper/session.ts";
@@ -48,6 +49,7 @@ export interface CreateOptions {
   preserveFds?: number;
   /** The helper stays as the init's parent and exits with its status (attached `run`). */
   attached?: boolean;
+  warn?: (msg: string) => void;
 }
 
 export interface Created {
@@ -58,7 +60,7 @@ export interface Created {
   lockFd: number;
 }
 
-export function readSpec(bundle: string): Spec {
+export function readSpec(bundle: string, warn?: (msg: string) => void): Spec {
   let text: string;
   try {
     text = readFileSync(`${bundle}/config.json`, "utf8");
@@ -71,7 +73,7 @@ export function readSpec(bundle: string): Spec {
   } catch (e: any) {
     throw new ValidationError("", `invalid JSON: ${e.message}`);
   }
-  return validateSpec(raw, { bundle });
+  return validateSpec(raw, { bundle, warn });
 }
 
 export function helperPath(): string {
@@ -108,7 +110,8 @@ export function create(o: CreateOptions): Created {
   // 1. Everything that can be checked is checked before anything is created.
   const dir = stateDir(o.root, o.id);
   const bundle = resolve(o.bundle ?? ".");
-  const spec = readSpec(bundle);
+  const warn = o.warn ?? ((m: string) => process.stderr.write(`runjs: warning: ${m}\n`));
+  const spec = readSpec(bundle, warn);
   if (o.consoleSocket) throw new NotSupportedError("--console-socket: terminals are not supported yet");
   const rootfs = resolve(bundle, spec.root!.path);
   if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
@@ -129,6 +132,7 @@ export function create(o: CreateOptions): Created {
     fifo,
     helperWaits: !!o.attached,
     noPivot: !!o.noPivot,
+    warn,
   });
   const planFrame = encodePlan(plan);
 
@@ -153,6 +157,11 @@ export function create(o: CreateOptions): Created {
     saveState(dir, st);
     // 3.
     createCgroups(targets, () => {});
+    applyResources(
+      spec.linux?.resources,
+      targets.map((t) => ({ version: t.h.version, controllers: t.h.controllers, dir: t.dir })),
+      warn,
+    );
     mkfifo(fifo, 0o622);
     // 4.
     const res = runSession(
@@ -168,9 +177,12 @@ export function create(o: CreateOptions): Created {
         },
         hooks() {
           const creating = JSON.stringify(specState(st, "creating"));
-          runHooks("prestart", spec.hooks?.prestart, creating);
+          const created = JSON.stringify(specState(st, "created"));
+          // prestart is the legacy hook from when it ran at start: the validation suite (and
+          // crun) give it "created"; the newer create-time hooks get "creating", as in runc.
+          runHooks("prestart", spec.hooks?.prestart, created);
           runHooks("createRuntime", spec.hooks?.createRuntime, creating);
-          return { creating, created: JSON.stringify(specState(st, "created")) };
+          return { creating, created };
         },
       },
       (p) => (proc = p),

@@ -95,6 +95,8 @@ export interface HostFacts {
   fifo?: string;
   helperWaits: boolean;
   noPivot: boolean;
+  /** Where compile-time warnings go (unknown syscall names, ignored mounts). */
+  warn: (msg: string) => void;
 }
 
 function absUnder(base: string, p: string): string {
@@ -235,7 +237,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   if (proc.terminal) throw new NotSupportedError("config.json: process.terminal: terminals are not supported yet");
   // Warnings (unknown syscall names) go to stderr until HostFacts carries the CLI's logger.
   const seccomp = linux.seccomp
-    ? compileSeccomp(linux.seccomp, (m) => process.stderr.write(`runjs: warning: ${m}\n`))
+    ? compileSeccomp(linux.seccomp, facts.warn)
     : undefined;
 
   let unshareFlags = 0;
@@ -255,7 +257,6 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     else if (ns.type === "cgroup") cgroupns = true;
     else unshareFlags |= flag;
   });
-  if (!hasMountNs) throw new ValidationError("linux.namespaces", "a mount namespace is required");
   void hasUts;
 
   let timeOffsets: string | undefined;
@@ -272,17 +273,29 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     name: `process.rlimits[${i}] (${r.type})`,
   }));
 
-  const { mounts, remounts } = compileMounts(spec, facts, cgroupns);
+  let { mounts, remounts } = compileMounts(spec, facts, cgroupns);
   const devBind = (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev" && isBind(m));
-  const devices = compileDevices(spec, !devBind);
-  const symlinks = devBind ? [] : [...DEV_SYMLINKS];
+  let devices = compileDevices(spec, !devBind);
+  let symlinks = devBind ? [] : [...DEV_SYMLINKS];
   if (!devBind && (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev/pts"))
     symlinks.push({ target: "pts/ptmx", path: "/dev/ptmx" });
   if (spec.root?.readonly) remounts.push({ path: "/", flags: MS.BIND | MS.RDONLY });
+  // Without a mount namespace of its own the container shares the host's mount table:
+  // anything mounted would appear on the host and outlive the container. Only chroot.
+  if (!hasMountNs) {
+    if (spec.mounts?.length || spec.root?.readonly || linux.devices?.length)
+      facts.warn("linux.namespaces has no mount namespace: mounts, devices and root.readonly are not applied");
+    mounts = [];
+    remounts = [];
+    devices = [];
+    symlinks = [];
+  }
 
   const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : 0;
-  // pivot_root refuses a shared parent mount, so sharing is applied only after the pivot.
-  const rootPropagation = prop && !(prop & MS.SHARED) ? prop : MS.SLAVE | MS.REC;
+  // Before the pivot / must stop receiving or sending mount events (private or slave):
+  // pivot_root refuses a shared parent mount and an unbindable rootfs cannot be bind-mounted.
+  // Shared and unbindable are therefore applied to the new / only after the pivot.
+  const rootPropagation = prop & (MS.PRIVATE | MS.SLAVE) ? prop : MS.SLAVE | MS.REC;
 
   const hooks: Plan["hooks"] = [];
   for (const [phase, list] of [
@@ -326,6 +339,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     devices,
     symlinks,
     noPivot: facts.noPivot,
+    chroot: !hasMountNs,
     remounts,
     masked: linux.maskedPaths ?? [],
     readonly: linux.readonlyPaths ?? [],

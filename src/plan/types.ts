@@ -91,6 +91,8 @@ export interface Plan {
   devices: PlanDevice[];
   symlinks: PlanSymlink[];
   noPivot: boolean;
+  /** No mount namespace: chroot into the rootfs, no mount steps. */
+  chroot: boolean;
   remounts: PlanRemount[];
   masked: string[];
   readonly: string[];

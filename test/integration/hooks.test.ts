@@ -54,7 +54,7 @@ test("hooks run in order, in the right namespaces, with the state on stdin", () 
     expect(by[n]![2]).toBe(env.id);
     expect(by[n]![5]).toBe("v1");
   }
-  expect(by.prestart![1]).toBe("creating");
+  expect(by.prestart![1]).toBe("created");
   expect(by.createRuntime![1]).toBe("creating");
   expect(by.createContainer![1]).toBe("creating");
   expect(by.startContainer![1]).toBe("created");

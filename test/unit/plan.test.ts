@@ -20,6 +20,7 @@ const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   fifo: "/run/runjs/c1/exec.fifo",
   helperWaits: false,
   noPivot: false,
+  warn: () => {},
   ...over,
 });
 
@@ -71,12 +72,18 @@ describe("compilePlan", () => {
     expect(() => compilePlan(s, facts())).toThrow(/linux\.namespaces\[\d\]: user namespaces are not supported yet/);
   });
 
-  test("a mount namespace is required", () => {
+  test("without a mount namespace: chroot only, nothing mounted, and a warning", () => {
     const s = spec();
     s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "mount");
     s.linux!.maskedPaths = [];
     s.linux!.readonlyPaths = [];
-    expect(() => compilePlan(s, facts())).toThrow(/linux\.namespaces: a mount namespace is required/);
+    const warnings: string[] = [];
+    const p = compilePlan(s, facts({ warn: (m) => warnings.push(m) }));
+    expect(p.chroot).toBe(true);
+    expect([p.mounts, p.devices, p.symlinks, p.remounts]).toEqual([[], [], [], []]);
+    expect(p.unshareFlags & CLONE.NEWNS).toBe(0);
+    expect(warnings[0]).toContain("no mount namespace");
+    expect(compilePlan(spec(), facts()).chroot).toBe(false);
   });
 
   test("time offsets are rendered as timens_offsets text", () => {
@@ -169,7 +176,7 @@ describe("compilePlan", () => {
     expect(p.mounts[0]).toMatchObject({ fstype: "cgroup2", flags: MS.RDONLY });
   });
 
-  test("rootfs propagation: shared only after pivot_root", () => {
+  test("rootfs propagation: shared and unbindable only after pivot_root", () => {
     const s = spec();
     s.linux!.rootfsPropagation = "rshared";
     const p = compilePlan(s, facts());
@@ -177,6 +184,9 @@ describe("compilePlan", () => {
     expect(p.postPropagation).toBe(MS.SHARED | MS.REC);
     s.linux!.rootfsPropagation = "private";
     expect(compilePlan(s, facts()).rootPropagation).toBe(MS.PRIVATE);
+    s.linux!.rootfsPropagation = "unbindable";
+    expect(compilePlan(s, facts()).rootPropagation).toBe(MS.SLAVE | MS.REC);
+    expect(compilePlan(s, facts()).postPropagation).toBe(MS.UNBINDABLE);
   });
 
   test("process: user, rlimits, capabilities, hooks", () => {

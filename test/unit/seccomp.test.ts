@@ -333,7 +333,7 @@ describe("compileSeccomp errors name the JSON path", () => {
 });
 
 describe("compilePlan", () => {
-  const facts = (): HostFacts => ({ bundle: "/b", rootfs: "/b/rootfs", sources: {}, cgroups: [], helperWaits: false, noPivot: false });
+  const facts = (): HostFacts => ({ bundle: "/b", rootfs: "/b/rootfs", sources: {}, cgroups: [], helperWaits: false, noPivot: false, warn: () => {} });
 
   test("linux.seccomp fills seccompBpf and seccompFlags", () => {
     const s = defaultSpec({}) as Spec;
