@@ -10,7 +10,7 @@
 // We read /proc/self/mountinfo (not a fixed list of paths) to find the hierarchies, and
 // /proc/self/cgroup to learn our own place in each, which is what relative cgroupsPath
 // values are resolved against.
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/fs.ts";
 
 export interface Hierarchy {
   version: 1 | 2;
@@ -76,8 +76,8 @@ let cached: Hierarchy[] | undefined;
 
 export function hostHierarchies(): Hierarchy[] {
   return (cached ??= parseHierarchies(
-    readFileSync("/proc/self/mountinfo", "utf8"),
-    readFileSync("/proc/self/cgroup", "utf8"),
+    readText("/proc/self/mountinfo"),
+    readText("/proc/self/cgroup"),
   ));
 }
 

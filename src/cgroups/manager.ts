@@ -4,8 +4,7 @@
 // process (and its future children) in, and rmdir removes it once no process is left in it.
 // The directories a container created are remembered in its state so that `delete` (even
 // after a runtime crash) removes exactly those and nothing that was there before.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, exists as existsSync, mkdir, readText, rmdir, writeExisting } from "../sys/fs.ts";
 import { CgroupError } from "../errors.ts";
 import { containerPath, hostDir, hostHierarchies, type Hierarchy } from "./hierarchy.ts";
 
@@ -24,8 +23,8 @@ export function plannedDirs(cgroupsPath: string | undefined, id: string, hs = ho
 function fillCpuset(dir: string): void {
   for (const f of ["cpuset.cpus", "cpuset.mems"]) {
     const p = `${dir}/${f}`;
-    if (readFileSync(p, "utf8").trim() !== "") continue;
-    writeFileSync(p, readFileSync(`${dirname(dir)}/${f}`, "utf8"));
+    if (readText(p).trim() !== "") continue;
+    writeExisting(p, readText(`${dirname(dir)}/${f}`));
   }
 }
 
@@ -36,7 +35,7 @@ export function createCgroups(targets: { h: Hierarchy; dir: string }[], onCreate
     for (let d = dir; d !== h.mountpoint && d !== "/" && !existsSync(d); d = dirname(d)) missing.unshift(d);
     for (const d of missing) {
       try {
-        mkdirSync(d);
+        mkdir(d);
       } catch (e: any) {
         if (e.code !== "EEXIST") throw new CgroupError(d, "", `mkdir: ${e.message}`);
         continue;
@@ -50,7 +49,7 @@ export function createCgroups(targets: { h: Hierarchy; dir: string }[], onCreate
 export function joinCgroups(dirs: string[], pid: number): void {
   for (const d of dirs) {
     try {
-      writeFileSync(`${d}/cgroup.procs`, String(pid));
+      writeExisting(`${d}/cgroup.procs`, String(pid));
     } catch (e: any) {
       throw new CgroupError(`${d}/cgroup.procs`, String(pid), e.message);
     }
@@ -61,7 +60,7 @@ export function joinCgroups(dirs: string[], pid: number): void {
 export function cgroupPids(dirs: string[]): number[] {
   for (const d of dirs) {
     try {
-      return readFileSync(`${d}/cgroup.procs`, "utf8")
+      return readText(`${d}/cgroup.procs`)
         .split("\n")
         .filter(Boolean)
         .map(Number);
@@ -82,7 +81,7 @@ export function removeCgroups(created: string[], leaves: string[]): void {
   for (const d of [...created].reverse()) {
     for (let i = 0; ; i++) {
       try {
-        rmdirSync(d);
+        rmdir(d);
         break;
       } catch (e: any) {
         if (e.code === "ENOENT" || e.code === "ENOTEMPTY") break;

@@ -3,7 +3,7 @@
 // Each limit is a file in the controller's directory: writing "100" to pids.max caps the
 // number of tasks. The same limit has a different file (and sometimes unit) in cgroup v1
 // and v2; each writer knows both and picks by the hierarchy it is given.
-import { existsSync, writeFileSync } from "node:fs";
+import { exists as existsSync, writeExisting } from "../sys/fs.ts";
 import { CgroupError } from "../errors.ts";
 import type { LinuxResources } from "../oci/spec.ts";
 
@@ -16,7 +16,7 @@ export interface CgroupDir {
 function write(dir: string, file: string, value: string): void {
   const p = `${dir}/${file}`;
   try {
-    writeFileSync(p, value);
+    writeExisting(p, value);
   } catch (e: any) {
     throw new CgroupError(p, value, e.code === "ENOENT" ? "controller not available here" : e.message);
   }

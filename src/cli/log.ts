@@ -2,7 +2,7 @@
 // (time="…" level=error msg="…") or, with --log-format json, as JSON lines
 // ({"level":"error","msg":"…","time":"…"}), which is what containerd reads back on failure.
 // Errors are also printed on stderr, plain, so a person at a terminal sees them.
-import { appendFileSync } from "node:fs";
+import { appendText, stderr } from "../sys/fs.ts";
 
 export class Logger {
   private file?: string;
@@ -26,13 +26,13 @@ export class Logger {
     const line = this.line(level, msg);
     if (this.file) {
       try {
-        appendFileSync(this.file, line);
+        appendText(this.file, line);
       } catch {
         /* an unwritable log must not hide the error itself */
       }
     }
-    if (level === "error") process.stderr.write(`runjs: ${msg}\n`);
-    else if (!this.file) process.stderr.write(this.json ? line : `runjs: ${level}: ${msg}\n`);
+    if (level === "error") stderr(`runjs: ${msg}\n`);
+    else if (!this.file) stderr(this.json ? line : `runjs: ${level}: ${msg}\n`);
   }
 
   error(msg: string): void {

@@ -5,6 +5,7 @@
 // loaded only when that verb runs.
 import { parseArgs, type FlagSpec } from "./args.ts";
 import { Logger } from "./log.ts";
+import { stderr, stdout } from "../sys/fs.ts";
 
 export const VERSION = "0.1.0";
 export const SPEC_VERSION = "1.3.0";
@@ -138,7 +139,7 @@ const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const id = needId(ctx);
       const { containerState } = await import("../container/lifecycle.ts");
-      process.stdout.write(JSON.stringify(containerState(ctx.root, id), null, "  ") + "\n");
+      stdout(JSON.stringify(containerState(ctx.root, id), null, "  ") + "\n");
     },
   },
   kill: {
@@ -179,11 +180,11 @@ const COMMANDS: Record<string, Command> = {
       const { specState } = await import("../container/state.ts");
       const cs = listContainers(ctx.root);
       if (ctx.f.quiet) {
-        for (const c of cs) process.stdout.write(c.st.id + "\n");
+        for (const c of cs) stdout(c.st.id + "\n");
         return;
       }
       if (ctx.f.format === "json") {
-        process.stdout.write(JSON.stringify(cs.map((c) => specState(c.st, c.status))) + "\n");
+        stdout(JSON.stringify(cs.map((c) => specState(c.st, c.status))) + "\n");
         return;
       }
       if (ctx.f.format !== "table") throw usage(`--format: invalid format ${ctx.f.format}`);
@@ -191,7 +192,7 @@ const COMMANDS: Record<string, Command> = {
       for (const c of cs)
         rows.push([c.st.id, String(c.status === "stopped" ? 0 : c.st.pid), c.status, c.st.bundle, c.st.created, c.st.owner || "root"]);
       const w = rows[0]!.map((_, i) => Math.max(12, ...rows.map((r) => r[i]!.length + 3)));
-      process.stdout.write(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]!) : c)).join("")).join("\n") + "\n");
+      stdout(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]!) : c)).join("")).join("\n") + "\n");
     },
   },
   spec: {
@@ -215,7 +216,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     async run() {
       const { features } = await import("../oci/features.ts");
-      process.stdout.write(JSON.stringify(features(), null, "    ") + "\n");
+      stdout(JSON.stringify(features(), null, "    ") + "\n");
     },
   },
   exec: notYet("exec"),
@@ -247,17 +248,17 @@ export async function main(argv: string[]): Promise<number> {
     const g = parseArgs(argv, GLOBAL, true);
     log.configure(g.flags.log as string | undefined, g.flags["log-format"] as string, !!g.flags.debug);
     if (g.flags.version) {
-      process.stdout.write(`runjs version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
+      stdout(`runjs version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
       return 0;
     }
     const name = g.rest[0];
     if (!name || name === "help") {
       const c = g.rest[1] && COMMANDS[g.rest[1]];
-      process.stdout.write(c ? `usage: runjs ${c.usage}\n\n${c.help}\n\noptions:\n${flagHelp(c.flags)}` : helpText());
+      stdout(c ? `usage: runjs ${c.usage}\n\n${c.help}\n\noptions:\n${flagHelp(c.flags)}` : helpText());
       return 0;
     }
     if (g.flags.help) {
-      process.stdout.write(helpText());
+      stdout(helpText());
       return 0;
     }
     const cmd = COMMANDS[name];
@@ -265,14 +266,14 @@ export async function main(argv: string[]): Promise<number> {
     if (g.flags["systemd-cgroup"]) throw usage("--systemd-cgroup: the systemd cgroup driver is not supported yet");
     const c = parseArgs(g.rest.slice(1), { ...cmd.flags, help: { short: "h", help: "show help" } }, false);
     if (c.flags.help) {
-      process.stdout.write(`usage: runjs ${cmd.usage}\n\n${cmd.help}\n\noptions:\n${flagHelp(cmd.flags)}`);
+      stdout(`usage: runjs ${cmd.usage}\n\n${cmd.help}\n\noptions:\n${flagHelp(cmd.flags)}`);
       return 0;
     }
     const code = await cmd.run({ g: g.flags, f: c.flags, args: c.rest, log, root: g.flags.root as string });
     return typeof code === "number" ? code : 0;
   } catch (e: any) {
     log.error(e instanceof Error ? e.message : String(e));
-    if (log.debug && e?.stack) process.stderr.write(e.stack + "\n");
+    if (log.debug && e?.stack) stderr(e.stack + "\n");
     return 1;
   }
 }

@@ -11,8 +11,8 @@
 //   5. mark the state complete, write --pid-file
 // On failure the undo steps run in reverse: kill what was started, remove the cgroups, remove
 // the state directory. Nothing is left behind.
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, stderr, exists as existsSync, readText, realpath, resolvePath as resolve } from "../sys/fs.ts";
+import { O_CLOEXEC, openFile, close } from "../sys/libc.ts";
 import type { Subprocess } from "bun";
 import { plannedDirs } from "../cgroups/manager.ts";
 import { createCgroups, joinCgroups, removeCgroups } from "../cgroups/manager.ts";
@@ -63,7 +63,7 @@ export interface Created {
 export function readSpec(bundle: string, warn?: (msg: string) => void): Spec {
   let text: string;
   try {
-    text = readFileSync(`${bundle}/config.json`, "utf8");
+    text = readText(`${bundle}/config.json`);
   } catch (e: any) {
     throw new UsageError(`${bundle}/config.json: cannot read: ${e.code === "ENOENT" ? "no such file" : e.message}`);
   }
@@ -78,18 +78,23 @@ export function readSpec(bundle: string, warn?: (msg: string) => void): Spec {
 
 export function helperPath(): string {
   const candidates = [
-    `${dirname(realpathSync(process.execPath))}/runjs-init`,
+    `${dirname(realpath(process.execPath))}/runjs-init`,
     resolve(import.meta.dir, "../../bin/runjs-init"),
   ];
   for (const c of candidates) if (existsSync(c)) return c;
   throw new Error(`runjs-init not found (looked in ${candidates.join(", ")}); run the build first`);
 }
 
+const O_PATH = 0o10000000;
+const O_DIRECTORY = 0o200000;
+
 function kindOf(p: string): "dir" | "file" | "missing" {
+  if (!existsSync(p)) return "missing";
   try {
-    return statSync(p).isDirectory() ? "dir" : "file";
+    close(openFile(p, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    return "dir";
   } catch {
-    return "missing";
+    return "file";
   }
 }
 
@@ -110,7 +115,7 @@ export function create(o: CreateOptions): Created {
   // 1. Everything that can be checked is checked before anything is created.
   const dir = stateDir(o.root, o.id);
   const bundle = resolve(o.bundle ?? ".");
-  const warn = o.warn ?? ((m: string) => process.stderr.write(`runjs: warning: ${m}\n`));
+  const warn = o.warn ?? ((m: string) => stderr(`runjs: warning: ${m}\n`));
   const spec = readSpec(bundle, warn);
   if (o.consoleSocket) throw new NotSupportedError("--console-socket: terminals are not supported yet");
   const rootfs = resolve(bundle, spec.root!.path);

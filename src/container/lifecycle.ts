@@ -3,7 +3,7 @@
 // start: the init is blocked in open(exec.fifo, O_WRONLY). Opening the fifo for reading
 // releases it; it writes one byte, runs startContainer hooks and execs the user program.
 // We open non-blocking and poll, so a dead init is noticed instead of waited on forever.
-import { existsSync, readdirSync, unlinkSync } from "node:fs";
+import { exists as existsSync, unlink as unlinkSync } from "../sys/fs.ts";
 import { cgroupPids, removeCgroups } from "../cgroups/manager.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { runHooksWarn } from "../hooks/run.ts";
@@ -140,7 +140,7 @@ export function containerState(root: string, id: string): Record<string, unknown
 export function listContainers(root: string): { st: SavedState; status: Status }[] {
   let ids: string[];
   try {
-    ids = readdirSync(root);
+    ids = require("node:fs").readdirSync(root);
   } catch {
     return [];
   }

@@ -9,10 +9,10 @@
 // Status is never trusted from the file. A pid is only the container's init while the
 // process with that pid has the start time (field 22 of /proc/PID/stat) recorded at create;
 // otherwise the pid has been recycled and the container is stopped.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { exists as existsSync, FsError, mkdir, readText, rmdir, unlink, writeAtomic, writeText } from "../sys/fs.ts";
 import { StateError } from "../errors.ts";
 import type { Hook } from "../oci/spec.ts";
-import { close, flock, kill, LOCK_EX, O_CLOEXEC, O_RDONLY, openFile } from "../sys/libc.ts";
+import { close, flock, LOCK_EX, O_CLOEXEC, O_RDONLY, openFile } from "../sys/libc.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -50,9 +50,9 @@ export function stateDir(root: string, id: string): string {
 /** Create the container's directory; fails if the id exists. Returns the directory. */
 export function createStateDir(root: string, id: string): string {
   const dir = stateDir(root, id);
-  mkdirSync(root, { recursive: true, mode: 0o711 });
+  mkdirAll(root, 0o711);
   try {
-    mkdirSync(dir, { mode: 0o711 });
+    mkdir(dir, 0o711);
   } catch (e: any) {
     if (e.code === "EEXIST") throw new StateError(id, `container with id exists: ${id}`);
     throw e;
@@ -76,17 +76,26 @@ export function unlock(fd: number): void {
   close(fd);
 }
 
+function mkdirAll(p: string, mode: number): void {
+  if (existsSync(p)) return;
+  const parent = p.slice(0, p.lastIndexOf("/"));
+  if (parent) mkdirAll(parent, mode);
+  try {
+    mkdir(p, mode);
+  } catch (e: any) {
+    if (e.code !== "EEXIST") throw e;
+  }
+}
+
 export function saveState(dir: string, s: SavedState): void {
-  const tmp = `${dir}/.state.json.tmp`;
-  writeFileSync(tmp, JSON.stringify(s));
-  renameSync(tmp, `${dir}/state.json`);
+  writeAtomic(`${dir}/state.json`, JSON.stringify(s));
 }
 
 export function loadState(root: string, id: string): SavedState {
   const dir = stateDir(root, id);
   let text: string;
   try {
-    text = readFileSync(`${dir}/state.json`, "utf8");
+    text = readText(`${dir}/state.json`);
   } catch (e: any) {
     if (e.code === "ENOENT" && existsSync(dir)) {
       // Created but not yet written (or a create that was killed at once): an empty state.
@@ -114,15 +123,30 @@ export function emptyState(id: string): SavedState {
   };
 }
 
+/** Remove the state directory: the files runjs puts there, then the directory itself. */
 export function removeStateDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  for (const f of ["state.json", "exec.fifo"]) {
+    try {
+      unlink(`${dir}/${f}`);
+    } catch (e: any) {
+      if (e.code !== "ENOENT") throw e;
+    }
+  }
+  try {
+    rmdir(dir);
+  } catch (e: any) {
+    if (e.code === "ENOENT") return;
+    if (e.code !== "ENOTEMPTY") throw e;
+    // something else was left in it (a temporary file of a killed runjs): the slow way
+    require("node:fs").rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Field 22 of /proc/PID/stat, and whether the process is a zombie; null if it is gone. */
 export function procStat(pid: number): { startTime: number; zombie: boolean } | null {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    text = readText(`/proc/${pid}/stat`);
   } catch {
     return null;
   }
@@ -149,8 +173,8 @@ export function computeStatus(dir: string, s: SavedState): Status {
 function frozen(s: SavedState): boolean {
   for (const d of s.cgroupDirs) {
     try {
-      if (d.includes("/freezer/")) return readFileSync(`${d}/freezer.state`, "utf8").trim() === "FROZEN";
-      if (existsSync(`${d}/cgroup.freeze`)) return readFileSync(`${d}/cgroup.freeze`, "utf8").trim() === "1";
+      if (d.includes("/freezer/")) return readText(`${d}/freezer.state`).trim() === "FROZEN";
+      if (existsSync(`${d}/cgroup.freeze`)) return readText(`${d}/cgroup.freeze`).trim() === "1";
     } catch {
       /* not a freezer: keep looking */
     }
@@ -174,19 +198,4 @@ export function specState(s: SavedState, status: Status) {
   return out;
 }
 
-export function signalAlive(pid: number): boolean {
-  const r = kill(pid, 0);
-  return r === 0 || r === -1; // EPERM means it exists
-}
-
-export function readFileText(p: string): string {
-  return readFileSync(p, "utf8");
-}
-
-export function writeFileAtomic(p: string, text: string): void {
-  const tmp = `${p}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, p);
-}
-
-export { mkdirSync };
+export { writeAtomic as writeFileAtomic };

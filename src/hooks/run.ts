@@ -8,6 +8,7 @@
 // (createContainer, startContainer) run inside runjs-init instead.
 import { HookError } from "../errors.ts";
 import type { Hook } from "../oci/spec.ts";
+import { stderr } from "../sys/fs.ts";
 
 export function runHook(h: Hook, name: string, state: string): void {
   const argv = h.args?.length ? h.args : [h.path];
@@ -30,7 +31,7 @@ export function runHook(h: Hook, name: string, state: string): void {
     throw new HookError(`${name}: ${h.path}: timed out after ${h.timeout}s`);
   if (r.signalCode) throw new HookError(`${name}: ${h.path}: killed by ${r.signalCode}${err ? `: ${err}` : ""}`);
   if (r.exitCode !== 0) throw new HookError(`${name}: ${h.path}: exited with status ${r.exitCode}${err ? `: ${err}` : ""}`);
-  if (err) process.stderr.write(err + "\n");
+  if (err) stderr(err + "\n");
 }
 
 /** Run a list of hooks in order; the first failure throws. */

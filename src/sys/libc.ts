@@ -4,7 +4,7 @@
 // runtime needs all of them on the hot path of create/start. Each binding is a one-line
 // wrapper that returns the raw result and reads errno on failure; policy lives elsewhere.
 // The library is opened on first use, so commands that never call into libc never pay for it.
-import { dlopen, FFIType, ptr, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, ptr, read as readMem, type Pointer } from "bun:ffi";
 
 const { i32, i64, u64, u32, ptr: P, cstring } = FFIType;
 
@@ -26,6 +26,13 @@ function open() {
     strerror: { args: [i32], returns: cstring },
     prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
     getpid: { args: [], returns: i32 },
+    access: { args: [P, i32], returns: i32 },
+    mkdir: { args: [P, u32], returns: i32 },
+    rmdir: { args: [P], returns: i32 },
+    unlink: { args: [P], returns: i32 },
+    rename: { args: [P, P], returns: i32 },
+    realpath: { args: [P, P], returns: P },
+    readlink: { args: [P, P, u64], returns: i64 },
   });
 }
 
@@ -33,12 +40,12 @@ function L() {
   return (lib ??= open()).symbols;
 }
 
-export function errno(): number {
-  const p = L().__errno_location() as Pointer;
-  return new Int32Array(toArrayBuffer(p, 4))[0]!;
-}
+let errnoPtr: Pointer | undefined;
 
-import { toArrayBuffer } from "bun:ffi";
+/** errno of the last failed call (the main thread's errno lives at a fixed address). */
+export function errno(): number {
+  return readMem.i32((errnoPtr ??= L().__errno_location() as Pointer), 0);
+}
 
 export class SysError extends Error {
   constructor(
@@ -59,10 +66,6 @@ export const ERRNO_NAMES: Record<number, string> = {
 export function strerror(e: number): string {
   const s = String(L().strerror(e));
   return s.charAt(0).toLowerCase() + s.slice(1);
-}
-
-function cstr(s: string): Uint8Array {
-  return new TextEncoder().encode(s + "\0");
 }
 
 export const AF_UNIX = 1;
@@ -157,6 +160,11 @@ export function prctl(op: number, a = 0, b = 0): number {
   return L().prctl(op, a, b, 0, 0);
 }
 
-export function getpid(): number {
-  return process.pid;
+/** The symbols, for src/sys/fs.ts. */
+export function symbols() {
+  return L();
+}
+
+export function cstr(s: string): Uint8Array {
+  return new TextEncoder().encode(s + "\0");
 }
