@@ -277,8 +277,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
-if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
-  process.exit(code);
-}

@@ -11,11 +11,10 @@
 //   5. mark the state complete, write --pid-file
 // On failure the undo steps run in reverse: kill what was started, remove the cgroups, remove
 // the state directory. Nothing is left behind.
-import { dirname, stderr, exists as existsSync, readText, realpath, resolvePath as resolve } from "../sys/fs.ts";
-import { O_CLOEXEC, openFile, close } from "../sys/libc.ts";
 import type { Subprocess } from "bun";
-import { plannedDirs } from "../cgroups/manager.ts";
-import { createCgroups, joinCgroups, removeCgroups } from "../cgroups/manager.ts";
+import { dirname, exists as existsSync, readText, realpath, resolvePath as resolve, stderr } from "../sys/fs.ts";
+import { close, O_CLOEXEC, openFile } from "../sys/libc.ts";
+import { createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
 import { applyResources } from "../cgroups/resources.ts";
 import { NotSupportedError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
@@ -25,7 +24,8 @@ import { ValidationError } from "../oci/errors.ts";
 import type { Spec } from "../oci/spec.ts";
 import { validateSpec } from "../oci/validate.ts";
 import { bindSources, compilePlan, type HostFacts } from "../plan/compile.ts";
-import { kill, mkfifo } from "../sys/libc.ts";
+import { mkfifo } from "../sys/libc.ts";
+import { destroy } from "./destroy.ts";
 import {
   createStateDir,
   emptyState,
@@ -95,19 +95,6 @@ function kindOf(p: string): "dir" | "file" | "missing" {
     return "dir";
   } catch {
     return "file";
-  }
-}
-
-/** Wait (briefly) until none of the pids is alive; zombies count as gone. */
-export function waitGone(pids: number[], ms = 2000): void {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = pids.filter((p) => {
-      const s = procStat(p);
-      return s && !s.zombie;
-    });
-    if (!left.length || Date.now() > deadline) return;
-    Bun.sleepSync(2);
   }
 }
 
@@ -209,27 +196,3 @@ function missingDirs(mountpoint: string, dir: string): string[] {
   return out;
 }
 
-/** Kill whatever the container started, remove its cgroups and its state directory. */
-export function destroy(dir: string, st: SavedState, proc?: Subprocess): void {
-  const pids: number[] = [];
-  if (st.pid && procStat(st.pid)?.startTime === st.startTime) pids.push(st.pid);
-  if (proc && !proc.killed && proc.exitCode === null) pids.push(proc.pid);
-  for (const p of pids) kill(p, 9);
-  killCgroup(st);
-  waitGone(pids);
-  removeCgroups(st.cgroupCreated, st.cgroupDirs);
-  removeStateDir(dir);
-}
-
-import { cgroupPids } from "../cgroups/manager.ts";
-
-/** SIGKILL every process left in the container's cgroups until none is left (or 2 s pass). */
-export function killCgroup(st: SavedState): void {
-  const deadline = Date.now() + 2000;
-  for (;;) {
-    const pids = cgroupPids(st.cgroupDirs.filter(existsSync));
-    if (!pids.length || Date.now() > deadline) return;
-    for (const p of pids) kill(p, 9);
-    Bun.sleepSync(2);
-  }
-}

@@ -8,7 +8,7 @@ import { cgroupPids, removeCgroups } from "../cgroups/manager.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { runHooksWarn } from "../hooks/run.ts";
 import { close, kill, O_CLOEXEC, O_NONBLOCK, O_RDONLY, openFile, poll1, read } from "../sys/libc.ts";
-import { killCgroup, waitGone } from "./create.ts";
+import { killCgroup, waitGone } from "./destroy.ts";
 import {
   computeStatus,
   initAlive,

@@ -1,0 +1,44 @@
+// Tearing a container down: kill its processes, wait until they are gone, remove its cgroups
+// and its state directory. Used by a create that failed half-way and by delete; kept apart
+// from create.ts so that delete and start do not load the spec validator and plan compiler.
+import type { Subprocess } from "bun";
+import { cgroupPids, removeCgroups } from "../cgroups/manager.ts";
+import { exists as existsSync } from "../sys/fs.ts";
+import { kill } from "../sys/libc.ts";
+import { procStat, removeStateDir, type SavedState } from "./state.ts";
+
+/** Wait (briefly) until none of the pids is alive; zombies count as gone. */
+export function waitGone(pids: number[], ms = 2000): void {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = pids.filter((p) => {
+      const s = procStat(p);
+      return s && !s.zombie;
+    });
+    if (!left.length || Date.now() > deadline) return;
+    Bun.sleepSync(2);
+  }
+}
+
+/** Kill whatever the container started, remove its cgroups and its state directory. */
+export function destroy(dir: string, st: SavedState, proc?: Subprocess): void {
+  const pids: number[] = [];
+  if (st.pid && procStat(st.pid)?.startTime === st.startTime) pids.push(st.pid);
+  if (proc && !proc.killed && proc.exitCode === null) pids.push(proc.pid);
+  for (const p of pids) kill(p, 9);
+  killCgroup(st);
+  waitGone(pids);
+  removeCgroups(st.cgroupCreated, st.cgroupDirs);
+  removeStateDir(dir);
+}
+
+/** SIGKILL every process left in the container's cgroups until none is left (or 2 s pass). */
+export function killCgroup(st: SavedState): void {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const pids = cgroupPids(st.cgroupDirs.filter(existsSync));
+    if (!pids.length || Date.now() > deadline) return;
+    for (const p of pids) kill(p, 9);
+    Bun.sleepSync(2);
+  }
+}
