@@ -6,6 +6,7 @@
 // after a runtime crash) removes exactly those and nothing that was there before.
 import { dirname, exists as existsSync, mkdir, readText, rmdir, writeExisting } from "../sys/fs.ts";
 import { CgroupError } from "../errors.ts";
+import { kill } from "../sys/libc.ts";
 import { containerPath, hostDir, hostHierarchies, type Hierarchy } from "./hierarchy.ts";
 
 export interface CgroupSet {
@@ -87,6 +88,8 @@ export function removeCgroups(created: string[], leaves: string[]): void {
         if (e.code === "ENOENT" || e.code === "ENOTEMPTY") break;
         if (e.code === "EBUSY" && !leaf.has(d)) break; // a parent another cgroup still uses
         if (e.code === "EBUSY" && i < 400) {
+          // something is still in it (a process forked while we were killing): kill it too
+          if (i % 20 === 19) for (const pid of cgroupPids([d])) kill(pid, 9);
           Bun.sleepSync(5);
           continue;
         }

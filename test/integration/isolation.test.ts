@@ -96,6 +96,21 @@ test("mounts: tmpfs with options, bind of a file and of a directory, propagation
   expect(existsSync(join(data, "g"))).toBe(false);
 });
 
+test("rro makes a whole bind-mounted tree read-only, submounts included", () => {
+  const env = newEnv();
+  const data = join(env.dir, "tree");
+  mkdirSync(join(data, "sub"), { recursive: true });
+  // a submount inside the source: a plain ro bind would leave it writable
+  Bun.spawnSync(["mount", "-t", "tmpfs", "tmpfs", join(data, "sub")]);
+  try {
+    env.spec.mounts!.push({ destination: "/tree", type: "bind", source: data, options: ["rbind", "rro"] });
+    const out = ok(env, ["sh", "-c", "touch /tree/a 2>/dev/null && echo top-rw || echo top-ro; touch /tree/sub/b 2>/dev/null && echo sub-rw || echo sub-ro"]);
+    expect(out).toBe("top-ro\nsub-ro\n");
+  } finally {
+    Bun.spawnSync(["umount", join(data, "sub")]);
+  }
+});
+
 test("a symlink in the image cannot redirect a mount onto the host", () => {
   const env = newEnv();
   env.spec.root!.readonly = false;
