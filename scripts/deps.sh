@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v cc >/dev/null || need+=(gcc libc6-dev)
-[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need+=(busybox-static) # static: it runs in any rootfs
 command -v npm >/dev/null || need+=(npm)
 [ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || need+=(libseccomp2)
 if [ ${#need[@]} -gt 0 ]; then

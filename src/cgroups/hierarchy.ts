@@ -10,7 +10,7 @@
 // We read /proc/self/mountinfo (not a fixed list of paths) to find the hierarchies, and
 // /proc/self/cgroup to learn our own place in each, which is what relative cgroupsPath
 // values are resolved against.
-import { readText } from "../sys/fs.ts";
+import { normalize, readText } from "../sys/fs.ts";
 
 export interface Hierarchy {
   version: 1 | 2;
@@ -82,15 +82,7 @@ export function hostHierarchies(): Hierarchy[] {
 }
 
 /** Normalise a path inside a hierarchy: absolute, no "." or "..", no trailing slash. */
-function clean(p: string): string {
-  const parts: string[] = [];
-  for (const c of p.split("/")) {
-    if (c === "" || c === ".") continue;
-    if (c === "..") parts.pop();
-    else parts.push(c);
-  }
-  return "/" + parts.join("/");
-}
+const clean = normalize;
 
 /**
  * Pure: the container's cgroup path inside one hierarchy. An absolute cgroupsPath is taken

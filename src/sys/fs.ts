@@ -155,9 +155,13 @@ export function dirname(p: string): string {
 export function resolvePath(...parts: string[]): string {
   let out = "";
   for (const p of parts) out = p.startsWith("/") ? p : `${out || process.cwd()}/${p}`;
-  if (!out.startsWith("/")) out = `${process.cwd()}/${out}`;
+  return normalize(out.startsWith("/") ? out : `${process.cwd()}/${out}`);
+}
+
+/** Absolute, without "." and ".." components or repeated and trailing slashes. */
+export function normalize(p: string): string {
   const segs: string[] = [];
-  for (const s of out.split("/")) {
+  for (const s of p.split("/")) {
     if (s === "" || s === ".") continue;
     if (s === "..") segs.pop();
     else segs.push(s);
