@@ -10,12 +10,14 @@
  * fds) and reaches it untouched; N and above are runjs's and never do.
  *
  *   runjs                         helper               init (the child)
+ *                                  re-exec from a sealed copy (sealed.c)
  *   PLAN ------------------------> rlimits, setns, unshare, fork
  *        <------------------------ PIDS  (exits, or waits for the init)
  *   cgroups; PLACED ---------------------------------> mounts, devices
  *        <------------------------------------------- HOOKS
  *   prestart hooks; CONTINUE ------------------------> createContainer hooks,
- *                                                      pivot_root, masks, user
+ *                                                      pivot_root, masks,
+ *                                                      process attributes, user
  *        <------------------------------------------- READY, close
  *   `runjs start` opens the fifo --------------------> startContainer, execve
  */
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -118,6 +121,19 @@ static const char *find_executable(const struct plan *p, char *buf, size_t len)
 	die("process.args", "exec", a0, ENOENT, "executable file not found in $PATH");
 }
 
+/*
+ * A cwd through one of our own fds (/proc/self/fd/N) would be a host
+ * directory (CVE-2024-21626). getcwd(3) fails with ENOENT when the cwd is not
+ * under our root, which after pivot_root is the container's. After a seccomp
+ * filter is in, another error may be the filter's answer: only ENOENT fails.
+ */
+static void check_cwd(const struct plan *p, char *buf, size_t len, int strict)
+{
+	if (getcwd(buf, len) || (!strict && errno != ENOENT))
+		return;
+	die("process.cwd", "chdir", p->cwd, errno, errno == ENOENT ? "the directory is outside the container" : NULL);
+}
+
 static noreturn void init(int fd)
 {
 	struct plan p;
@@ -128,7 +144,14 @@ static noreturn void init(int fd)
 	 * signal is blocked or ignored (an ignored SIGPIPE would reach the
 	 * container, and the waiting helper could not forward what is ignored). */
 	ctl_fd = fd;
+	prctl(PR_SET_NAME, "runjs-init"); /* an execveat of an fd names us after its number */
 	close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Not dumpable: /proc/<pid>/fd, exe, mem, environ and the like of ours open
+	 * only for CAP_SYS_PTRACE, so a process of the container's (one sharing its
+	 * pid namespace, or a hook) cannot take the host fds we hold during set-up,
+	 * such as the fifo's directory (CVE-2016-9962). The execve of the
+	 * container's program makes it dumpable again. */
+	must(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "runjs-init", "prctl", "PR_SET_DUMPABLE");
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigset_t none;
@@ -141,7 +164,7 @@ static noreturn void init(int fd)
 		die("plan", "decode", "", EPROTO, err);
 	saved_umask = umask(0);
 
-	/* 2. the helper's own limits, inherited by the init */
+	/* 2. the helper's own limits and CPUs, inherited by the init */
 	if (p.seen[TAG_OOM_SCORE_ADJ]) {
 		snprintf(buf, sizeof buf, "%d", p.oom_score_adj);
 		must(write_file("/proc/self/oom_score_adj", buf), "process.oomScoreAdj", "write",
@@ -152,6 +175,8 @@ static noreturn void init(int fd)
 		must(setrlimit(p.rl[i].resource, &rl), p.rl[i].name ? p.rl[i].name : "process.rlimits",
 		     "setrlimit", "");
 	}
+	if (p.cpu_initial)
+		set_cpu_affinity(p.cpu_initial, p.ncpu_initial, "process.execCPUAffinity.initial");
 	int cap_last = cap_last_cap();
 
 	/* 3-4. namespaces, then the fork; only the init comes back */
@@ -182,8 +207,9 @@ static noreturn void init(int fd)
 		die("protocol", "decode", "", EPROTO, err);
 	run_hooks(&p, 1, st.creating);
 
-	/* 11-13. pivot_root, keeping a handle on the host's fifo */
+	/* 11-13. pivot_root, keeping handles on the host's fifo and seccomp agent */
 	int fifo = fifo_open_path(&p);
+	int agent = notify_connect(&p);
 	if (*p.rootfs)
 		do_pivot(&p);
 	if (*p.rootfs && !p.chroot && p.post_propagation)
@@ -194,12 +220,25 @@ static noreturn void init(int fd)
 	do_remounts(&p);
 	do_masked_and_readonly(&p);
 
-	/* 17-19. privileges, identity, working directory */
+	/* 17. what the process keeps across execve besides its identity */
+	set_process_attrs(&p);
+
+	/* 18-19. working directory, privileges, identity. The chdir is tried as
+	 * root first, before a filter could refuse the getcwd that checks it, and
+	 * again as the user when root may not enter (root squashed on NFS, say). */
+	int cwd_later = chdir(p.cwd) < 0;
+	if (cwd_later && errno != EACCES)
+		die_errno("process.cwd", "chdir", p.cwd);
+	if (!cwd_later)
+		check_cwd(&p, buf, sizeof buf, 1);
 	set_no_new_privs(&p);
-	if (p.seccomp && !p.no_new_privs)
-		install_seccomp(&p);
+	if (p.seccomp && p.seccomp_early)
+		install_seccomp(&p, agent, st.seccomp);
 	set_user(&p, cap_last);
-	must(chdir(p.cwd), "process.cwd", "chdir", p.cwd);
+	if (cwd_later) {
+		must(chdir(p.cwd), "process.cwd", "chdir", p.cwd);
+		check_cwd(&p, buf, sizeof buf, 0);
+	}
 	const char *exe = find_executable(&p, buf, sizeof buf);
 	umask(p.seen[TAG_UMASK] ? p.umask : 022);
 
@@ -211,8 +250,8 @@ static noreturn void init(int fd)
 	after_ready = 1;
 
 	/* 21-25 */
-	if (p.seccomp && p.no_new_privs)
-		install_seccomp(&p);
+	if (p.seccomp && !p.seccomp_early)
+		install_seccomp(&p, agent, st.seccomp);
 	close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC);
 	fifo_wait(&p, fifo);
 	run_hooks(&p, 2, st.created);
@@ -228,8 +267,11 @@ int main(int argc, char **argv)
 		return check_plan();
 	if (argc == 3 && !strcmp(argv[1], "init")) {
 		long fd = strtol(argv[2], &end, 10);
-		if (*argv[2] && !*end && fd >= 0 && fd < INT_MAX)
+		if (*argv[2] && !*end && fd >= 0 && fd < INT_MAX) {
+			ctl_fd = fd; /* so that a failure here is an ERROR frame */
+			reexec_sealed(argv);
 			init(fd);
+		}
 	}
 	fprintf(stderr, "usage: runjs-init init FD | runjs-init check-plan\n");
 	return 2;

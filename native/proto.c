@@ -45,6 +45,9 @@ struct type { const char *name; size_t size; const struct field *f; };
 	{TAG_##tag, kind, kind == BYTES, json, offsetof(struct S, m), offsetof(struct S, n##m), cap, NULL}
 #define LIST(S, tag, json, m, cap, sub) \
 	{TAG_##tag, LIST, 0, json, offsetof(struct S, m), offsetof(struct S, n##m), cap, &sub}
+/* An optional list of at most one element, printed as that object (or not at all). */
+#define ONE(S, tag, json, m, sub) \
+	{TAG_##tag, LIST, 1, json, offsetof(struct S, m), offsetof(struct S, n##m), 1, &sub}
 #define TYPE(S, var, name, ...) \
 	static const struct field var##_f[] = {__VA_ARGS__, {0}}; \
 	static const struct type var = {name, sizeof(struct S), var##_f}
@@ -80,8 +83,17 @@ TYPE(hook, hook_type, "HOOK",
      F(hook, NAME, STR, "name", name), F(hook, H_PHASE, U32, "phase", phase),
      F(hook, H_PATH, STR, "path", path), VEC(hook, H_ARG, STRV, "args", args, 4096),
      VEC(hook, H_ENV, STRV, "env", env, 4096), F(hook, H_TIMEOUT, U32, "timeout", timeout));
+TYPE(sched, sched_type, "SCHED",
+     F(sched, SC_POLICY, U32, "policy", policy), F(sched, SC_FLAGS, U64, "flags", flags),
+     F(sched, SC_NICE, I32, "nice", nice), F(sched, SC_PRIORITY, U32, "priority", priority),
+     F(sched, SC_RUNTIME, U64, "runtime", runtime), F(sched, SC_DEADLINE, U64, "deadline", deadline),
+     F(sched, SC_PERIOD, U64, "period", period));
+TYPE(attrw, attrw_type, "EXEC_ATTR",
+     F(attrw, NAME, STR, "name", name), F(attrw, W_PATH, STR, "path", path),
+     F(attrw, W_VALUE, STR, "value", value));
 TYPE(state, state_type, "CONTINUE",
-     F(state, STATE_CREATING, STR, NULL, creating), F(state, STATE_CREATED, STR, NULL, created));
+     F(state, STATE_CREATING, STR, NULL, creating), F(state, STATE_CREATED, STR, NULL, created),
+     F(state, SECCOMP_STATE, STR, NULL, seccomp));
 TYPE(plan, plan_type, "PLAN",
      F(plan, VERSION, U32, NULL, version),
      F(plan, HELPER_WAITS, BOOL, "helperWaits", helper_waits),
@@ -91,6 +103,7 @@ TYPE(plan, plan_type, "PLAN",
      OPT(plan, TIME_OFFSETS, STR, "timeOffsets", time_offsets),
      LIST(plan, RLIMIT, "rlimits", rl, 64, rl_type),
      OPT(plan, OOM_SCORE_ADJ, I32, "oomScoreAdj", oom_score_adj),
+     VEC(plan, CPU_INITIAL, BYTES, "cpuInitial", cpu_initial, 1024),
      F(plan, ROOTFS, STR, "rootfs", rootfs),
      F(plan, ROOT_PROPAGATION, U32, "rootPropagation", root_propagation),
      F(plan, POST_PROPAGATION, U32, "postPropagation", post_propagation),
@@ -106,6 +119,12 @@ TYPE(plan, plan_type, "PLAN",
      OPT(plan, DOMAINNAME, STR, "domainname", domainname),
      LIST(plan, SYSCTL, "sysctls", sysctls, 1024, sysctl_type),
      LIST(plan, HOOK, "hooks", hooks, 256, hook_type),
+     F(plan, NEW_KEYRING, BOOL, "newKeyring", new_keyring),
+     OPT(plan, PERSONALITY, U32, "personality", personality),
+     OPT(plan, IOPRIO, U32, "ioPriority", ioprio),
+     ONE(plan, SCHED, "scheduler", sched, sched_type),
+     VEC(plan, CPU_FINAL, BYTES, "cpuFinal", cpu_final, 1024),
+     LIST(plan, EXEC_ATTR, "execAttrs", attrs, 16, attrw_type),
      F(plan, UID, U32, "uid", uid),
      F(plan, GID, U32, "gid", gid),
      VEC(plan, GIDS, U32V, "gids", gids, 65536),
@@ -118,6 +137,8 @@ TYPE(plan, plan_type, "PLAN",
      F(plan, NO_NEW_PRIVS, BOOL, "noNewPrivs", no_new_privs),
      VEC(plan, SECCOMP_BPF, BYTES, "seccompBpf", seccomp, 4096 * 8),
      F(plan, SECCOMP_FLAGS, U32, "seccompFlags", seccomp_flags),
+     F(plan, SECCOMP_EARLY, BOOL, "seccompEarly", seccomp_early),
+     OPT(plan, SECCOMP_LISTENER, STR, "seccompListener", seccomp_listener),
      F(plan, CWD, STR, "cwd", cwd),
      VEC(plan, ENV, STRV, "env", env, 65536),
      VEC(plan, ARG, STRV, "args", args, 65536),
@@ -161,7 +182,7 @@ static void *grow(void *arr, size_t *n, size_t size, size_t cap, const char *wha
 static void decode(const struct type *t, void *obj, const uint8_t *b, size_t len, uint8_t *seen)
 {
 	char *o = obj;
-	uint8_t local[128] = {0};
+	uint8_t local[256] = {0};
 	if (!seen)
 		seen = local;
 	for (const struct field *f = t->f; f->tag; f++)
@@ -236,6 +257,12 @@ int decode_plan(const uint8_t *buf, size_t len, struct plan *p, char *err, size_
 	/* struct sock_filter is 8 bytes; the kernel takes 1..4096 of them */
 	if (p->seccomp && (p->nseccomp == 0 || p->nseccomp % 8))
 		bad("SECCOMP_BPF: %zu bytes is not a whole number of filter instructions", p->nseccomp);
+	/* sched_setaffinity takes whole unsigned longs, and an empty mask is no mask */
+	if ((p->cpu_initial && (p->ncpu_initial == 0 || p->ncpu_initial % 8)) ||
+	    (p->cpu_final && (p->ncpu_final == 0 || p->ncpu_final % 8)))
+		bad("CPU_INITIAL/CPU_FINAL: a CPU mask is a non-zero multiple of 8 bytes");
+	if (p->seccomp_listener && !p->seccomp)
+		bad("SECCOMP_LISTENER without SECCOMP_BPF");
 	return 0;
 }
 
@@ -294,6 +321,10 @@ static void print_obj(const struct type *t, const char *o, const uint8_t *seen)
 			putchar('"');
 			break;
 		default: /* the lists */
+			if (f->kind == LIST && f->opt) { /* ONE: present, so exactly one */
+				print_obj(f->sub, ptr, NULL);
+				break;
+			}
 			putchar('[');
 			for (size_t i = 0; i < n; i++) {
 				if (i)

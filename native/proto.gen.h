@@ -2,7 +2,7 @@
 #ifndef RUNJS_PROTO_GEN_H
 #define RUNJS_PROTO_GEN_H
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 
 #define FRAME_PLAN 1
 #define FRAME_PIDS 2
@@ -86,6 +86,25 @@
 #define TAG_ARG 70 /* str */
 #define TAG_FIFO 71 /* str */
 #define TAG_CONSOLE_SOCKET 72 /* str */
+#define TAG_CPU_INITIAL 93 /* bytes */
+#define TAG_CPU_FINAL 94 /* bytes */
+#define TAG_NEW_KEYRING 95 /* u32 */
+#define TAG_PERSONALITY 96 /* u32 */
+#define TAG_IOPRIO 97 /* u32 */
+#define TAG_SCHED 98 /* list */
+#define TAG_SC_POLICY 99 /* u32 */
+#define TAG_SC_FLAGS 100 /* u64 */
+#define TAG_SC_NICE 101 /* i32 */
+#define TAG_SC_PRIORITY 102 /* u32 */
+#define TAG_SC_RUNTIME 103 /* u64 */
+#define TAG_SC_DEADLINE 104 /* u64 */
+#define TAG_SC_PERIOD 105 /* u64 */
+#define TAG_EXEC_ATTR 106 /* list */
+#define TAG_W_PATH 107 /* str */
+#define TAG_W_VALUE 108 /* str */
+#define TAG_SECCOMP_EARLY 109 /* u32 */
+#define TAG_SECCOMP_LISTENER 110 /* str */
+#define TAG_SECCOMP_STATE 111 /* str */
 #define TAG_PID_HELPER 80 /* u32 */
 #define TAG_PID_INIT 81 /* u32 */
 #define TAG_STATE_CREATING 82 /* str */

@@ -23,18 +23,25 @@ struct remount { const char *name, *path; uint32_t flags; };
 struct sysctl  { const char *name, *path, *value; };
 struct hook    { const char *name, *path; uint32_t phase, timeout;
 		 char **args; size_t nargs; char **env; size_t nenv; };
+struct sched   { uint32_t policy, priority; int32_t nice; uint64_t flags, runtime, deadline, period; };
+struct attrw   { const char *name, *path, *value; };
 
 enum cap_set { CAP_BOUNDING, CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE, CAP_AMBIENT };
 
 struct plan {
-	uint8_t seen[128]; /* seen[TAG_X]: record X was present (optional fields) */
+	uint8_t seen[256]; /* seen[TAG_X]: record X was present (optional fields) */
 	uint32_t version, helper_waits, unshare_flags, cgroupns, no_pivot, chroot, no_new_privs;
-	uint32_t root_propagation, post_propagation, uid, gid, umask, seccomp_flags;
+	uint32_t root_propagation, post_propagation, uid, gid, umask, seccomp_flags, seccomp_early;
+	uint32_t new_keyring, personality, ioprio; /* the last two applied when seen */
 	int32_t oom_score_adj;
 	uint64_t caps[5]; /* by enum cap_set; applied when seen[TAG_CAP_BOUNDING] */
 	const char *rootfs, *cwd;
 	const char *time_offsets, *hostname, *domainname, *fifo; /* NULL when absent */
 	const uint8_t *seccomp; size_t nseccomp;                 /* NULL when absent */
+	const char *seccomp_listener;                            /* NULL when absent */
+	const uint8_t *cpu_initial, *cpu_final; size_t ncpu_initial, ncpu_final; /* likewise */
+	struct sched *sched; size_t nsched;                      /* 0 or 1 */
+	struct attrw *attrs; size_t nattrs;
 	struct nsjoin *ns; size_t nns;
 	struct rlim *rl; size_t nrl;
 	struct mnt *mounts; size_t nmounts;
@@ -56,7 +63,7 @@ struct frame { uint16_t type; uint32_t len; uint8_t *buf; };
 int read_frame(int fd, struct frame *f, char *err, size_t errlen);
 /* 0 or -1 with a message in err. */
 int decode_plan(const uint8_t *buf, size_t len, struct plan *p, char *err, size_t errlen);
-struct state { const char *creating, *created; };
+struct state { const char *creating, *created, *seccomp; };
 int decode_continue(const uint8_t *buf, size_t len, struct state *s, char *err, size_t errlen);
 void print_plan_json(const struct plan *p);
 
@@ -68,6 +75,7 @@ void wb_str(struct wbuf *w, uint16_t tag, const char *s);
 int send_frame(int fd, uint16_t type, struct wbuf *w); /* w NULL: no payload; 0 or -1 */
 
 /* The phases, one file per kernel concept; each dies on failure. */
+void reexec_sealed(char **argv);                          /* sealed.c: returns in the copy */
 void join_and_unshare(const struct plan *p);              /* ns.c */
 void fork_init(const struct plan *p);                     /* ns.c: returns in the init */
 void become_userns_root(const struct plan *p);            /* ns.c */
@@ -83,8 +91,12 @@ void do_pivot(const struct plan *p);                      /* pivot.c */
 void run_hooks(const struct plan *p, uint32_t phase, const char *state); /* hooks.c */
 int fifo_open_path(const struct plan *p);                 /* fifo.c: -1 if none */
 void fifo_wait(const struct plan *p, int dirfd);           /* fifo.c */
+void set_cpu_affinity(const uint8_t *mask, size_t len, const char *step); /* attrs.c */
+void set_process_attrs(const struct plan *p);             /* attrs.c, after pivot */
+int notify_connect(const struct plan *p);                 /* notify.c: -1 if none */
+void notify_send(const struct plan *p, int sock, int listener, const char *state); /* notify.c */
 void set_no_new_privs(const struct plan *p);              /* user.c */
-void install_seccomp(const struct plan *p);               /* user.c */
+void install_seccomp(const struct plan *p, int agent, const char *state); /* user.c */
 void set_user(const struct plan *p, int cap_last);        /* user.c */
 
 #endif

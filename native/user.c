@@ -4,9 +4,11 @@
  *
  * The order matters, because each step takes away power a later one needs:
  * - seccomp(SECCOMP_SET_MODE_FILTER) needs no_new_privs or CAP_SYS_ADMIN.
- *   With no_new_privs the filter goes in as late as possible (after READY),
- *   so it never has to allow our own set-up; without, it must go in now,
- *   while we still hold CAP_SYS_ADMIN.
+ *   runjs decides when (SECCOMP_EARLY): with no_new_privs the filter goes in
+ *   as late as possible (after READY), so it never has to allow our own
+ *   set-up; without, it must go in before the capability drop, while we still
+ *   hold CAP_SYS_ADMIN; and with a seccomp agent it goes in before READY, so
+ *   that a failure to hand over the listener fails `create`.
  * - PR_CAPBSET_DROP needs CAP_SETPCAP, so the bounding set is cut first.
  * - setgroups and setresgid need CAP_SETGID, so they come before setresuid.
  * - setresuid to a non-zero uid clears the permitted and effective sets unless
@@ -31,14 +33,18 @@ void set_no_new_privs(const struct plan *p)
 		must(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "process.noNewPrivileges", "prctl", "");
 }
 
-void install_seccomp(const struct plan *p)
+/* With SECCOMP_FILTER_FLAG_NEW_LISTENER in the flags seccomp(2) returns the
+ * listener fd, which goes to the agent connected on `agent` (see notify.c). */
+void install_seccomp(const struct plan *p, int agent, const char *state)
 {
 	struct sock_fprog prog = {
 		.len = p->nseccomp / sizeof(struct sock_filter),
 		.filter = (struct sock_filter *)p->seccomp, /* the kernel copies it */
 	};
-	must(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog), "linux.seccomp",
-	     "seccomp", "");
+	long fd = must(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog),
+		       "linux.seccomp", "seccomp", "");
+	if (agent >= 0)
+		notify_send(p, agent, fd, state);
 }
 
 void set_user(const struct plan *p, int cap_last)

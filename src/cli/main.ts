@@ -88,6 +88,7 @@ const COMMANDS: Record<string, Command> = {
         pidFile: ctx.f["pid-file"] as string | undefined,
         consoleSocket: ctx.f["console-socket"] as string | undefined,
         noPivot: !!ctx.f["no-pivot"],
+        noNewKeyring: !!ctx.f["no-new-keyring"],
         preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
         warn: (m) => ctx.log.warn(m),
       });
@@ -113,6 +114,7 @@ const COMMANDS: Record<string, Command> = {
           pidFile: ctx.f["pid-file"] as string | undefined,
           consoleSocket: ctx.f["console-socket"] as string | undefined,
           noPivot: !!ctx.f["no-pivot"],
+          noNewKeyring: !!ctx.f["no-new-keyring"],
           preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
           detach: !!ctx.f.detach,
           keep: !!ctx.f.keep,

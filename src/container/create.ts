@@ -12,7 +12,7 @@
 // On failure the undo steps run in reverse: kill what was started, remove the cgroups, remove
 // the state directory. Nothing is left behind.
 import type { Subprocess } from "bun";
-import { dirname, exists as existsSync, readText, realpath, resolvePath as resolve, stderr } from "../sys/fs.ts";
+import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr } from "../sys/fs.ts";
 import { close, O_CLOEXEC, openFile } from "../sys/libc.ts";
 import { createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
 import { applyResources } from "../cgroups/resources.ts";
@@ -24,6 +24,8 @@ import { ValidationError } from "../oci/errors.ts";
 import type { Spec } from "../oci/spec.ts";
 import { validateSpec } from "../oci/validate.ts";
 import { bindSources, compilePlan, type HostFacts } from "../plan/compile.ts";
+import type { LsmFacts } from "../plan/lsm.ts";
+import { seccompProcessState } from "../plan/seccomp.ts";
 import { mkfifo } from "../sys/libc.ts";
 import { destroy } from "./destroy.ts";
 import {
@@ -46,6 +48,8 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot?: boolean;
+  /** --no-new-keyring: the container keeps the caller's session keyring. */
+  noNewKeyring?: boolean;
   preserveFds?: number;
   /** The helper stays as the init's parent and exits with its status (attached `run`). */
   attached?: boolean;
@@ -98,6 +102,19 @@ function kindOf(p: string): "dir" | "file" | "missing" {
   }
 }
 
+/**
+ * Which LSMs are enabled. securityfs lists the active ones when it is mounted; otherwise
+ * AppArmor's module parameter and SELinux's own filesystem tell.
+ */
+function lsmFacts(): LsmFacts {
+  const list = readTextIfExists("/sys/kernel/security/lsm")?.trim().split(",");
+  return {
+    apparmor: list ? list.includes("apparmor") : (readTextIfExists("/sys/module/apparmor/parameters/enabled") ?? "").startsWith("Y"),
+    selinux: list ? list.includes("selinux") : existsSync("/sys/fs/selinux/enforce"),
+    apparmorDir: existsSync("/proc/self/attr/apparmor/exec"),
+  };
+}
+
 export function create(o: CreateOptions): Created {
   // 1. Everything that can be checked is checked before anything is created.
   const dir = stateDir(o.root, o.id);
@@ -124,6 +141,10 @@ export function create(o: CreateOptions): Created {
     fifo,
     helperWaits: !!o.attached,
     noPivot: !!o.noPivot,
+    noNewKeyring: !!o.noNewKeyring,
+    keyrings: o.noNewKeyring ? undefined : existsSync("/proc/keys"),
+    // Only looked at when the spec asks for a label: create's hot path stays as it was.
+    lsm: spec.process?.apparmorProfile || spec.process?.selinuxLabel || spec.linux?.mountLabel ? lsmFacts() : undefined,
     warn,
   });
   const planFrame = encodePlan(plan);
@@ -174,7 +195,8 @@ export function create(o: CreateOptions): Created {
           // crun) give it "created"; the newer create-time hooks get "creating", as in runc.
           runHooks("prestart", spec.hooks?.prestart, created);
           runHooks("createRuntime", spec.hooks?.createRuntime, creating);
-          return { creating, created };
+          const seccompState = plan.seccompListener ? seccompProcessState(spec.linux!.seccomp!, specState(st, "creating")) : undefined;
+          return { creating, created, seccompState };
         },
       },
       (p) => (proc = p),

@@ -98,6 +98,7 @@ export function encodePlan(p: Plan): Uint8Array {
       l.u32(Tag.RL_RESOURCE, r.resource).u64(Tag.RL_SOFT, r.soft).u64(Tag.RL_HARD, r.hard);
     });
   if (p.oomScoreAdj !== undefined) w.i32(Tag.OOM_SCORE_ADJ, p.oomScoreAdj);
+  if (p.cpuInitial) w.bytes(Tag.CPU_INITIAL, p.cpuInitial);
   w.str(Tag.ROOTFS, p.rootfs);
   w.u32(Tag.ROOT_PROPAGATION, p.rootPropagation);
   w.u32(Tag.POST_PROPAGATION, p.postPropagation);
@@ -136,7 +137,11 @@ export function encodePlan(p: Plan): Uint8Array {
   for (const r of p.readonly) w.str(Tag.READONLY, r);
   if (p.hostname !== undefined) w.str(Tag.HOSTNAME, p.hostname);
   if (p.domainname !== undefined) w.str(Tag.DOMAINNAME, p.domainname);
-  for (const s of p.sysctls) w.list(Tag.SYSCTL, (l) => l.str(Tag.S_PATH, s.path).str(Tag.S_VALUE, s.value));
+  for (const s of p.sysctls)
+    w.list(Tag.SYSCTL, (l) => {
+      l.str(Tag.S_PATH, s.path).str(Tag.S_VALUE, s.value);
+      if (s.name) l.str(Tag.NAME, s.name);
+    });
   for (const h of p.hooks)
     w.list(Tag.HOOK, (l) => {
       l.str(Tag.NAME, h.name).u32(Tag.H_PHASE, h.phase).str(Tag.H_PATH, h.path);
@@ -144,6 +149,23 @@ export function encodePlan(p: Plan): Uint8Array {
       for (const e of h.env) l.str(Tag.H_ENV, e);
       l.u32(Tag.H_TIMEOUT, h.timeout);
     });
+  w.u32(Tag.NEW_KEYRING, p.newKeyring ? 1 : 0);
+  if (p.personality !== undefined) w.u32(Tag.PERSONALITY, p.personality);
+  if (p.ioPriority !== undefined) w.u32(Tag.IOPRIO, p.ioPriority);
+  const s = p.scheduler;
+  if (s)
+    w.list(Tag.SCHED, (l) =>
+      l
+        .u32(Tag.SC_POLICY, s.policy)
+        .u64(Tag.SC_FLAGS, s.flags)
+        .i32(Tag.SC_NICE, s.nice)
+        .u32(Tag.SC_PRIORITY, s.priority)
+        .u64(Tag.SC_RUNTIME, s.runtime)
+        .u64(Tag.SC_DEADLINE, s.deadline)
+        .u64(Tag.SC_PERIOD, s.period),
+    );
+  if (p.cpuFinal) w.bytes(Tag.CPU_FINAL, p.cpuFinal);
+  for (const a of p.execAttrs) w.list(Tag.EXEC_ATTR, (l) => l.str(Tag.NAME, a.name).str(Tag.W_PATH, a.path).str(Tag.W_VALUE, a.value));
   w.u32(Tag.UID, p.uid);
   w.u32(Tag.GID, p.gid);
   for (const g of p.gids) w.u32(Tag.GIDS, g);
@@ -158,11 +180,20 @@ export function encodePlan(p: Plan): Uint8Array {
   w.u32(Tag.NO_NEW_PRIVS, p.noNewPrivs ? 1 : 0);
   if (p.seccompBpf) w.bytes(Tag.SECCOMP_BPF, p.seccompBpf);
   w.u32(Tag.SECCOMP_FLAGS, p.seccompFlags);
+  w.u32(Tag.SECCOMP_EARLY, p.seccompEarly ? 1 : 0);
+  if (p.seccompListener !== undefined) w.str(Tag.SECCOMP_LISTENER, p.seccompListener);
   w.str(Tag.CWD, p.cwd);
   for (const e of p.env) w.str(Tag.ENV, e);
   for (const a of p.args) w.str(Tag.ARG, a);
   if (p.fifo !== undefined) w.str(Tag.FIFO, p.fifo);
   return frame(Frame.PLAN, w.finish());
+}
+
+/** The CONTINUE payload: state JSON for in-container hooks, and for a seccomp agent. */
+export function encodeContinue(st: { creating: string; created: string; seccompState?: string }): Uint8Array {
+  const w = new RecordWriter().str(Tag.STATE_CREATING, st.creating).str(Tag.STATE_CREATED, st.created);
+  if (st.seccompState !== undefined) w.str(Tag.SECCOMP_STATE, st.seccompState);
+  return w.finish();
 }
 
 /** A decoded record value: numbers for u32/i32, bigint for u64, strings, raw bytes, or a nested list. */

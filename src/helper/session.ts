@@ -16,14 +16,15 @@
 import type { Subprocess } from "bun";
 import { HelperError } from "../errors.ts";
 import { close, read, socketpair, strerror, writeAll, ERRNO_NAMES } from "../sys/libc.ts";
-import { decodeRecords, field, frame, RecordWriter, type Record } from "./encode.ts";
+import { decodeRecords, encodeContinue, field, frame, type Record } from "./encode.ts";
 import { Frame, Tag } from "./protocol.gen.ts";
 
 export interface SessionCallbacks {
   /** The helper forked the init: record it, put it in its cgroups. */
   pids(helper: number, init: number): void;
-  /** Mounts are done: run prestart and createRuntime hooks; return the state JSON for in-container hooks. */
-  hooks(): { creating: string; created: string };
+  /** Mounts are done: run prestart and createRuntime hooks; return the state JSON for
+   * in-container hooks (and the container process state for a seccomp agent, if any). */
+  hooks(): { creating: string; created: string; seccompState?: string };
 }
 
 export interface SessionResult {
@@ -134,7 +135,7 @@ export function runSession(
     conn.send(Frame.PLACED);
     expect(Frame.HOOKS);
     const st = cb.hooks();
-    conn.send(Frame.CONTINUE, new RecordWriter().str(Tag.STATE_CREATING, st.creating).str(Tag.STATE_CREATED, st.created).finish());
+    conn.send(Frame.CONTINUE, encodeContinue(st));
     expect(Frame.READY);
     ready = true;
     // After READY the init closes its end; an ERROR can still come before that.

@@ -58,12 +58,11 @@ export function features(): Features {
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
-        // SCMP_ACT_NOTIFY needs the listener handover, which is not implemented yet
-        actions: SECCOMP_ACTIONS.filter((a) => a !== "SCMP_ACT_NOTIFY"),
+        actions: [...SECCOMP_ACTIONS],
         operators: [...SECCOMP_OPERATORS],
         archs: [...SECCOMP_ARCHS],
         knownFlags: [...SECCOMP_FLAGS],
-        supportedFlags: SECCOMP_FLAGS.filter((f) => f !== "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"),
+        supportedFlags: [...SECCOMP_FLAGS],
       },
       apparmor: { enabled: false },
       selinux: { enabled: false },

@@ -9,11 +9,13 @@
 import type { Spec } from "../oci/spec.ts";
 import { ValidationError } from "../oci/errors.ts";
 import { capMask } from "../oci/capabilities.ts";
-import { u64 } from "../oci/validate.ts";
+import { sysctlDots, u64 } from "../oci/validate.ts";
 import { NotSupportedError } from "../errors.ts";
 import { BIND_REMOUNT_MASK, MS, parseMountOptions, PROPAGATION } from "./mounts.ts";
 import type { Plan, PlanDevice, PlanMount, PlanRemount, PlanSymlink } from "./types.ts";
 import { compileSeccomp } from "./seccomp.ts";
+import { compileLsm, NO_LSM, type LsmFacts } from "./lsm.ts";
+import { compileAffinity, compileIoPriority, compilePersonality, compileScheduler } from "./process.ts";
 
 export const CLONE = {
   NEWTIME: 0x80,
@@ -95,8 +97,23 @@ export interface HostFacts {
   fifo?: string;
   helperWaits: boolean;
   noPivot: boolean;
+  /** --no-new-keyring: keep runjs's session keyring. */
+  noNewKeyring?: boolean;
+  /** The kernel has keyrings (/proc/keys exists); absent: assumed. */
+  keyrings?: boolean;
+  /** Enabled LSMs; absent: none (create.ts looks only when the spec asks for one). */
+  lsm?: LsmFacts;
   /** Where compile-time warnings go (unknown syscall names, ignored mounts). */
   warn: (msg: string) => void;
+}
+
+/**
+ * A sysctl name → its file. In the dotted form "." separates directories and a "/" inside a
+ * component stands for a "." in a file name (net.ipv4.conf.eno2/100.rp_filter is
+ * net/ipv4/conf/eno2.100/rp_filter); the slashed form swaps the two (sysctl(8)).
+ */
+export function sysctlPath(key: string): string {
+  return "/proc/sys/" + sysctlDots(key).split(".").map((c) => c.replace(/\//g, ".")).join("/");
 }
 
 function absUnder(base: string, p: string): string {
@@ -313,6 +330,10 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
       }),
     );
 
+  // After the mounts are final: a mount label is a mount option.
+  const execAttrs = compileLsm(spec, facts.lsm ?? NO_LSM, mounts, facts.warn);
+  const { cpuInitial, cpuFinal } = compileAffinity(proc.execCPUAffinity);
+
   const c = proc.capabilities;
   const caps = c
     ? {
@@ -332,6 +353,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     timeOffsets,
     rlimits,
     oomScoreAdj: proc.oomScoreAdj,
+    cpuInitial,
     rootfs: facts.rootfs,
     rootPropagation,
     postPropagation: prop,
@@ -345,8 +367,14 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     readonly: linux.readonlyPaths ?? [],
     hostname: spec.hostname,
     domainname: spec.domainname,
-    sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => ({ path: "/proc/sys/" + k.replace(/\./g, "/"), value: v })),
+    sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => ({ path: sysctlPath(k), value: v, name: `linux.sysctl[${JSON.stringify(k)}]` })),
     hooks,
+    newKeyring: !facts.noNewKeyring && facts.keyrings !== false,
+    personality: compilePersonality(linux.personality, facts.warn),
+    ioPriority: compileIoPriority(proc.ioPriority),
+    scheduler: compileScheduler(proc.scheduler),
+    cpuFinal,
+    execAttrs,
     uid: proc.user?.uid ?? 0,
     gid: proc.user?.gid ?? 0,
     gids: proc.user?.additionalGids ?? [],
@@ -355,6 +383,11 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     noNewPrivs: !!proc.noNewPrivileges,
     seccompBpf: seccomp?.bpf,
     seccompFlags: seccomp?.flags ?? 0,
+    // Without no_new_privs only CAP_SYS_ADMIN permits the filter, so it goes in before the
+    // capability drop; the agent's listener must be handed over before READY, so that a
+    // failure fails create; otherwise as late as possible, after READY.
+    seccompEarly: !!seccomp && (!proc.noNewPrivileges || !!seccomp.listener),
+    seccompListener: seccomp?.listener,
     cwd: proc.cwd,
     env: proc.env ?? [],
     args: proc.args ?? [],

@@ -23,14 +23,19 @@
 // - Flags: LOG and SPEC_ALLOW go to seccomp(2). TSYNC is meaningless, the init is
 //   single-threaded when it installs the filter (runc ignores it too). WAIT_KILLABLE_RECV
 //   only modifies the user-notification listener (the kernel rejects it with EINVAL without
-//   NEW_LISTENER); SCMP_ACT_NOTIFY needs the listener fd handed to listenerPath, which is not
-//   implemented yet, so NOTIFY is refused and WAIT_KILLABLE_RECV is dropped with a warning.
-//   When NOTIFY lands: add SECCOMP_FILTER.NEW_LISTENER to the flags and keep WAIT_KILLABLE_RECV.
+//   NEW_LISTENER): it is kept when a rule uses SCMP_ACT_NOTIFY, dropped with a warning if not.
+// - SCMP_ACT_NOTIFY: the filter is installed with NEW_LISTENER, and the init hands the
+//   listener fd to the agent at listenerPath (required then; ignored, as the spec says, when
+//   no rule notifies) with the container process state that seccompProcessState() composes.
+//   The init's own syscalls after the install are filtered too, so NOTIFY may not be the
+//   default action, nor apply to sendmsg and shutdown, with which the init hands the
+//   listener over: they would wait for an agent that cannot have the fd (or the end of the
+//   message) yet. runc has the same two limits, for write, which its init uses instead.
 // - libseccomp's own no_new_privs and TSYNC attributes are off: we only export bytes, and the
 //   init sets no_new_privs itself, from process.noNewPrivileges.
 //
 // The output is deterministic: the same profile (and libseccomp version) gives the same bytes.
-import type { LinuxSeccomp, LinuxSeccompArg } from "../oci/spec.ts";
+import { OCI_VERSION, type LinuxSeccomp, type LinuxSeccompArg } from "../oci/spec.ts";
 import { ValidationError } from "../oci/errors.ts";
 import { SECCOMP_ARCHS, u64 } from "../oci/validate.ts";
 import { NotSupportedError } from "../errors.ts";
@@ -66,7 +71,15 @@ export interface CompiledSeccomp {
   bpf: Uint8Array;
   /** SECCOMP_FILTER_FLAG_* for seccomp(SECCOMP_SET_MODE_FILTER, flags, …). */
   flags: number;
+  /** A rule notifies: the agent's socket, which receives the listener fd. */
+  listener?: string;
 }
+
+/** The init's own syscalls between the install and the agent having the fd (native/notify.c). */
+const NOT_NOTIFIED = ["sendmsg", "shutdown"];
+
+/** sockaddr_un.sun_path holds 108 bytes, the NUL included. */
+const SUN_PATH_MAX = 107;
 
 const P = "linux.seccomp";
 
@@ -98,7 +111,7 @@ export function seccompAction(name: string, errnoRet: number | undefined, path: 
     case "SCMP_ACT_LOG":
       return scmp.SCMP_ACT.LOG;
     case "SCMP_ACT_NOTIFY":
-      throw new NotSupportedError(`config.json: ${P}: SCMP_ACT_NOTIFY is not supported yet`);
+      return scmp.SCMP_ACT.NOTIFY;
     default:
       throw new ValidationError(path, `unknown action ${JSON.stringify(name)}`);
   }
@@ -130,16 +143,40 @@ interface Rule {
 function prepare(s: LinuxSeccomp, warn: (m: string) => void) {
   const defaultAction = seccompAction(s.defaultAction, s.defaultErrnoRet, `${P}.defaultAction`, `${P}.defaultErrnoRet`);
 
+  if (defaultAction === scmp.SCMP_ACT.NOTIFY)
+    throw new ValidationError(
+      `${P}.defaultAction`,
+      "SCMP_ACT_NOTIFY cannot be the default action: the runtime's own syscalls after the filter is installed (the sendmsg that hands the listener to the agent among them) would wait for an agent that does not have it yet",
+    );
+
   const rules: Rule[] = (s.syscalls ?? []).map((sc, i) => {
     const path = `${P}.syscalls[${i}]`;
     const action = seccompAction(sc.action, sc.errnoRet, `${path}.action`, `${path}.errnoRet`);
     const cmps = (sc.args ?? []).map((a, j) => argCmp(a, `${path}.args[${j}]`));
     const sameIndex = new Set(cmps.map((c) => c.arg)).size < cmps.length;
     const conds = cmps.length === 0 ? [[]] : sameIndex ? cmps.map((c) => [c]) : [cmps];
-    return { path, names: sc.names ?? [], action, conds };
+    const names = sc.names ?? [];
+    const j = names.findIndex((n) => NOT_NOTIFIED.includes(n));
+    if (action === scmp.SCMP_ACT.NOTIFY && j >= 0)
+      throw new ValidationError(
+        `${path}.names[${j}]`,
+        `SCMP_ACT_NOTIFY cannot apply to ${names[j]}: the runtime hands the listener to the agent with sendmsg and ends the message with shutdown`,
+      );
+    return { path, names, action, conds };
   });
+  const notify = rules.some((r) => r.action === scmp.SCMP_ACT.NOTIFY);
 
-  let flags = 0;
+  let listener: string | undefined;
+  if (notify) {
+    listener = s.listenerPath;
+    const lp = `${P}.listenerPath`;
+    if (!listener) throw new ValidationError(lp, "is required when a rule uses SCMP_ACT_NOTIFY");
+    if (!listener.startsWith("/")) throw new ValidationError(lp, "must be an absolute path");
+    if (new TextEncoder().encode(listener).length > SUN_PATH_MAX)
+      throw new ValidationError(lp, `must be at most ${SUN_PATH_MAX} bytes (the size of a unix socket address)`);
+  }
+
+  let flags = notify ? SECCOMP_FILTER.NEW_LISTENER : 0;
   (s.flags ?? []).forEach((f, i) => {
     switch (f) {
       case "SECCOMP_FILTER_FLAG_TSYNC":
@@ -151,7 +188,8 @@ function prepare(s: LinuxSeccomp, warn: (m: string) => void) {
         flags |= SECCOMP_FILTER.SPEC_ALLOW;
         break;
       case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV":
-        warn(`config.json: ${P}.flags[${i}]: ${f} only applies to SCMP_ACT_NOTIFY rules, there are none: ignored`);
+        if (notify) flags |= SECCOMP_FILTER.WAIT_KILLABLE_RECV;
+        else warn(`config.json: ${P}.flags[${i}]: ${f} only applies to SCMP_ACT_NOTIFY rules, there are none: ignored`);
         break;
       default:
         throw new ValidationError(`${P}.flags[${i}]`, `unknown flag ${JSON.stringify(f)}`);
@@ -165,11 +203,11 @@ function prepare(s: LinuxSeccomp, warn: (m: string) => void) {
     return { path, spec: a, name: a.slice("SCMP_ARCH_".length).toLowerCase() };
   });
 
-  return { defaultAction, rules, flags, archs };
+  return { defaultAction, rules, flags, archs, listener };
 }
 
 export function compileSeccomp(s: LinuxSeccomp, warn: (m: string) => void): CompiledSeccomp {
-  const { defaultAction, rules, flags, archs } = prepare(s, warn);
+  const { defaultAction, rules, flags, archs, listener } = prepare(s, warn);
 
   try {
     scmp.load();
@@ -224,8 +262,19 @@ export function compileSeccomp(s: LinuxSeccomp, warn: (m: string) => void): Comp
     if (bpf.length === 0 || !Number.isInteger(n)) throw new Error(`${P}: libseccomp exported ${bpf.length} bytes, not a BPF program`);
     if (n > BPF_MAXINSNS)
       throw new ValidationError(P, `the filter has ${n} instructions, the kernel accepts at most ${BPF_MAXINSNS}`);
-    return { bpf, flags };
+    return { bpf, flags, listener };
   } finally {
     scmp.release(ctx);
   }
+}
+
+/**
+ * The "container process state" the agent at listenerPath receives with the listener fd
+ * (runtime-spec config-linux.md): `state` is the container's state while it is being created.
+ */
+export function seccompProcessState(s: LinuxSeccomp, state: { pid?: number }): string {
+  const out: { [k: string]: unknown } = { ociVersion: OCI_VERSION, fds: ["seccompFd"], pid: state.pid ?? 0 };
+  if (s.listenerMetadata !== undefined) out.metadata = s.listenerMetadata;
+  out.state = state;
+  return JSON.stringify(out);
 }

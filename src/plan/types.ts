@@ -57,6 +57,7 @@ export interface PlanRemount {
 export interface PlanSysctl {
   path: string;
   value: string;
+  name?: string; // for errors: linux.sysctl["kernel.shmmax"]; not printed by check-plan
 }
 
 export interface PlanHook {
@@ -66,6 +67,24 @@ export interface PlanHook {
   args: string[];
   env: string[];
   timeout: number; // seconds, 0 = none
+}
+
+/** sched_setattr(2) of the init, kept across execve. */
+export interface PlanScheduler {
+  policy: number; // SCHED_*
+  flags: bigint; // SCHED_FLAG_*
+  nice: number;
+  priority: number;
+  runtime: bigint; // nanoseconds, SCHED_DEADLINE only
+  deadline: bigint;
+  period: bigint;
+}
+
+/** A string written to a file after pivot_root, before the capability drop (LSM exec labels). */
+export interface PlanExecAttr {
+  name: string; // for errors: "process.apparmorProfile"
+  path: string;
+  value: string;
 }
 
 export interface PlanCaps {
@@ -84,6 +103,8 @@ export interface Plan {
   timeOffsets?: string;
   rlimits: PlanRlimit[];
   oomScoreAdj?: number;
+  /** sched_setaffinity mask (cpu_set_t bytes, a multiple of 8) before the cgroup transition. */
+  cpuInitial?: Uint8Array;
   rootfs: string;
   rootPropagation: number;
   postPropagation: number;
@@ -100,6 +121,16 @@ export interface Plan {
   domainname?: string;
   sysctls: PlanSysctl[];
   hooks: PlanHook[];
+  /** Join a new anonymous session keyring (not with --no-new-keyring). */
+  newKeyring: boolean;
+  /** personality(2) persona. */
+  personality?: number;
+  /** ioprio_set(2) value: class << 13 | level. */
+  ioPriority?: number;
+  scheduler?: PlanScheduler;
+  /** sched_setaffinity mask after the cgroup transition. */
+  cpuFinal?: Uint8Array;
+  execAttrs: PlanExecAttr[];
   uid: number;
   gid: number;
   gids: number[];
@@ -108,6 +139,10 @@ export interface Plan {
   noNewPrivs: boolean;
   seccompBpf?: Uint8Array;
   seccompFlags: number;
+  /** Install the filter before the capability drop and READY (else after READY). */
+  seccompEarly: boolean;
+  /** Unix socket of the seccomp agent that receives the listener fd (SCMP_ACT_NOTIFY). */
+  seccompListener?: string;
   cwd: string;
   env: string[];
   args: string[];

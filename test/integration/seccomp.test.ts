@@ -127,10 +127,11 @@ test("a default-deny allow-list profile (runtime-tools style) runs a shell", () 
   expect(r.code).toBe(0);
 });
 
-test("SCMP_ACT_NOTIFY is refused before anything is created", () => {
+// SCMP_ACT_NOTIFY with an agent: test/integration/process-attrs.test.ts.
+test("SCMP_ACT_NOTIFY without listenerPath is refused before anything is created", () => {
   const e = env(["true"], { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] });
   const r = e.runjs(["run", e.id]);
-  expect(r.err).toBe("runjs: config.json: linux.seccomp: SCMP_ACT_NOTIFY is not supported yet\n");
+  expect(r.err).toBe("runjs: config.json: linux.seccomp.listenerPath: is required when a rule uses SCMP_ACT_NOTIFY\n");
   expect(r.code).toBe(1);
   expect(existsSync(join(e.root, e.id))).toBe(false);
 });

@@ -47,11 +47,14 @@ const minimal: Plan = {
   readonly: [],
   sysctls: [],
   hooks: [],
+  newKeyring: false,
+  execAttrs: [],
   uid: 0,
   gid: 0,
   gids: [],
   noNewPrivs: false,
   seccompFlags: 0,
+  seccompEarly: false,
   cwd: "/",
   env: [],
   args: ["sh"],
@@ -71,6 +74,7 @@ const full: Plan = {
     { resource: 3, soft: 8388608n, hard: 2n ** 53n - 1n },
   ],
   oomScoreAdj: -999,
+  cpuInitial: new Uint8Array([0x01, 0, 0, 0, 0, 0, 0, 0]),
   rootfs: "/var/lib/runjs/bundles/ü/rootfs",
   rootPropagation: 0x4000 | 0x80000,
   postPropagation: 0x40000,
@@ -122,6 +126,15 @@ const full: Plan = {
     { name: "hooks.createContainer[0]", phase: 1, path: "/usr/bin/hook", args: ["hook", "--flag", ""], env: ["A=1", "B=ü"], timeout: 5 },
     { name: "hooks.startContainer[0]", phase: 2, path: "/bin/true", args: [], env: [], timeout: 0 },
   ],
+  newKeyring: true,
+  personality: 0x0008,
+  ioPriority: (1 << 13) | 7,
+  scheduler: { policy: 6, flags: 0x41n, nice: -20, priority: 99, runtime: 10_000_000n, deadline: 2n ** 63n, period: 2n ** 53n + 1n },
+  cpuFinal: new Uint8Array([0xfe, 0xff, 0, 0, 0, 0, 0, 0x80, 1, 0, 0, 0, 0, 0, 0, 0]),
+  execAttrs: [
+    { name: "process.apparmorProfile", path: "/proc/self/attr/apparmor/exec", value: "exec acme_secure_profile" },
+    { name: "process.selinuxLabel", path: "/proc/self/attr/exec", value: 'system_u:system_r:svirt_lxc_net_t:s0:c124,c675 "q"' },
+  ],
   uid: 1000,
   gid: 4294967294,
   gids: [10, 0, 4294967295],
@@ -129,7 +142,9 @@ const full: Plan = {
   caps: { bounding: 0x1ffffffffffn, effective: 0x1n, permitted: 0x20000000001n, inheritable: 0n, ambient: 0x400n },
   noNewPrivs: true,
   seccompBpf: new Uint8Array([0x20, 0, 0, 0, 4, 0, 0, 0, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]),
-  seccompFlags: 1,
+  seccompFlags: 1 | 8 | 32,
+  seccompEarly: true,
+  seccompListener: "/run/agent ü.sock",
   cwd: "/home/ü ser",
   env: ["PATH=/usr/bin:/bin", "TERM=xterm", "EMOJI=🐳", 'Q="\\\n'],
   args: ["sh", "-c", "echo 'hi'\n\u0001"],
@@ -137,7 +152,16 @@ const full: Plan = {
 };
 
 // Optional fields absent and present-but-empty lists side by side.
-const sparse: Plan = { ...minimal, hostname: "", umask: 0, oomScoreAdj: 0, caps: { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n } };
+const sparse: Plan = {
+  ...minimal,
+  hostname: "",
+  umask: 0,
+  oomScoreAdj: 0,
+  caps: { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n },
+  personality: 0,
+  ioPriority: 0,
+  scheduler: { policy: 0, flags: 0n, nice: 0, priority: 0, runtime: 0n, deadline: 0n, period: 0n },
+};
 
 test("runjs-init is built (bash scripts/build.sh)", () => {
   expect(built).toBe(true);
@@ -166,7 +190,7 @@ describe.skipIf(!built)("runjs-init check-plan", () => {
 
   test("omits absent optional fields and prints every other one", () => {
     const out = JSON.parse(checkPlan(encodePlan(minimal)).out);
-    for (const k of ["timeOffsets", "oomScoreAdj", "hostname", "domainname", "umask", "caps", "seccompBpf", "fifo"])
+    for (const k of ["timeOffsets", "oomScoreAdj", "cpuInitial", "hostname", "domainname", "personality", "ioPriority", "scheduler", "cpuFinal", "umask", "caps", "seccompBpf", "seccompListener", "fifo"])
       expect(out).not.toHaveProperty(k);
     expect(Object.keys(out)).toEqual(Object.keys(minimal));
   });
@@ -213,6 +237,14 @@ describe.skipIf(!built)("runjs-init check-plan", () => {
     ["a bad hook phase", rec((w) => w.list(Tag.HOOK, (l) => l.u32(Tag.H_PHASE, 0))), /H_PHASE/],
     ["a partial seccomp instruction", rec((w) => w.bytes(Tag.SECCOMP_BPF, new Uint8Array(12))), /SECCOMP_BPF/],
     ["too many mounts", rec((w) => { for (let i = 0; i < 1025; i++) w.list(Tag.MOUNT, () => {}); }), /more than 1024/],
+    ["two schedulers", rec((w) => w.list(Tag.SCHED, () => {}).list(Tag.SCHED, () => {})), /more than 1 scheduler/],
+    ["an empty CPU mask", rec((w) => w.bytes(Tag.CPU_FINAL, new Uint8Array(0))), /CPU mask/],
+    ["a CPU mask of 12 bytes", rec((w) => w.bytes(Tag.CPU_INITIAL, new Uint8Array(12))), /CPU mask/],
+    ["a CPU mask over 1024 bytes", rec((w) => w.bytes(Tag.CPU_FINAL, new Uint8Array(1032))), /at most 1024/],
+    ["a listener without a filter", rec((w) => w.str(Tag.SECCOMP_LISTENER, "/a.sock")), /SECCOMP_LISTENER without SECCOMP_BPF/],
+    ["a scheduler field outside SCHED", rec((w) => w.u32(Tag.SC_POLICY, 1)), /PLAN: unknown tag/],
+    ["an unknown tag inside SCHED", rec((w) => w.list(Tag.SCHED, (l) => l.u32(Tag.UID, 0))), /SCHED: unknown tag/],
+    ["a repeated tag inside EXEC_ATTR", rec((w) => w.list(Tag.EXEC_ATTR, (l) => l.str(Tag.W_PATH, "/a").str(Tag.W_PATH, "/b"))), /repeated/],
   ];
   for (const [name, input, msg] of broken)
     test(`refuses ${name}`, () => {

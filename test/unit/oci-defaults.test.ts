@@ -132,7 +132,7 @@ describe("features", () => {
     expect(l.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: false });
     expect(l.seccomp!.enabled).toBe(true);
     expect(l.seccomp!.actions).toContain("SCMP_ACT_ERRNO");
-    expect(l.seccomp!.actions).not.toContain("SCMP_ACT_NOTIFY");
+    expect(l.seccomp!.actions).toContain("SCMP_ACT_NOTIFY");
     expect(l.seccomp!.supportedFlags).toContain("SECCOMP_FILTER_FLAG_LOG");
     expect(l.apparmor).toEqual({ enabled: false });
     expect(l.selinux).toEqual({ enabled: false });

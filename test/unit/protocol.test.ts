@@ -54,8 +54,8 @@ test("a plan is framed as PLAN with its payload length", () => {
   const f = encodePlan({
     helperWaits: false, unshareFlags: 0, cgroupns: false, nsJoin: [], rlimits: [], rootfs: "/r",
     rootPropagation: 0, postPropagation: 0, mounts: [], devices: [], symlinks: [], noPivot: false, chroot: false,
-    remounts: [], masked: [], readonly: [], sysctls: [], hooks: [], uid: 0, gid: 0, gids: [],
-    noNewPrivs: false, seccompFlags: 0, cwd: "/", env: [], args: ["true"],
+    remounts: [], masked: [], readonly: [], sysctls: [], hooks: [], newKeyring: true, execAttrs: [], uid: 0, gid: 0, gids: [],
+    noNewPrivs: false, seccompFlags: 0, seccompEarly: false, cwd: "/", env: [], args: ["true"],
   });
   const dv = new DataView(f.buffer);
   expect(dv.getUint32(0, true)).toBe(f.length - 8);

@@ -6,7 +6,6 @@ import { compilePlan, type HostFacts } from "../../src/plan/compile.ts";
 import { defaultSpec } from "../../src/oci/defaults.ts";
 import type { LinuxSeccomp, Spec } from "../../src/oci/spec.ts";
 import { ValidationError } from "../../src/oci/errors.ts";
-import { NotSupportedError } from "../../src/errors.ts";
 import * as scmp from "../../src/sys/libseccomp.ts";
 
 // classic BPF opcodes (linux/filter.h) and struct seccomp_data offsets
@@ -324,11 +323,12 @@ describe("compileSeccomp errors name the JSON path", () => {
     );
   });
 
-  test("SCMP_ACT_NOTIFY is not supported yet", () => {
-    const e = err({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] });
-    expect(e).toBeInstanceOf(NotSupportedError);
-    expect(e.message).toBe("config.json: linux.seccomp: SCMP_ACT_NOTIFY is not supported yet");
-    expect(err({ defaultAction: "SCMP_ACT_NOTIFY" }).message).toBe("config.json: linux.seccomp: SCMP_ACT_NOTIFY is not supported yet");
+  // SCMP_ACT_NOTIFY itself compiles now (test/unit/plan-hardening.test.ts); these are its limits.
+  test("SCMP_ACT_NOTIFY: needs listenerPath, is never the default action", () => {
+    const e = err({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] });
+    expect(e).toBeInstanceOf(ValidationError);
+    expect(e.message).toBe("config.json: linux.seccomp.listenerPath: is required when a rule uses SCMP_ACT_NOTIFY");
+    expect(err({ defaultAction: "SCMP_ACT_NOTIFY" }).message).toStartWith("config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
   });
 });
 
