@@ -64,6 +64,21 @@ function intFlag(v: string | boolean | undefined, name: string): number {
   return n;
 }
 
+/** The flags create and run share, as create's options. */
+function createOptions(ctx: Ctx, id: string) {
+  return {
+    root: ctx.root,
+    id,
+    bundle: ctx.f.bundle as string,
+    pidFile: ctx.f["pid-file"] as string | undefined,
+    consoleSocket: ctx.f["console-socket"] as string | undefined,
+    noPivot: !!ctx.f["no-pivot"],
+    noNewKeyring: !!ctx.f["no-new-keyring"],
+    preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
+    warn: (m: string) => ctx.log.warn(m),
+  };
+}
+
 const notYet = (what: string): Command => ({
   usage: `${what} <container-id> …`,
   help: `${what} (not supported yet)`,
@@ -81,17 +96,7 @@ const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const id = needId(ctx);
       const { create } = await import("../container/create.ts");
-      create({
-        root: ctx.root,
-        id,
-        bundle: ctx.f.bundle as string,
-        pidFile: ctx.f["pid-file"] as string | undefined,
-        consoleSocket: ctx.f["console-socket"] as string | undefined,
-        noPivot: !!ctx.f["no-pivot"],
-        noNewKeyring: !!ctx.f["no-new-keyring"],
-        preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
-        warn: (m) => ctx.log.warn(m),
-      });
+      create(createOptions(ctx, id));
     },
   },
   run: {
@@ -106,22 +111,7 @@ const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const id = needId(ctx);
       const { run } = await import("../container/run.ts");
-      return run(
-        {
-          root: ctx.root,
-          id,
-          bundle: ctx.f.bundle as string,
-          pidFile: ctx.f["pid-file"] as string | undefined,
-          consoleSocket: ctx.f["console-socket"] as string | undefined,
-          noPivot: !!ctx.f["no-pivot"],
-          noNewKeyring: !!ctx.f["no-new-keyring"],
-          preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
-          detach: !!ctx.f.detach,
-          keep: !!ctx.f.keep,
-          warn: (m) => ctx.log.warn(m),
-        },
-        (m) => ctx.log.warn(m),
-      );
+      return run({ ...createOptions(ctx, id), detach: !!ctx.f.detach, keep: !!ctx.f.keep }, (m) => ctx.log.warn(m));
     },
   },
   start: {

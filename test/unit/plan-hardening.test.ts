@@ -2,7 +2,6 @@
 // pure compilation, no root needed. What the kernel makes of it is in
 // test/integration/process-attrs.test.ts.
 import { describe, expect, test } from "bun:test";
-import { defaultSpec } from "../../src/oci/defaults.ts";
 import type { LinuxSeccomp, Spec } from "../../src/oci/spec.ts";
 import { ValidationError } from "../../src/oci/errors.ts";
 import { compilePlan, sysctlPath, type HostFacts } from "../../src/plan/compile.ts";
@@ -10,25 +9,11 @@ import { cpuMask, MAX_CPUS } from "../../src/plan/process.ts";
 import { compileSeccomp, SECCOMP_FILTER, seccompProcessState } from "../../src/plan/seccomp.ts";
 import { decodeRecords, encodeContinue, field } from "../../src/helper/encode.ts";
 import { Tag } from "../../src/helper/protocol.gen.ts";
+import { testFacts, testSpec } from "./fixtures.ts";
 import * as scmp from "../../src/sys/libseccomp.ts";
 
-function spec(): Spec {
-  const s = defaultSpec({}) as Spec;
-  s.process!.terminal = false;
-  delete s.linux!.seccomp;
-  return s;
-}
-
-const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
-  bundle: "/b",
-  rootfs: "/b/rootfs",
-  sources: {},
-  cgroups: [{ version: 2, name: "unified", controllers: [], dir: "/sys/fs/cgroup/unified/c1" }],
-  helperWaits: false,
-  noPivot: false,
-  warn: () => {},
-  ...over,
-});
+const spec = testSpec;
+const facts = (over: Partial<HostFacts> = {}) => testFacts({ fifo: undefined, ...over });
 
 function compileErr(s: Spec, f: HostFacts = facts()): Error {
   try {

@@ -1,28 +1,12 @@
 // compilePlan and its tables: pure, no root needed.
 import { describe, expect, test } from "bun:test";
 import { parseHierarchies, containerPath, hostDir, modeOf } from "../../src/cgroups/hierarchy.ts";
-import { defaultSpec } from "../../src/oci/defaults.ts";
-import type { Spec } from "../../src/oci/spec.ts";
 import { CLONE, compilePlan, type HostFacts } from "../../src/plan/compile.ts";
+import { testFacts, testSpec } from "./fixtures.ts";
 import { MOUNT_ATTR, MS, parseMountOptions } from "../../src/plan/mounts.ts";
 
-function spec(): Spec {
-  const s = defaultSpec({}) as Spec;
-  s.process!.terminal = false;
-  return s;
-}
-
-const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
-  bundle: "/b",
-  rootfs: "/b/rootfs",
-  sources: {},
-  cgroups: [{ version: 2, name: "unified", controllers: [], dir: "/sys/fs/cgroup/unified/c1" }],
-  fifo: "/run/runjs/c1/exec.fifo",
-  helperWaits: false,
-  noPivot: false,
-  warn: () => {},
-  ...over,
-});
+const spec = testSpec;
+const facts = testFacts;
 
 describe("mount options", () => {
   test("flags, clears and data", () => {

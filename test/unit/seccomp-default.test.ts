@@ -11,23 +11,11 @@ import { defaultSpec } from "../../src/oci/defaults.ts";
 import { CAPABILITY_NAMES } from "../../src/oci/capabilities.ts";
 import type { LinuxSeccomp } from "../../src/oci/spec.ts";
 import * as scmp from "../../src/sys/libseccomp.ts";
+import { decodeBpf, type Insn } from "./fixtures.ts";
 
 // ---- a classic BPF interpreter (linux/filter.h), enough for any seccomp program ---------------
 
-interface Insn {
-  code: number;
-  jt: number;
-  jf: number;
-  k: number;
-}
-
-function decode(bpf: Uint8Array): Insn[] {
-  const dv = new DataView(bpf.buffer, bpf.byteOffset, bpf.byteLength);
-  const out: Insn[] = [];
-  for (let o = 0; o < bpf.length; o += 8)
-    out.push({ code: dv.getUint16(o, true), jt: dv.getUint8(o + 2), jf: dv.getUint8(o + 3), k: dv.getUint32(o + 4, true) >>> 0 });
-  return out;
-}
+const decode = decodeBpf;
 
 /** struct seccomp_data { int nr; u32 arch; u64 instruction_pointer; u64 args[6]; } */
 function seccompData(nr: number, arch: number, args: readonly (number | bigint)[] = []): DataView {

@@ -7,6 +7,7 @@ import { defaultSpec } from "../../src/oci/defaults.ts";
 import type { LinuxSeccomp, Spec } from "../../src/oci/spec.ts";
 import { ValidationError } from "../../src/oci/errors.ts";
 import * as scmp from "../../src/sys/libseccomp.ts";
+import { decodeBpf, type Insn } from "./fixtures.ts";
 
 // classic BPF opcodes (linux/filter.h) and struct seccomp_data offsets
 const LD_W_ABS = 0x20;
@@ -24,20 +25,7 @@ const AUDIT_ARCH_AARCH64 = 0xc00000b7;
 const NR_MKDIR = 83; // x86_64
 const NR_MKDIRAT = 258;
 
-interface Insn {
-  code: number;
-  jt: number;
-  jf: number;
-  k: number;
-}
-
-function decode(bpf: Uint8Array): Insn[] {
-  const dv = new DataView(bpf.buffer, bpf.byteOffset, bpf.byteLength);
-  const out: Insn[] = [];
-  for (let o = 0; o < bpf.length; o += 8)
-    out.push({ code: dv.getUint16(o, true), jt: dv.getUint8(o + 2), jf: dv.getUint8(o + 3), k: dv.getUint32(o + 4, true) });
-  return out;
-}
+const decode = decodeBpf;
 
 const rets = (p: Insn[]) => p.filter((i) => i.code === RET_K).map((i) => i.k >>> 0);
 const loads = (p: Insn[]) => p.filter((i) => i.code === LD_W_ABS).map((i) => i.k);
