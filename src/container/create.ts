@@ -102,6 +102,12 @@ function kindOf(p: string): "dir" | "file" | "missing" {
   }
 }
 
+/** CapBnd of this process: the capabilities it could grant at most. */
+function ownBoundingSet(): bigint | undefined {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readText("/proc/self/status"));
+  return m ? BigInt("0x" + m[1]) : undefined;
+}
+
 /**
  * Which LSMs are enabled. securityfs lists the active ones when it is mounted; otherwise
  * AppArmor's module parameter and SELinux's own filesystem tell.
@@ -142,6 +148,7 @@ export function create(o: CreateOptions): Created {
     helperWaits: !!o.attached,
     noPivot: !!o.noPivot,
     noNewKeyring: !!o.noNewKeyring,
+    ownCaps: spec.process?.capabilities ? ownBoundingSet() : undefined,
     keyrings: o.noNewKeyring ? undefined : existsSync("/proc/keys"),
     // Only looked at when the spec asks for a label: create's hot path stays as it was.
     lsm: spec.process?.apparmorProfile || spec.process?.selinuxLabel || spec.linux?.mountLabel ? lsmFacts() : undefined,

@@ -8,7 +8,7 @@
 // unit-testable without root.
 import type { Spec } from "../oci/spec.ts";
 import { ValidationError } from "../oci/errors.ts";
-import { capMask } from "../oci/capabilities.ts";
+import { CAPABILITY_NAMES, capMask } from "../oci/capabilities.ts";
 import { sysctlDots, u64 } from "../oci/validate.ts";
 import { NotSupportedError } from "../errors.ts";
 import { BIND_REMOUNT_MASK, MS, parseMountOptions, PROPAGATION } from "./mounts.ts";
@@ -99,6 +99,8 @@ export interface HostFacts {
   noPivot: boolean;
   /** --no-new-keyring: keep runjs's session keyring. */
   noNewKeyring?: boolean;
+  /** runjs's own bounding set (CapBnd of /proc/self/status): what it can grant at most. */
+  ownCaps?: bigint;
   /** The kernel has keyrings (/proc/keys exists); absent: assumed. */
   keyrings?: boolean;
   /** Enabled LSMs; absent: none (create.ts looks only when the spec asks for one). */
@@ -247,6 +249,10 @@ function compileDevices(spec: Spec, ownDev: boolean): PlanDevice[] {
   return [...out.values()];
 }
 
+function capNames(mask: bigint): string[] {
+  return CAPABILITY_NAMES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+}
+
 export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   const linux = spec.linux ?? {};
   const proc = spec.process;
@@ -344,6 +350,19 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
         ambient: capMask(c.ambient ?? [], "process.capabilities.ambient"),
       }
     : undefined;
+  // A capability runjs does not hold itself cannot be given to the container: capset(2)
+  // would fail with a bare EPERM. Name the capabilities instead.
+  if (caps && facts.ownCaps !== undefined)
+    for (const set of ["bounding", "effective", "permitted", "inheritable", "ambient"] as const) {
+      const missing = caps[set] & ~facts.ownCaps;
+      if (missing && set !== "bounding" && set !== "inheritable")
+        throw new ValidationError(`process.capabilities.${set}`, `${capNames(missing).join(", ")}: not held by runjs itself, so it cannot be granted`);
+      if (missing) {
+        // a bounding or inheritable bit runjs lacks can only stay cleared: say so
+        facts.warn(`process.capabilities.${set}: ${capNames(missing).join(", ")} not held by runjs itself, left out`);
+        caps[set] &= facts.ownCaps;
+      }
+    }
 
   return {
     helperWaits: facts.helperWaits,

@@ -261,3 +261,20 @@ describe("seccomp user notification", () => {
     expect(field(decodeRecords(encodeContinue({ creating: "a", created: "b" })), Tag.SECCOMP_STATE)).toBeUndefined();
   });
 });
+
+describe("capabilities runjs does not hold", () => {
+  test("in permitted/effective/ambient: an error naming them; in bounding/inheritable: left out with a warning", () => {
+    const own = (1n << 41n) - 1n - (1n << 24n); // everything but CAP_SYS_RESOURCE (24)
+    const s = spec();
+    s.process!.capabilities = { bounding: ["CAP_KILL", "CAP_SYS_RESOURCE"], inheritable: ["CAP_SYS_RESOURCE"], permitted: ["CAP_KILL"], effective: ["CAP_KILL"] };
+    const warnings: string[] = [];
+    const p = compilePlan(s, facts({ ownCaps: own, warn: (m) => warnings.push(m) }));
+    expect(p.caps!.bounding).toBe(1n << 5n);
+    expect(p.caps!.inheritable).toBe(0n);
+    expect(warnings.join("\n")).toContain("process.capabilities.bounding: CAP_SYS_RESOURCE not held by runjs itself");
+    s.process!.capabilities.permitted = ["CAP_SYS_RESOURCE"];
+    expect(compileErr(s, facts({ ownCaps: own })).message).toBe(
+      "config.json: process.capabilities.permitted: CAP_SYS_RESOURCE: not held by runjs itself, so it cannot be granted",
+    );
+  });
+});
