@@ -26,3 +26,14 @@ test("container ids: runc's alphabet, no path tricks", () => {
   for (const ok of ["a", "abc-DEF_1.2+3", "x".repeat(1024)]) expect(checkId(ok)).toBe(ok);
   for (const bad of ["", ".", "..", "a/b", "../x", "a b", "x".repeat(1025), "é"]) expect(() => checkId(bad)).toThrow();
 });
+
+test("removeStateDir also removes what a killed runjs left in the directory", () => {
+  const { mkdirSync, existsSync } = require("node:fs");
+  const { removeStateDir } = require("../../src/container/state.ts");
+  const dir = mkdtempSync("/tmp/runjs-state-");
+  writeFileSync(`${dir}/state.json`, "{}");
+  writeFileSync(`${dir}/state.json.tmp-12345`, "{"); // a write that never got renamed
+  mkdirSync(`${dir}/sub`);
+  removeStateDir(dir);
+  expect(existsSync(dir)).toBe(false);
+});
