@@ -29,6 +29,13 @@ function fillCpuset(dir: string): void {
   }
 }
 
+const madeHere = new Set<string>();
+
+/** Did createCgroups, in this process, create directory `d`? (v2 controllers are only enabled there.) */
+export function createdByThisProcess(d: string): boolean {
+  return madeHere.has(d);
+}
+
 /** mkdir -p in every hierarchy; `onCreated` records each directory as soon as it exists. */
 export function createCgroups(targets: { h: Hierarchy; dir: string }[], onCreated: (dir: string) => void): void {
   for (const { h, dir } of targets) {
@@ -41,6 +48,7 @@ export function createCgroups(targets: { h: Hierarchy; dir: string }[], onCreate
         if (e.code !== "EEXIST") throw new CgroupError(d, "", `mkdir: ${e.message}`);
         continue;
       }
+      madeHere.add(d);
       onCreated(d);
       if (h.version === 1 && h.controllers.includes("cpuset")) fillCpuset(d);
     }

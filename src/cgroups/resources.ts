@@ -1,44 +1,142 @@
-// Writing linux.resources into the container's cgroups, one small writer per controller.
+// Writing linux.resources into the container's cgroups.
 //
 // Each limit is a file in the controller's directory: writing "100" to pids.max caps the
 // number of tasks. The same limit has a different file (and sometimes unit) in cgroup v1
-// and v2; each writer knows both and picks by the hierarchy it is given.
-import { exists as existsSync, writeExisting } from "../sys/fs.ts";
-import { CgroupError } from "../errors.ts";
+// and v2. This file picks, for every controller the spec asks for, the hierarchy that has
+// it (a v1 hierarchy naming it, else the unified tree if the controller is enabled there)
+// and hands the values to the writer in v1.ts or v2.ts. A value the host cannot provide is
+// an error naming the field and the controller; nothing is dropped silently. Zero or
+// absent values ask for nothing. Called at create (before the init joins) and by update.
 import type { LinuxResources } from "../oci/spec.ts";
+import { CgroupError, NotSupportedError } from "../errors.ts";
+import { hostHierarchies } from "./hierarchy.ts";
+import { createdByThisProcess } from "./manager.ts";
+import { put, unavailable, type CgroupDir, type Warn } from "./files.ts";
+import * as v1 from "./v1.ts";
+import * as v2 from "./v2.ts";
 
-export interface CgroupDir {
-  version: 1 | 2;
-  controllers: string[];
-  dir: string;
-}
-
-function write(dir: string, file: string, value: string): void {
-  const p = `${dir}/${file}`;
-  try {
-    writeExisting(p, value);
-  } catch (e: any) {
-    throw new CgroupError(p, value, e.code === "ENOENT" ? "controller not available here" : e.message);
-  }
-}
+export type { CgroupDir } from "./files.ts";
 
 /** Pure: "max" for no limit (0 or negative in the spec means none), else the number. */
 export function pidsMax(limit: number): string {
   return limit > 0 ? String(limit) : "max";
 }
 
-/** The resource groups this file writes; anything else is reported, never dropped silently. */
-export const APPLIED = new Set(["pids"]);
+/** Pure: the controllers a resources object actually asks something of (v1 names; io for blkio on v2). */
+export function wantedControllers(r: LinuxResources): string[] {
+  const out: string[] = [];
+  const m = r.memory;
+  if (m && (m.limit || m.reservation || m.swap || m.kernel || m.kernelTCP || m.swappiness !== undefined || m.disableOOMKiller || m.useHierarchy !== undefined || m.checkBeforeUpdate))
+    out.push("memory");
+  const c = r.cpu;
+  if (c && (c.shares || c.quota || c.period || c.burst || c.realtimeRuntime || c.realtimePeriod || c.idle)) out.push("cpu");
+  if (c && (c.cpus || c.mems)) out.push("cpuset");
+  if (r.pids && r.pids.limit !== undefined) out.push("pids");
+  const b = r.blockIO;
+  if (
+    b &&
+    (b.weight || b.leafWeight || b.weightDevice?.length || b.throttleReadBpsDevice?.length || b.throttleWriteBpsDevice?.length || b.throttleReadIOPSDevice?.length || b.throttleWriteIOPSDevice?.length)
+  )
+    out.push("blkio");
+  if (r.hugepageLimits?.length) out.push("hugetlb");
+  if (r.network?.classID) out.push("net_cls");
+  if (r.network?.priorities?.length) out.push("net_prio");
+  if (r.rdma && Object.keys(r.rdma).length) out.push("rdma");
+  if (r.devices?.length) out.push("devices");
+  return out;
+}
 
-export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[], warn: (m: string) => void): void {
+const V2_NAME: Record<string, string> = { blkio: "io" };
+const FIELD: Record<string, string> = {
+  memory: "memory",
+  cpu: "cpu",
+  cpuset: "cpu.cpus/mems",
+  pids: "pids",
+  blkio: "blockIO",
+  hugetlb: "hugepageLimits",
+  net_cls: "network.classID",
+  net_prio: "network.priorities",
+  rdma: "rdma",
+};
+
+type Target = { version: 1 | 2; dir: string };
+
+export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[], warn: Warn): void {
   if (!r) return;
-  for (const k of Object.keys(r)) if (!APPLIED.has(k)) warn(`linux.resources.${k} is not applied yet`);
-  if (r.pids && r.pids.limit !== undefined) {
-    const v = pidsMax(r.pids.limit);
-    const v1 = dirs.find((d) => d.version === 1 && d.controllers.includes("pids"));
-    const v2 = dirs.find((d) => d.version === 2 && existsSync(`${d.dir}/pids.max`));
-    const target = v1 ?? v2;
-    if (!target) throw new CgroupError("pids.max", v, "linux.resources.pids: no pids controller on this host");
-    write(target.dir, "pids.max", v);
+  const wanted = wantedControllers(r);
+  const unified = dirs.find((d) => d.version === 2);
+  const fromV1 = (c: string) => dirs.find((d) => d.version === 1 && d.controllers.includes(c));
+
+  // The unified tree serves what no v1 hierarchy has; enable those controllers in the parents
+  // runjs created (never in the hierarchy root, never in a directory that was already there).
+  let v2Avail = new Set<string>();
+  if (unified) {
+    const need = wanted.filter((c) => c !== "devices" && !fromV1(c)).map((c) => V2_NAME[c] ?? c).filter((c) => v2.V2_CONTROLLERS.includes(c));
+    if (need.length) {
+      const h = hostHierarchies().find((x) => x.version === 2 && unified.dir.startsWith(x.mountpoint + "/"));
+      if (h) v2.enableControllers(h.mountpoint, unified.dir, need, createdByThisProcess);
+    }
+    v2Avail = v2.controllersIn(unified.dir);
+  }
+  const target = (c: string): Target => {
+    const d = fromV1(c);
+    if (d) return { version: 1, dir: d.dir };
+    if (unified && v2Avail.has(V2_NAME[c] ?? c)) return { version: 2, dir: unified.dir };
+    const why = unified
+      ? "is not available on this host (not mounted as cgroup v1, not enabled in the cgroup v2 tree)"
+      : "is not available on this host";
+    throw unavailable(FIELD[c] ?? c, c === "blkio" && unified && !dirs.some((x) => x.version === 1) ? "io" : c, why);
+  };
+
+  // runc's order of subsystems: cpuset, devices, memory, cpu, pids, blkio, hugetlb, net_*, rdma.
+  if (wanted.includes("cpuset")) {
+    const t = target("cpuset");
+    (t.version === 1 ? v1.cpusetV1 : v2.cpusetV2)(t.dir, r.cpu!);
+  }
+  if (wanted.includes("devices")) {
+    const d = fromV1("devices");
+    if (d) v1.devicesV1(d.dir, r.devices!);
+    else if (unified) warn("linux.resources.devices: the cgroup v2 device filter is not applied yet");
+    else warn("linux.resources.devices: no devices controller on this host, not applied");
+  }
+  if (wanted.includes("memory")) {
+    const t = target("memory");
+    if (t.version === 1) v1.memoryV1(t.dir, r.memory!, warn);
+    else v2.memoryV2(t.dir, r.memory!, warn);
+  }
+  if (wanted.includes("cpu")) {
+    const t = target("cpu");
+    (t.version === 1 ? v1.cpuV1 : v2.cpuV2)(t.dir, r.cpu!);
+  }
+  if (wanted.includes("pids")) {
+    const v = pidsMax(r.pids!.limit!);
+    let t: Target;
+    try {
+      t = target("pids");
+    } catch {
+      throw new CgroupError("pids.max", v, "linux.resources.pids: no pids controller on this host");
+    }
+    put(t.dir, "pids.max", v, "pids.limit");
+  }
+  if (wanted.includes("blkio")) {
+    const t = target("blkio");
+    (t.version === 1 ? v1.blkioV1 : v2.ioV2)(t.dir, r.blockIO!);
+  }
+  if (wanted.includes("hugetlb")) {
+    const t = target("hugetlb");
+    (t.version === 1 ? v1.hugetlbV1 : v2.hugetlbV2)(t.dir, r.hugepageLimits!);
+  }
+  for (const c of ["net_cls", "net_prio"]) {
+    if (!wanted.includes(c)) continue;
+    const d = fromV1(c);
+    if (!d)
+      throw unavailable(FIELD[c]!, c, dirs.some((x) => x.version === 1) ? "is not available on this host" : "does not exist in cgroup v2 (not supported)");
+    if (c === "net_cls") v1.netClsV1(d.dir, r.network!.classID!);
+    else v1.netPrioV1(d.dir, r.network!.priorities!);
+  }
+  if (wanted.includes("rdma")) v1.rdma(target("rdma").dir, r.rdma!);
+  if (r.unified && Object.keys(r.unified).length) {
+    if (!unified) throw new NotSupportedError("linux.resources.unified: cgroup v2 is not mounted on this host");
+    v2.unifiedV2(unified.dir, r.unified);
   }
 }
