@@ -36,6 +36,8 @@ interface Command {
   usage: string;
   help: string;
   flags: FlagSpec;
+  /** Flags end at the first argument (ps: what follows the id is for the host's ps). */
+  stopAtArg?: boolean;
   run(ctx: Ctx): Promise<number | void> | number | void;
 }
 
@@ -212,11 +214,79 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   exec: notYet("exec"),
-  ps: notYet("ps"),
-  pause: notYet("pause"),
-  resume: notYet("resume"),
-  events: notYet("events"),
-  update: notYet("update"),
+  ps: {
+    usage: "ps [command options] <container-id> [ps options]",
+    help: "ps displays the processes running inside a container",
+    flags: { format: { short: "f", value: true, help: "select one of: table or json", def: "table" } },
+    stopAtArg: true,
+    async run(ctx) {
+      const id = needId(ctx, Infinity);
+      const { ps } = await import("../container/ps.ts");
+      const extra = ctx.args.slice(1);
+      if (extra[0] === "--") extra.shift();
+      return ps(ctx.root, id, ctx.f.format as string, extra);
+    },
+  },
+  pause: {
+    usage: "pause <container-id>",
+    help: "pause suspends all processes inside the container",
+    flags: {},
+    async run(ctx) {
+      const id = needId(ctx);
+      const { pause } = await import("../container/pause.ts");
+      pause(ctx.root, id);
+    },
+  },
+  resume: {
+    usage: "resume <container-id>",
+    help: "resumes all processes that have been previously paused",
+    flags: {},
+    async run(ctx) {
+      const id = needId(ctx);
+      const { resume } = await import("../container/pause.ts");
+      resume(ctx.root, id);
+    },
+  },
+  events: {
+    usage: "events [command options] <container-id>",
+    help: "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
+    flags: {
+      interval: { value: true, help: "set the stats collection interval", def: "5s" },
+      stats: { help: "display the container's stats then exit" },
+    },
+    async run(ctx) {
+      const id = needId(ctx);
+      const { events, parseDuration } = await import("../container/events.ts");
+      events(ctx.root, id, !!ctx.f.stats, parseDuration(ctx.f.interval as string));
+    },
+  },
+  update: {
+    usage: "update [command options] <container-id>",
+    help: "update container resource constraints",
+    flags: {
+      resources: { short: "r", value: true, help: "path to the file containing the resources to update or '-' to read from the standard input" },
+      "blkio-weight": { value: true, help: "specifies per cgroup weight, range is from 10 to 1000" },
+      "cpu-period": { value: true, help: "CPU CFS period to be used for hardcapping (in usecs). 0 to use system default" },
+      "cpu-quota": { value: true, help: "CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period" },
+      "cpu-share": { value: true, help: "CPU shares (relative weight vs. other containers)" },
+      "cpu-shares": { value: true, help: "alias of --cpu-share" },
+      "cpu-rt-period": { value: true, help: "CPU realtime period to be used for hardcapping (in usecs)" },
+      "cpu-rt-runtime": { value: true, help: "CPU realtime hardcap limit (in usecs)" },
+      "cpuset-cpus": { value: true, help: "CPU(s) to use" },
+      "cpuset-mems": { value: true, help: "Memory node(s) to use" },
+      "kernel-memory": { value: true, help: "(obsoleted; do not use)" },
+      "kernel-memory-tcp": { value: true, help: "(obsoleted; do not use)" },
+      memory: { value: true, help: "Memory limit (in bytes)" },
+      "memory-reservation": { value: true, help: "Memory reservation or soft_limit (in bytes)" },
+      "memory-swap": { value: true, help: "Total memory usage (memory + swap); set '-1' to enable unlimited swap" },
+      "pids-limit": { value: true, help: "Maximum number of pids allowed in the container" },
+    },
+    async run(ctx) {
+      const id = needId(ctx);
+      const { update } = await import("../container/update.ts");
+      update(ctx.root, id, ctx.f, (m) => ctx.log.warn(m));
+    },
+  },
   checkpoint: notYet("checkpoint"),
   restore: notYet("restore"),
 };
@@ -256,7 +326,7 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = COMMANDS[name];
     if (!cmd) throw usage(`unknown command ${JSON.stringify(name)}; see runjs --help`);
     if (g.flags["systemd-cgroup"]) throw usage("--systemd-cgroup: the systemd cgroup driver is not supported yet");
-    const c = parseArgs(g.rest.slice(1), { ...cmd.flags, help: { short: "h", help: "show help" } }, false);
+    const c = parseArgs(g.rest.slice(1), { ...cmd.flags, help: { short: "h", help: "show help" } }, !!cmd.stopAtArg);
     if (c.flags.help) {
       stdout(`usage: runjs ${cmd.usage}\n\n${cmd.help}\n\noptions:\n${flagHelp(cmd.flags)}`);
       return 0;

@@ -3,7 +3,7 @@
 // from create.ts so that delete and start do not load the spec validator and plan compiler.
 import type { Subprocess } from "bun";
 import { cgroupPids, removeCgroups } from "../cgroups/manager.ts";
-import { exists as existsSync } from "../sys/fs.ts";
+import { exists as existsSync, writeExisting } from "../sys/fs.ts";
 import { kill } from "../sys/libc.ts";
 import { procStat, removeStateDir, type SavedState } from "./state.ts";
 
@@ -39,6 +39,19 @@ export function killCgroup(st: SavedState): void {
     const pids = cgroupPids(st.cgroupDirs.filter(existsSync));
     if (!pids.length || Date.now() > deadline) return;
     for (const p of pids) kill(p, 9);
+    thaw(st);
     Bun.sleepSync(2);
+  }
+}
+
+/** A frozen (paused) task acts on SIGKILL only once thawed: thaw after killing, as runc does. */
+function thaw(st: SavedState): void {
+  for (const d of st.cgroupDirs) {
+    try {
+      if (existsSync(`${d}/freezer.state`)) writeExisting(`${d}/freezer.state`, "THAWED");
+      else if (existsSync(`${d}/cgroup.freeze`)) writeExisting(`${d}/cgroup.freeze`, "0");
+    } catch {
+      /* gone meanwhile, or not ours to thaw */
+    }
   }
 }

@@ -1,0 +1,88 @@
+// update: change a running container's resource limits.
+//
+// A limit is a file in the container's cgroup: the kernel applies a new value written to,
+// say, memory.limit_in_bytes or pids.max at once to the processes already in the cgroup
+// (lowering a memory limit below the usage makes the kernel reclaim or fail the write).
+// So update builds a LinuxResources from runc's flags (or a JSON file) and has
+// cgroups/resources.ts write it into the directories recorded in the container's state.
+import { readText } from "../sys/fs.ts";
+import { StateError, UsageError } from "../errors.ts";
+import { applyResources } from "../cgroups/resources.ts";
+import type { LinuxResources } from "../oci/spec.ts";
+import { containerDirs, withContainer } from "./pause.ts";
+
+/** Pure: a size as runc/docker accept it: bytes, or 64m, 1g, 512k, 1.5GiB …; "-1" is unlimited. */
+export function parseMemory(s: string, name = "memory"): number {
+  if (s.trim() === "-1") return -1;
+  const m = /^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(s.trim());
+  if (!m) throw new UsageError(`invalid value for ${name}: ${s}`);
+  const mul: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+  return Math.floor(Number(m[1]) * (m[2] ? mul[m[2].toLowerCase()]! : 1));
+}
+
+function int(v: string, name: string, signed: boolean): number {
+  if (!/^-?\d+$/.test(v.trim())) throw new UsageError(`invalid value for ${name}: ${v}`);
+  const n = Number(v);
+  if (!signed && n < 0) throw new UsageError(`invalid value for ${name}: ${v}`);
+  return n;
+}
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+/** Pure: runc update's flags as a LinuxResources (only what was given). */
+export function resourcesFromFlags(f: Flags, warn: (m: string) => void): LinuxResources {
+  const s = (k: string) => (typeof f[k] === "string" ? (f[k] as string) : undefined);
+  const r: LinuxResources = {};
+  const mem = (k: string, field: "limit" | "reservation" | "swap" | "kernel" | "kernelTCP") => {
+    const v = s(k);
+    if (v === undefined) return;
+    (r.memory ??= {})[field] = parseMemory(v, k);
+  };
+  mem("memory", "limit");
+  mem("memory-reservation", "reservation");
+  mem("memory-swap", "swap");
+  if (s("kernel-memory") !== undefined || s("kernel-memory-tcp") !== undefined)
+    warn("kernel memory settings are ignored and will be removed");
+  const cpu = (k: string, field: "shares" | "quota" | "period" | "realtimeRuntime" | "realtimePeriod", signed: boolean) => {
+    const v = s(k);
+    if (v === undefined) return;
+    (r.cpu ??= {})[field] = int(v, k, signed);
+  };
+  cpu("cpu-share", "shares", false);
+  cpu("cpu-shares", "shares", false);
+  cpu("cpu-quota", "quota", true);
+  cpu("cpu-period", "period", false);
+  cpu("cpu-rt-runtime", "realtimeRuntime", true);
+  cpu("cpu-rt-period", "realtimePeriod", false);
+  if (s("cpuset-cpus") !== undefined) (r.cpu ??= {}).cpus = s("cpuset-cpus");
+  if (s("cpuset-mems") !== undefined) (r.cpu ??= {}).mems = s("cpuset-mems");
+  if (s("pids-limit") !== undefined) r.pids = { limit: int(s("pids-limit")!, "pids-limit", true) };
+  if (s("blkio-weight") !== undefined) {
+    const w = int(s("blkio-weight")!, "blkio-weight", false);
+    if (w > 65535) throw new UsageError(`invalid value for blkio-weight: ${w}`);
+    r.blockIO = { weight: w };
+  }
+  return r;
+}
+
+/** Pure: a LinuxResources from JSON text (runc's -r FILE). */
+export function resourcesFromJson(text: string): LinuxResources {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e: any) {
+    throw new UsageError(`invalid resources JSON: ${e.message}`);
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw new UsageError("invalid resources JSON: not an object");
+  return v as LinuxResources;
+}
+
+export function update(root: string, id: string, f: Flags, warn: (m: string) => void): void {
+  const file = typeof f.resources === "string" ? f.resources : undefined;
+  // As runc: with -r the file is the whole update and the other flags are not read.
+  const r = file !== undefined ? resourcesFromJson(readText(file === "-" ? "/dev/stdin" : file)) : resourcesFromFlags(f, warn);
+  withContainer(root, id, (c) => {
+    if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running");
+    applyResources(r, containerDirs(c.st), warn);
+  });
+}
