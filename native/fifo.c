@@ -38,15 +38,23 @@ int fifo_open_path(const struct plan *p)
 	return must(open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "fifo", "open", dir);
 }
 
-void fifo_wait(const struct plan *p, int dirfd)
+int fifo_wait(const struct plan *p, int dirfd)
 {
 	int fd;
 	if (dirfd < 0)
-		return;
+		return -1;
 	while ((fd = openat(dirfd, base_of(p->fifo), O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 && errno == EINTR)
 		;
 	must(fd, "fifo", "open", p->fifo);
-	must(write_full(fd, "0", 1), "fifo", "write", p->fifo);
-	close(fd);
 	close(dirfd);
+	return fd;
+}
+
+/* One byte says the startContainer hooks are done; the fd itself stays open, close-on-exec,
+ * so `runjs start` sees the fifo close exactly when execve has replaced us (or we died):
+ * poststart hooks then run after the user's program is in place, as the spec asks. */
+void fifo_signal(const struct plan *p, int fd)
+{
+	if (fd >= 0)
+		must(write_full(fd, "0", 1), "fifo", "write", p->fifo);
 }

@@ -253,8 +253,9 @@ static noreturn void init(int fd)
 	if (p.seccomp && !p.seccomp_early)
 		install_seccomp(&p, agent, st.seccomp);
 	close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC);
-	fifo_wait(&p, fifo);
+	int go = fifo_wait(&p, fifo);
 	run_hooks(&p, 2, st.created);
+	fifo_signal(&p, go);
 	execve(exe, p.args, p.env);
 	fprintf(stderr, "runjs-init: process.args: exec %s: %s\n", exe, strerror(errno));
 	exit(127);

@@ -90,7 +90,8 @@ void make_symlinks(const struct plan *p, int root);       /* dev.c */
 void do_pivot(const struct plan *p);                      /* pivot.c */
 void run_hooks(const struct plan *p, uint32_t phase, const char *state); /* hooks.c */
 int fifo_open_path(const struct plan *p);                 /* fifo.c: -1 if none */
-void fifo_wait(const struct plan *p, int dirfd);           /* fifo.c */
+int fifo_wait(const struct plan *p, int dirfd);            /* fifo.c: blocks until start */
+void fifo_signal(const struct plan *p, int fd);            /* fifo.c */
 void set_cpu_affinity(const uint8_t *mask, size_t len, const char *step); /* attrs.c */
 void set_process_attrs(const struct plan *p);             /* attrs.c, after pivot */
 int notify_connect(const struct plan *p);                 /* notify.c: -1 if none */

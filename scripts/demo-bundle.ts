@@ -1,5 +1,4 @@
-// Rewrites a bundle's config.json for the demo: the given command, no terminal, and no
-// linux.resources (cgroup limits other than pids are not applied yet, and would warn).
+// Rewrites a bundle's config.json for the demo: the given command, and no terminal.
 //   bun scripts/demo-bundle.ts CONFIG ARG...
 import { readFileSync, writeFileSync } from "node:fs";
 
@@ -9,5 +8,4 @@ const c = JSON.parse(readFileSync(file, "utf8"));
 c.process.terminal = false;
 if (args.length) c.process.args = args;
 else c.process.args = ["sh", "-c", "echo hello from a runjs container: $(hostname), pid $$; uname -r; ls /"];
-delete c.linux.resources;
 writeFileSync(file, JSON.stringify(c, null, "\t") + "\n");

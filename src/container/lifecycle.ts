@@ -23,6 +23,7 @@ import {
 } from "./state.ts";
 
 const POLLIN = 1;
+const POLLHUP = 0x10;
 
 export type Warn = (msg: string) => void;
 
@@ -50,20 +51,29 @@ export function start(root: string, id: string, warn: Warn): void {
   }
 }
 
-/** Open the exec fifo, wait for the init's byte, remove the fifo. */
+/**
+ * Open the exec fifo, which releases the init; wait for its byte (startContainer hooks
+ * done), then for the fifo to close (the init's end is close-on-exec: closed by execve, or
+ * by its death). Remove the fifo.
+ */
 export function releaseInit(dir: string, st: SavedState): void {
   const fifo = `${dir}/exec.fifo`;
   const fd = openFile(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   try {
     const buf = new Uint8Array(1);
+    let started = false;
     for (;;) {
       const ev = poll1(fd, POLLIN, 50);
-      if (ev & POLLIN) {
+      if (ev) {
         const n = read(fd, buf);
-        if (n > 0) break;
+        if (n > 0) started = true;
+        else if (n === 0 && started) break; // closed after the byte: execve happened
+        else if (n === 0 && ev & POLLHUP) throw new StateError(st.id, "container init closed the exec fifo without starting");
       }
-      if (ev && !(ev & POLLIN)) throw new StateError(st.id, "container init closed the exec fifo without starting");
-      if (!initAlive(st)) throw new StateError(st.id, "container init exited before it could be started");
+      if (!initAlive(st)) {
+        if (started) break; // it ran and already finished
+        throw new StateError(st.id, "container init exited before it could be started");
+      }
     }
   } finally {
     close(fd);

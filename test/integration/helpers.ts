@@ -57,7 +57,7 @@ export function newEnv(args: string[] = ["true"]): Env {
   spec.process!.args = args;
   spec.root = { path: "rootfs", readonly: true };
   spec.linux!.cgroupsPath = `${CGROUP_PARENT}/${id}`;
-  delete spec.linux!.resources; // device rules in cgroups are not applied yet: keep runs warning-free
+  delete spec.linux!.resources; // tests that want limits set them explicitly
   const env: Env = {
     dir,
     root: join(dir, "state"),

@@ -111,3 +111,14 @@ test("failing poststart and poststop hooks only warn", () => {
   expect(r.err).toContain("warning: hooks.poststart[0]");
   expect(r.err).toContain("warning: hooks.poststop[0]");
 });
+
+test("a failing startContainer hook makes start fail; poststart never runs before the program", () => {
+  const env = newEnv(["true"]);
+  env.spec.hooks = { startContainer: [{ path: "/bin/false" }], poststart: [{ path: "/bin/sh", args: ["sh", "-c", "echo ran > /dev/stderr"] }] };
+  env.write();
+  expect(env.runjs(["create", env.id]).code).toBe(0);
+  const r = env.runjs(["start", env.id]);
+  expect(r.code).toBe(1);
+  expect(r.err).toContain("closed the exec fifo without starting");
+  expect(r.err).not.toContain("ran");
+});

@@ -37,7 +37,8 @@ test("create leaves the init waiting; start runs the program; delete removes eve
   expect(cgroupDirsOf(env.id).length).toBeGreaterThan(0);
 
   expect(env.runjs(["start", env.id]).code).toBe(0);
-  for (let i = 0; i < 100 && !existsSync(join(shared, "marker")); i++) Bun.sleepSync(10);
+  const marker = () => (existsSync(join(shared, "marker")) ? readFileSync(join(shared, "marker"), "utf8") : "");
+  for (let i = 0; i < 200 && marker() !== "started\n"; i++) Bun.sleepSync(10);
   expect(readFileSync(join(shared, "marker"), "utf8")).toBe("started\n");
   expect(state(env).status).toBe("running");
 
