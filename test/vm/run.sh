@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Exercise runjs on a pure cgroup-v2 kernel: boots a throwaway QEMU VM with
+# ../shared/vm/vm-run.sh (software emulation, tens of seconds) and runs test/vm/cgroup-v2.sh
+# inside. Not part of scripts/test.sh (it needs the shared VM tool); run it by hand:
+#   sudo bash test/vm/run.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+vm=${VM_RUN:-$here/../shared/vm/vm-run.sh}
+[ -x bin/runjs ] 2>/dev/null || bash "$here/scripts/build.sh"
+work=$(mktemp -d /tmp/runjs-vm-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cp "$here/bin/runjs" "$here/bin/runjs-init" "$here/test/vm/cgroup-v2.sh" "$work/"
+for b in bundle bundle-oom; do bash "$here/scripts/demo-bundle.sh" "$work/$b" sleep 100 >/dev/null; done
+"$here/node_modules/.bin/bun" -e '
+const fs = require("fs");
+const [w] = process.argv.slice(1);
+const edit = (b, f) => { const p = `${w}/${b}/config.json`; const c = JSON.parse(fs.readFileSync(p, "utf8")); f(c); fs.writeFileSync(p, JSON.stringify(c)); };
+edit("bundle", (c) => {
+  c.linux.cgroupsPath = "/runjs-vm/c1";
+  c.linux.resources = { memory: { limit: 33554432, swap: 33554432 }, pids: { limit: 64 }, cpu: { shares: 1024, quota: 50000, period: 100000 } };
+});
+edit("bundle-oom", (c) => {
+  c.linux.cgroupsPath = "/runjs-vm/c2";
+  c.linux.resources = { memory: { limit: 16777216, swap: 16777216 } };
+  c.process.args = ["sh", "-c", "x=$(head -c 67108864 /dev/zero | tr \"\\\\0\" a); echo survived"];
+});' "$work"
+# -b brings each binary's shared libraries into the VM
+"$vm" -b "$here/bin/runjs" -b "$here/bin/runjs-init" "$work" sh ./cgroup-v2.sh
