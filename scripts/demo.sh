@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run a first container: install what is missing, build runjs, make a busybox
 # bundle in demo/ (offline, from the host's static busybox) and run it.
-#   sudo bash scripts/demo.sh [COMMAND...]
+#   bash scripts/demo.sh [COMMAND...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh

@@ -96,7 +96,7 @@ export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[],
   if (wanted.includes("devices")) {
     const d = fromV1("devices");
     if (d) v1.devicesV1(d.dir, r.devices!);
-    else if (unified) warn("linux.resources.devices: the cgroup v2 device filter is not applied yet");
+    else if (unified) v2.devicesV2(unified.dir, r.devices!);
     else warn("linux.resources.devices: no devices controller on this host, not applied");
   }
   if (wanted.includes("memory")) {

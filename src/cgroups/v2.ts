@@ -6,14 +6,18 @@
 //   pids     pids.max
 //   io       io.weight (from v1 blkio weight), io.max per-device throttles
 //   hugetlb  hugetlb.<size>.max
+//   devices  no files: an eBPF device filter attached to the directory (devices-bpf.ts)
 //
 // A controller's files only exist in a cgroup once its parent lists the controller in
 // cgroup.subtree_control; enableControllers does that for the parents runjs made.
-import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources } from "../oci/spec.ts";
+import type { LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxMemory, LinuxResources } from "../oci/spec.ts";
 import { CgroupError, NotSupportedError } from "../errors.ts";
 import { exists, readText, writeExisting } from "../sys/fs.ts";
 import { blkioWeightToIoWeight, cpuMax, hugepageSizeName, ioMaxLines, limitValue, sharesToWeight, swapToV2 } from "./convert.ts";
 import { put, read, type Warn } from "./files.ts";
+import { deviceFilter, encode } from "./devices-bpf.ts";
+import { deviceWrites } from "./v1.ts";
+import { applyDeviceProgram } from "../sys/bpf.ts";
 
 export function memoryV2(dir: string, m: LinuxMemory, warn: Warn): void {
   const limit = m.limit ?? 0;
@@ -73,6 +77,20 @@ export function hugetlbV2(dir: string, list: NonNullable<LinuxResources["hugepag
     }
     put(dir, `hugetlb.${size}.max`, limitValue(h.limit, 2), `hugepageLimits[${i}] (${size} pages)`);
   });
+}
+
+/**
+ * The device rules as on v1 (deny all, the spec's rules, runc's default allow list), turned
+ * into an eBPF program and attached to the cgroup directory.
+ */
+export function devicesV2(dir: string, rules: LinuxDeviceCgroup[]): void {
+  const lines = deviceWrites(rules).map((w) => ({ allow: w.file === "devices.allow", line: w.line }));
+  const { insns } = deviceFilter(lines);
+  try {
+    applyDeviceProgram(dir, encode(insns));
+  } catch (e: any) {
+    throw new CgroupError(dir, "device filter", `linux.resources.devices: ${e.message}`);
+  }
 }
 
 /** Pure: is a linux.resources.unified key a plain file name in the cgroup directory? */

@@ -176,12 +176,16 @@ test("v2: memory, cpu, cpuset, pids, io, hugetlb and unified go to their v2 file
   expect(warns).toEqual(["linux.resources.memory.swappiness: not applied, cgroup v2 has no per-cgroup swappiness"]);
 });
 
-test("v2: swap equal to the limit writes memory.swap.max 0; devices warn (no eBPF filter yet)", () => {
+test("v2: swap equal to the limit writes memory.swap.max 0; devices need a real cgroup for the eBPF filter", () => {
   const d = fake(["memory.max", "memory.swap.max"], "memory");
   const warns: string[] = [];
-  applyResources({ memory: { limit: 1 << 24, swap: 1 << 24 }, devices: [{ allow: false, access: "rwm" }] }, [{ version: 2, controllers: [], dir: d }], (m) => warns.push(m));
+  applyResources({ memory: { limit: 1 << 24, swap: 1 << 24 } }, [{ version: 2, controllers: [], dir: d }], (m) => warns.push(m));
   expect(rd(d, "memory.swap.max")).toBe("0");
-  expect(warns).toEqual(["linux.resources.devices: the cgroup v2 device filter is not applied yet"]);
+  expect(warns).toEqual([]);
+  // a plain directory is no cgroup: loading or attaching the device filter fails, and says so
+  expect(() => applyResources({ devices: [{ allow: false, access: "rwm" }] }, [{ version: 2, controllers: [], dir: d }], (m) => warns.push(m))).toThrow(
+    "linux.resources.devices: bpf(",
+  );
 });
 
 test("errors name the field and the controller or file the host lacks", () => {
