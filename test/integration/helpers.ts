@@ -116,8 +116,10 @@ export function cleanupAll(): void {
   }
 }
 
-/** Remove /runjs-test in every hierarchy if nothing is left in it (end of a test file). */
+/** End of a test file: remove the base rootfs, and /runjs-test in every hierarchy if empty. */
 export function removeCgroupParent(): void {
+  if (baseRootfs) rmSync(baseRootfs, { recursive: true, force: true });
+  baseRootfs = undefined;
   for (const h of hostHierarchies()) {
     try {
       rmdirSync(`${h.mountpoint}${CGROUP_PARENT}`);
