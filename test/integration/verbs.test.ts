@@ -184,5 +184,8 @@ test("events reports an OOM kill in the container, then ends with it", () => {
   expect(r.code).toBe(0);
   const evs = r.out.trim().split("\n").map((l) => JSON.parse(l));
   expect(evs[0].type).toBe("stats");
-  expect(evs.filter((e) => e.type === "oom")).toEqual([{ type: "oom", id: env.id }]);
+  // one event per OOM kill the kernel counted: the shell and its pipeline may both be killed
+  const ooms = evs.filter((e) => e.type === "oom");
+  expect(ooms.length).toBeGreaterThanOrEqual(1);
+  for (const e of ooms) expect(e).toEqual({ type: "oom", id: env.id });
 });
