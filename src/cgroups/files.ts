@@ -3,11 +3,7 @@
 import { exists, readText, writeExisting } from "../sys/fs.ts";
 import { CgroupError, NotSupportedError } from "../errors.ts";
 
-export interface CgroupDir {
-  version: 1 | 2;
-  controllers: string[];
-  dir: string;
-}
+export type { CgroupDir } from "./hierarchy.ts";
 
 export type Warn = (m: string) => void;
 

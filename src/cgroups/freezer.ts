@@ -8,7 +8,7 @@
 // once all tasks are stopped. On a hybrid host the v1 freezer is used, as runc does.
 import { readText, writeExisting } from "../sys/fs.ts";
 import { CgroupError } from "../errors.ts";
-import type { CgroupDir } from "./resources.ts";
+import type { CgroupDir } from "./hierarchy.ts";
 
 /** The directory that freezes the container: the v1 freezer, else the v2 cgroup. */
 export function freezerDir(dirs: CgroupDir[]): CgroupDir | undefined {
@@ -26,6 +26,24 @@ function write(p: string, v: string): void {
 /** Pure: is cgroup.events saying "frozen <want>"? */
 export function eventsFrozen(events: string, want: 0 | 1): boolean {
   return new RegExp(`^frozen ${want}$`, "m").test(events);
+}
+
+/** Is the container frozen right now (FROZEN, or cgroup.freeze set)? */
+export function isFrozen(d: CgroupDir): boolean {
+  try {
+    return d.version === 1 ? readText(`${d.dir}/freezer.state`).trim() === "FROZEN" : readText(`${d.dir}/cgroup.freeze`).trim() === "1";
+  } catch {
+    return false; // gone meanwhile
+  }
+}
+
+/** Ask for a thaw without waiting for it (delete: the tasks are being killed anyway). */
+export function thawNoWait(d: CgroupDir): void {
+  try {
+    writeExisting(d.version === 1 ? `${d.dir}/freezer.state` : `${d.dir}/cgroup.freeze`, d.version === 1 ? "THAWED" : "0");
+  } catch {
+    /* gone meanwhile */
+  }
 }
 
 export function setFrozen(d: CgroupDir, frozen: boolean): void {

@@ -102,3 +102,26 @@ export function hostDir(h: Hierarchy, path: string): string {
   const rel = h.root !== "/" && path.startsWith(h.root) ? path.slice(h.root.length) : path;
   return clean(h.mountpoint + "/" + rel);
 }
+
+export interface CgroupDir {
+  version: 1 | 2;
+  controllers: string[];
+  dir: string;
+}
+
+/** Pure: each cgroup directory with the hierarchy it is in (longest mountpoint prefix). */
+export function describeDirs(paths: string[], hs: Hierarchy[]): CgroupDir[] {
+  const out: CgroupDir[] = [];
+  for (const dir of paths) {
+    let best: Hierarchy | undefined;
+    for (const h of hs)
+      if ((dir === h.mountpoint || dir.startsWith(h.mountpoint + "/")) && (!best || h.mountpoint.length > best.mountpoint.length)) best = h;
+    if (best) out.push({ version: best.version, controllers: best.controllers, dir });
+  }
+  return out;
+}
+
+/** A container's saved cgroup directories, described against this host's hierarchies. */
+export function containerDirs(paths: string[]): CgroupDir[] {
+  return describeDirs(paths, hostHierarchies());
+}

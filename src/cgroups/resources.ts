@@ -91,7 +91,7 @@ export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[],
   // runc's order of subsystems: cpuset, devices, memory, cpu, pids, blkio, hugetlb, net_*, rdma.
   if (wanted.includes("cpuset")) {
     const t = target("cpuset");
-    (t.version === 1 ? v1.cpusetV1 : v2.cpusetV2)(t.dir, r.cpu!);
+    v1.cpuset(t.dir, r.cpu!);
   }
   if (wanted.includes("devices")) {
     const d = fromV1("devices");

@@ -85,7 +85,8 @@ export function cpuV1(dir: string, c: LinuxCPU): void {
   if (c.idle) put(dir, "cpu.idle", String(c.idle), "cpu.idle");
 }
 
-export function cpusetV1(dir: string, c: LinuxCPU): void {
+/** cpuset.cpus and cpuset.mems: the same files in v1 and v2. */
+export function cpuset(dir: string, c: LinuxCPU): void {
   if (c.cpus) put(dir, "cpuset.cpus", c.cpus, "cpu.cpus");
   if (c.mems) put(dir, "cpuset.mems", c.mems, "cpu.mems");
 }

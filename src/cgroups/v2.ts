@@ -52,10 +52,6 @@ export function cpuV2(dir: string, c: LinuxCPU): void {
   if (c.idle) put(dir, "cpu.idle", String(c.idle), "cpu.idle");
 }
 
-export function cpusetV2(dir: string, c: LinuxCPU): void {
-  if (c.cpus) put(dir, "cpuset.cpus", c.cpus, "cpu.cpus");
-  if (c.mems) put(dir, "cpuset.mems", c.mems, "cpu.mems");
-}
 
 export function ioV2(dir: string, b: LinuxBlockIO): void {
   if (b.leafWeight || b.weightDevice?.some((d) => d.leafWeight))

@@ -12,7 +12,7 @@
 // On failure the undo steps run in reverse: kill what was started, remove the cgroups, remove
 // the state directory. Nothing is left behind.
 import type { Subprocess } from "bun";
-import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr } from "../sys/fs.ts";
+import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr, writeAtomic } from "../sys/fs.ts";
 import { close, O_CLOEXEC, openFile } from "../sys/libc.ts";
 import { createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
 import { applyResources } from "../cgroups/resources.ts";
@@ -37,7 +37,6 @@ import {
   saveState,
   specState,
   stateDir,
-  writeFileAtomic,
   type SavedState,
 } from "./state.ts";
 
@@ -211,7 +210,7 @@ export function create(o: CreateOptions): Created {
     // 5.
     st.complete = true;
     saveState(dir, st);
-    if (o.pidFile) writeFileAtomic(resolve(o.pidFile), String(st.pid));
+    if (o.pidFile) writeAtomic(resolve(o.pidFile), String(st.pid));
     return { dir, state: st, spec, proc: res.proc, lockFd };
   } catch (e) {
     destroy(dir, st, proc);

@@ -3,7 +3,9 @@
 // from create.ts so that delete and start do not load the spec validator and plan compiler.
 import type { Subprocess } from "bun";
 import { cgroupPids, removeCgroups } from "../cgroups/manager.ts";
-import { exists as existsSync, writeExisting } from "../sys/fs.ts";
+import { exists as existsSync } from "../sys/fs.ts";
+import { freezerDir, thawNoWait } from "../cgroups/freezer.ts";
+import { containerDirs } from "../cgroups/hierarchy.ts";
 import { kill } from "../sys/libc.ts";
 import { procStat, removeStateDir, type SavedState } from "./state.ts";
 
@@ -46,12 +48,6 @@ export function killCgroup(st: SavedState): void {
 
 /** A frozen (paused) task acts on SIGKILL only once thawed: thaw after killing, as runc does. */
 function thaw(st: SavedState): void {
-  for (const d of st.cgroupDirs) {
-    try {
-      if (existsSync(`${d}/freezer.state`)) writeExisting(`${d}/freezer.state`, "THAWED");
-      else if (existsSync(`${d}/cgroup.freeze`)) writeExisting(`${d}/cgroup.freeze`, "0");
-    } catch {
-      /* gone meanwhile, or not ours to thaw */
-    }
-  }
+  const d = freezerDir(containerDirs(st.cgroupDirs.filter(existsSync)));
+  if (d) thawNoWait(d);
 }

@@ -8,7 +8,8 @@ import { readTextIfExists, stdout } from "../sys/fs.ts";
 import { StateError, UsageError } from "../errors.ts";
 import type { CgroupDir } from "../cgroups/resources.ts";
 import { oomKills, statsV1, statsV2, type Reader } from "../cgroups/stats.ts";
-import { containerDirs, withContainer } from "./pause.ts";
+import { containerDirs } from "../cgroups/hierarchy.ts";
+import { withContainer } from "./state.ts";
 import { initAlive, type SavedState } from "./state.ts";
 
 /** Pure: a Go duration ("5s", "100ms", "1m30s", "1.5s") in milliseconds. */
@@ -60,7 +61,7 @@ function ooms(dirs: CgroupDir[]): number {
 function running(root: string, id: string): { st: SavedState; dirs: CgroupDir[] } {
   return withContainer(root, id, (c) => {
     if (c.status === "stopped") throw new StateError(id, "container not running");
-    return { st: c.st, dirs: containerDirs(c.st) };
+    return { st: c.st, dirs: containerDirs(c.st.cgroupDirs) };
   });
 }
 

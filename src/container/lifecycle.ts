@@ -13,11 +13,10 @@ import {
   computeStatus,
   initAlive,
   loadState,
-  lock,
   removeStateDir,
   specState,
   stateDir,
-  unlock,
+  withContainer,
   type SavedState,
   type Status,
 } from "./state.ts";
@@ -27,28 +26,12 @@ const POLLHUP = 0x10;
 
 export type Warn = (msg: string) => void;
 
-function open(root: string, id: string) {
-  const dir = stateDir(root, id);
-  if (!existsSync(dir)) throw new StateError(id, `container does not exist: ${id}`);
-  const fd = lock(dir, id);
-  try {
-    const st = loadState(root, id);
-    return { dir, fd, st, status: computeStatus(dir, st) };
-  } catch (e) {
-    unlock(fd);
-    throw e;
-  }
-}
-
 export function start(root: string, id: string, warn: Warn): void {
-  const c = open(root, id);
-  try {
+  withContainer(root, id, (c) => {
     if (c.status !== "created") throw new StateError(id, `cannot start a container that is ${c.status}: ${id}`);
     releaseInit(c.dir, c.st);
     runHooksWarn("poststart", c.st.hooks.poststart, JSON.stringify(specState(c.st, "running")), warn);
-  } finally {
-    unlock(c.fd);
-  }
+  });
 }
 
 /**
@@ -101,8 +84,7 @@ export function parseSignal(s: string): number {
 }
 
 export function killContainer(root: string, id: string, sig: number, all: boolean): void {
-  const c = open(root, id);
-  try {
+  withContainer(root, id, (c) => {
     if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running");
     const pids = all ? cgroupPids(c.st.cgroupDirs) : [c.st.pid];
     if (all && !pids.includes(c.st.pid)) pids.push(c.st.pid);
@@ -110,20 +92,15 @@ export function killContainer(root: string, id: string, sig: number, all: boolea
       const r = kill(p, sig);
       if (r < 0 && r !== -3 && p === c.st.pid) throw new StateError(id, `kill ${p}: errno ${-r}`);
     }
-  } finally {
-    unlock(c.fd);
-  }
+  });
 }
 
 export function deleteContainer(root: string, id: string, force: boolean, warn: Warn): void {
-  const c = open(root, id);
-  try {
+  withContainer(root, id, (c) => {
     if ((c.status === "running" || c.status === "paused") && !force)
       throw new StateError(id, `cannot delete container ${id} that is not stopped: ${c.status}`);
     teardown(c.dir, c.st, warn);
-  } finally {
-    unlock(c.fd);
-  }
+  });
 }
 
 /** Kill everything, remove cgroups, run poststop hooks, remove the state directory. */

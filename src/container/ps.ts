@@ -7,7 +7,7 @@
 import { stdout } from "../sys/fs.ts";
 import { UsageError } from "../errors.ts";
 import { cgroupPids } from "../cgroups/manager.ts";
-import { withContainer } from "./pause.ts";
+import { withContainer } from "./state.ts";
 
 /** Pure: the header and the rows of ps output whose PID column is one of `pids`. */
 export function filterPs(out: string, pids: number[]): string {

@@ -6,7 +6,7 @@
 import { runHooksWarn } from "../hooks/run.ts";
 import { create, type CreateOptions } from "./create.ts";
 import { releaseInit, teardown, type Warn } from "./lifecycle.ts";
-import { loadState, specState, unlock } from "./state.ts";
+import { specState, unlock, withContainer } from "./state.ts";
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
 
@@ -29,14 +29,6 @@ export async function run(o: CreateOptions & { detach?: boolean; keep?: boolean 
   });
   const code = await c.proc.exited;
   for (const [sig, h] of handlers) process.off(sig, h);
-  if (!o.keep) {
-    const { lock } = await import("./state.ts");
-    const fd = lock(c.dir, o.id);
-    try {
-      teardown(c.dir, loadState(o.root, o.id), warn);
-    } finally {
-      unlock(fd);
-    }
-  }
+  if (!o.keep) withContainer(o.root, o.id, (x) => teardown(x.dir, x.st, warn));
   return code;
 }

@@ -9,8 +9,10 @@
 // Status is never trusted from the file. A pid is only the container's init while the
 // process with that pid has the start time (field 22 of /proc/PID/stat) recorded at create;
 // otherwise the pid has been recycled and the container is stopped.
-import { exists as existsSync, FsError, mkdir, readText, rmdir, unlink, writeAtomic, writeText } from "../sys/fs.ts";
+import { exists as existsSync, mkdir, readText, rmdir, unlink, writeAtomic } from "../sys/fs.ts";
 import { StateError } from "../errors.ts";
+import { freezerDir, isFrozen } from "../cgroups/freezer.ts";
+import { containerDirs } from "../cgroups/hierarchy.ts";
 import type { Hook } from "../oci/spec.ts";
 import { close, flock, LOCK_EX, O_CLOEXEC, O_RDONLY, openFile } from "../sys/libc.ts";
 
@@ -75,6 +77,26 @@ export function lock(dir: string, id: string): number {
 export function unlock(fd: number): void {
   close(fd);
 }
+
+export interface Opened {
+  dir: string;
+  st: SavedState;
+  status: Status;
+}
+
+/** Run `f` on the container with its directory locked. */
+export function withContainer<T>(root: string, id: string, f: (c: Opened) => T): T {
+  const dir = stateDir(root, id);
+  if (!existsSync(dir)) throw new StateError(id, `container does not exist: ${id}`);
+  const fd = lock(dir, id);
+  try {
+    const st = loadState(root, id);
+    return f({ dir, st, status: computeStatus(dir, st) });
+  } finally {
+    unlock(fd);
+  }
+}
+
 
 function mkdirAll(p: string, mode: number): void {
   if (existsSync(p)) return;
@@ -171,15 +193,8 @@ export function computeStatus(dir: string, s: SavedState): Status {
 }
 
 function frozen(s: SavedState): boolean {
-  for (const d of s.cgroupDirs) {
-    try {
-      if (d.includes("/freezer/")) return readText(`${d}/freezer.state`).trim() === "FROZEN";
-      if (existsSync(`${d}/cgroup.freeze`)) return readText(`${d}/cgroup.freeze`).trim() === "1";
-    } catch {
-      /* not a freezer: keep looking */
-    }
-  }
-  return false;
+  const d = freezerDir(containerDirs(s.cgroupDirs));
+  return !!d && isFrozen(d);
 }
 
 /** The runtime-spec state object (what `state` prints and hooks read on stdin). */
@@ -198,4 +213,3 @@ export function specState(s: SavedState, status: Status) {
   return out;
 }
 
-export { writeAtomic as writeFileAtomic };

@@ -9,7 +9,8 @@ import { readText } from "../sys/fs.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { applyResources } from "../cgroups/resources.ts";
 import type { LinuxResources } from "../oci/spec.ts";
-import { containerDirs, withContainer } from "./pause.ts";
+import { containerDirs } from "../cgroups/hierarchy.ts";
+import { withContainer } from "./state.ts";
 
 /** Pure: a size as runc/docker accept it: bytes, or 64m, 1g, 512k, 1.5GiB …; "-1" is unlimited. */
 export function parseMemory(s: string, name = "memory"): number {
@@ -83,6 +84,6 @@ export function update(root: string, id: string, f: Flags, warn: (m: string) => 
   const r = file !== undefined ? resourcesFromJson(readText(file === "-" ? "/dev/stdin" : file)) : resourcesFromFlags(f, warn);
   withContainer(root, id, (c) => {
     if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running");
-    applyResources(r, containerDirs(c.st), warn);
+    applyResources(r, containerDirs(c.st.cgroupDirs), warn);
   });
 }

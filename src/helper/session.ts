@@ -122,7 +122,7 @@ export function runSession(
     const expect = (want: number): Record[] => {
       const f = conn.next();
       if (!f) throw new Error(`runjs-init exited before ${frameNames[want]}`);
-      while (f.type === Frame.LOG) return expect(want);
+      if (f.type === Frame.LOG) return expect(want); // not used for anything yet: skip it
       const recs = decodeRecords(f.payload);
       if (f.type === Frame.ERROR) throw helperError(recs);
       if (f.type !== want) throw new Error(`runjs-init: got ${frameNames[f.type] ?? f.type}, want ${frameNames[want]}`);

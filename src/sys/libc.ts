@@ -24,7 +24,6 @@ function open() {
     poll: { args: [P, u64, i32], returns: i32 },
     __errno_location: { args: [], returns: P },
     strerror: { args: [i32], returns: cstring },
-    prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
     getpid: { args: [], returns: i32 },
     access: { args: [P, i32], returns: i32 },
     mkdir: { args: [P, u32], returns: i32 },
@@ -157,11 +156,6 @@ export function poll1(fd: number, events: number, timeoutMs: number): number {
   return n === 0 ? 0 : (pfd[1]! >>> 16) & 0xffff;
 }
 
-export const PR_SET_CHILD_SUBREAPER = 36;
-
-export function prctl(op: number, a = 0, b = 0): number {
-  return L().prctl(op, a, b, 0, 0);
-}
 
 /** The symbols, for src/sys/fs.ts. */
 export function symbols() {

@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { parseMemory, resourcesFromFlags, resourcesFromJson } from "../../src/container/update.ts";
 import { parseDuration } from "../../src/container/events.ts";
 import { filterPs } from "../../src/container/ps.ts";
-import { describeDirs } from "../../src/container/pause.ts";
+import { describeDirs } from "../../src/cgroups/hierarchy.ts";
 import { eventsFrozen, freezerDir } from "../../src/cgroups/freezer.ts";
 import { oomKills, parseBlkioV1, parseIoStat, parseKV, parseNum, statsV1, statsV2, UNLIMITED, type Reader } from "../../src/cgroups/stats.ts";
 import type { Hierarchy } from "../../src/cgroups/hierarchy.ts";
