@@ -16,7 +16,7 @@
  *   cgroups; PLACED ---------------------------------> mounts, devices
  *        <------------------------------------------- HOOKS
  *   prestart hooks; CONTINUE ------------------------> createContainer hooks,
- *                                                      pivot_root, masks,
+ *                                                      pivot_root, terminal, masks,
  *                                                      process attributes, user
  *        <------------------------------------------- READY, close
  *   `runjs start` opens the fifo --------------------> startContainer, execve
@@ -183,6 +183,9 @@ static noreturn void init(int fd)
 	join_and_unshare(&p);
 	fork_init(&p);
 
+	/* A session of our own, so that a terminal can become ours (console.c) */
+	must(setsid(), "init", "setsid", "");
+
 	/* 5. runjs has put us in our cgroups (and written the id maps) */
 	expect(FRAME_PLACED, "PLACED");
 	become_userns_root(&p);
@@ -214,6 +217,7 @@ static noreturn void init(int fd)
 		do_pivot(&p);
 	if (*p.rootfs && !p.chroot && p.post_propagation)
 		must(mount(NULL, "/", NULL, p.post_propagation, NULL), "linux.rootfsPropagation", "mount", "/");
+	setup_terminal(&p);
 
 	/* 16, then 14-15: sysctls first, as /proc/sys is often a read-only path */
 	set_names_and_sysctls(&p);
@@ -234,6 +238,7 @@ static noreturn void init(int fd)
 	set_no_new_privs(&p);
 	if (p.seccomp && p.seccomp_early)
 		install_seccomp(&p, agent, st.seccomp);
+	own_stdio(&p);
 	set_user(&p, cap_last);
 	if (cwd_later) {
 		must(chdir(p.cwd), "process.cwd", "chdir", p.cwd);

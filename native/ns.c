@@ -33,12 +33,17 @@
 
 void join_and_unshare(const struct plan *p)
 {
+	/* Open every path first: once in another mount or pid namespace, a
+	 * /proc/PID path (exec joins the init's) would mean something else. */
+	int fds[32];
 	for (size_t i = 0; i < p->nns; i++) {
 		const struct nsjoin *j = &p->ns[i];
-		const char *step = j->name ? j->name : "namespaces";
-		int fd = must(open(j->path, O_RDONLY | O_CLOEXEC), step, "open", j->path);
-		must(setns(fd, j->type), step, "setns", j->path);
-		close(fd);
+		fds[i] = must(open(j->path, O_RDONLY | O_CLOEXEC), j->name ? j->name : "namespaces", "open", j->path);
+	}
+	for (size_t i = 0; i < p->nns; i++) {
+		const struct nsjoin *j = &p->ns[i];
+		must(setns(fds[i], j->type), j->name ? j->name : "namespaces", "setns", j->path);
+		close(fds[i]);
 	}
 	if (p->unshare_flags)
 		must(unshare(p->unshare_flags), "namespaces", "unshare", "");

@@ -142,7 +142,11 @@ TYPE(plan, plan_type, "PLAN",
      F(plan, CWD, STR, "cwd", cwd),
      VEC(plan, ENV, STRV, "env", env, 65536),
      VEC(plan, ARG, STRV, "args", args, 65536),
-     OPT(plan, FIFO, STR, "fifo", fifo));
+     OPT(plan, FIFO, STR, "fifo", fifo),
+     OPT(plan, CONSOLE_FD, U32, "consoleFd", console_fd),
+     F(plan, CONSOLE_ROWS, U32, "consoleRows", console_rows),
+     F(plan, CONSOLE_COLS, U32, "consoleCols", console_cols),
+     F(plan, DEV_CONSOLE, BOOL, "devConsole", dev_console));
 
 static jmp_buf bad_jmp;
 static char *bad_err;

@@ -2,7 +2,7 @@
 #ifndef RUNJS_PROTO_GEN_H
 #define RUNJS_PROTO_GEN_H
 
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 
 #define FRAME_PLAN 1
 #define FRAME_PIDS 2
@@ -85,7 +85,10 @@
 #define TAG_ENV 69 /* str */
 #define TAG_ARG 70 /* str */
 #define TAG_FIFO 71 /* str */
-#define TAG_CONSOLE_SOCKET 72 /* str */
+#define TAG_CONSOLE_FD 72 /* u32 */
+#define TAG_CONSOLE_ROWS 73 /* u32 */
+#define TAG_CONSOLE_COLS 74 /* u32 */
+#define TAG_DEV_CONSOLE 75 /* u32 */
 #define TAG_CPU_INITIAL 93 /* bytes */
 #define TAG_CPU_FINAL 94 /* bytes */
 #define TAG_NEW_KEYRING 95 /* u32 */

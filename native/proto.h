@@ -33,6 +33,7 @@ struct plan {
 	uint32_t version, helper_waits, unshare_flags, cgroupns, no_pivot, chroot, no_new_privs;
 	uint32_t root_propagation, post_propagation, uid, gid, umask, seccomp_flags, seccomp_early;
 	uint32_t new_keyring, personality, ioprio; /* the last two applied when seen */
+	uint32_t console_fd, console_rows, console_cols, dev_console; /* console_fd when seen */
 	int32_t oom_score_adj;
 	uint64_t caps[5]; /* by enum cap_set; applied when seen[TAG_CAP_BOUNDING] */
 	const char *rootfs, *cwd;
@@ -78,6 +79,8 @@ int send_frame(int fd, uint16_t type, struct wbuf *w); /* w NULL: no payload; 0 
 void reexec_sealed(char **argv);                          /* sealed.c: returns in the copy */
 void join_and_unshare(const struct plan *p);              /* ns.c */
 void fork_init(const struct plan *p);                     /* ns.c: returns in the init */
+void setup_terminal(const struct plan *p);                /* console.c */
+void own_stdio(const struct plan *p);                     /* console.c */
 void become_userns_root(const struct plan *p);            /* ns.c */
 void set_names_and_sysctls(const struct plan *p);         /* ns.c */
 int setup_rootfs(const struct plan *p);                   /* mount.c: returns rootfd */

@@ -13,10 +13,10 @@
 // the state directory. Nothing is left behind.
 import type { Subprocess } from "bun";
 import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr, writeAtomic } from "../sys/fs.ts";
-import { close, O_CLOEXEC, openFile } from "../sys/libc.ts";
+import { close, connectUnix, O_CLOEXEC, openFile, recvFd, socketpair } from "../sys/libc.ts";
 import { createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
 import { applyResources } from "../cgroups/resources.ts";
-import { NotSupportedError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
 import { runSession } from "../helper/session.ts";
 import { runHooks } from "../hooks/run.ts";
@@ -61,6 +61,8 @@ export interface Created {
   spec: Spec;
   proc: Subprocess;
   lockFd: number;
+  /** The pty master, when an attached run has a terminal (runjs bridges it). */
+  master?: number;
 }
 
 export function readSpec(bundle: string, warn?: (msg: string) => void): Spec {
@@ -126,7 +128,8 @@ export function create(o: CreateOptions): Created {
   const bundle = resolve(o.bundle ?? ".");
   const warn = o.warn ?? ((m: string) => stderr(`runjs: warning: ${m}\n`));
   const spec = readSpec(bundle, warn);
-  if (o.consoleSocket) throw new NotSupportedError("--console-socket: terminals are not supported yet");
+  const terminal = !!spec.process?.terminal;
+  checkTerminal(terminal, o);
   const rootfs = resolve(bundle, spec.root!.path);
   if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
   const targets = plannedDirs(spec.linux?.cgroupsPath, o.id);
@@ -144,6 +147,7 @@ export function create(o: CreateOptions): Created {
       dir,
     })),
     fifo,
+    consoleFd: terminal ? 3 + (o.preserveFds ?? 0) + 1 : undefined,
     helperWaits: !!o.attached,
     noPivot: !!o.noPivot,
     noNewKeyring: !!o.noNewKeyring,
@@ -154,6 +158,10 @@ export function create(o: CreateOptions): Created {
     warn,
   });
   const planFrame = encodePlan(plan);
+  // The console socket is connected before anything is created: a wrong path fails cleanly.
+  // An attached run receives the master itself, on a socketpair.
+  const pair = terminal && o.attached ? socketpair() : undefined;
+  const consoleFd = o.consoleSocket ? connectConsole(o.consoleSocket) : pair?.[1];
 
   // 2. From here on, every resource is undone on failure.
   createStateDir(o.root, o.id);
@@ -206,15 +214,47 @@ export function create(o: CreateOptions): Created {
         },
       },
       (p) => (proc = p),
+      consoleFd !== undefined ? [consoleFd] : [],
     );
     // 5.
     st.complete = true;
     saveState(dir, st);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(st.pid));
-    return { dir, state: st, spec, proc: res.proc, lockFd };
+    // The init sent the master before READY: it is waiting in the socket.
+    const master = pair ? receiveMaster(pair[0]) : undefined;
+    return { dir, state: st, spec, proc: res.proc, lockFd, master };
   } catch (e) {
     destroy(dir, st, proc);
     throw e;
+  } finally {
+    if (consoleFd !== undefined) close(consoleFd);
+    if (pair) close(pair[0]);
+  }
+}
+
+export function receiveMaster(sock: number): number {
+  const { fd } = recvFd(sock);
+  if (fd < 0) throw new Error("runjs-init sent no pty master");
+  return fd;
+}
+
+/**
+ * runc's rules: a terminal's master must go somewhere. A detached container (create, run -d)
+ * sends it to --console-socket; an attached run keeps it and bridges the caller's terminal,
+ * so a console socket there would have nobody to serve.
+ */
+function checkTerminal(terminal: boolean, o: CreateOptions): void {
+  if (terminal && !o.attached && !o.consoleSocket)
+    throw new UsageError("process.terminal: cannot allocate a terminal for a detached container without --console-socket");
+  if (o.consoleSocket && (!terminal || o.attached))
+    throw new UsageError("--console-socket: only for a detached container whose process.terminal is true");
+}
+
+function connectConsole(path: string): number {
+  try {
+    return connectUnix(resolve(path));
+  } catch (e: any) {
+    throw new UsageError(`--console-socket: ${e.message}`);
   }
 }
 

@@ -186,6 +186,10 @@ export function encodePlan(p: Plan): Uint8Array {
   for (const e of p.env) w.str(Tag.ENV, e);
   for (const a of p.args) w.str(Tag.ARG, a);
   if (p.fifo !== undefined) w.str(Tag.FIFO, p.fifo);
+  if (p.consoleFd !== undefined) w.u32(Tag.CONSOLE_FD, p.consoleFd);
+  w.u32(Tag.CONSOLE_ROWS, p.consoleRows);
+  w.u32(Tag.CONSOLE_COLS, p.consoleCols);
+  w.u32(Tag.DEV_CONSOLE, p.devConsole ? 1 : 0);
   return frame(Frame.PLAN, w.finish());
 }
 

@@ -1,6 +1,6 @@
 // generated from protocol/protocol.json by scripts/gen-protocol.ts; do not edit
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export const Frame = {
   PLAN: 1,
@@ -86,7 +86,10 @@ export const Tag = {
   ENV: 69,
   ARG: 70,
   FIFO: 71,
-  CONSOLE_SOCKET: 72,
+  CONSOLE_FD: 72,
+  CONSOLE_ROWS: 73,
+  CONSOLE_COLS: 74,
+  DEV_CONSOLE: 75,
   CPU_INITIAL: 93,
   CPU_FINAL: 94,
   NEW_KEYRING: 95,
@@ -193,7 +196,10 @@ export const TagKind: Record<number, "u32" | "i32" | "u64" | "str" | "bytes" | "
   69: "str",
   70: "str",
   71: "str",
-  72: "str",
+  72: "u32",
+  73: "u32",
+  74: "u32",
+  75: "u32",
   93: "bytes",
   94: "bytes",
   95: "u32",

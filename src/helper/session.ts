@@ -91,7 +91,8 @@ function helperError(recs: Record[]): HelperError {
 
 /**
  * Run the create conversation. `preserve` is the number of fds after stdio (3..3+N-1) that
- * pass to the container. Throws HelperError/Error; the caller cleans up using the pids it
+ * pass to the container; `extraFds` follow the control socket (the console socket first),
+ * for the helper's own use. Throws HelperError/Error; the caller cleans up using the pids it
  * was given through `pids` and the returned/known subprocess.
  */
 export function runSession(
@@ -100,12 +101,13 @@ export function runSession(
   preserve: number,
   cb: SessionCallbacks,
   onSpawn: (proc: Subprocess) => void,
+  extraFds: number[] = [],
 ): SessionResult {
   const [mine, theirs] = socketpair();
   const ctrl = 3 + preserve;
   const stdio: any = ["inherit", "inherit", "inherit"];
   for (let i = 0; i < preserve; i++) stdio.push(3 + i);
-  stdio.push(theirs);
+  stdio.push(theirs, ...extraFds);
   let proc: Subprocess;
   try {
     proc = Bun.spawn([helperPath, "init", String(ctrl)], { stdio, argv0: "runjs-init" });

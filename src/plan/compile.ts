@@ -107,6 +107,36 @@ export interface HostFacts {
   lsm?: LsmFacts;
   /** Where compile-time warnings go (unknown syscall names, ignored mounts). */
   warn: (msg: string) => void;
+  /** process.terminal: the fd number the helper will have the console socket on. */
+  consoleFd?: number;
+  /** exec: a new process in the running container whose init has this (host) pid. */
+  exec?: { pid: number };
+}
+
+/** /proc/PID/ns/<name> of each namespace type. */
+export const NS_FILES: Record<string, string> = {
+  pid: "pid",
+  network: "net",
+  mount: "mnt",
+  ipc: "ipc",
+  uts: "uts",
+  user: "user",
+  cgroup: "cgroup",
+  time: "time",
+};
+
+/**
+ * exec joins every namespace the container has, through the init's /proc/PID/ns links
+ * (whether the container made it or joined it by path): the user namespace first, since it
+ * owns the others, the mount namespace last. The helper opens them all before the first
+ * setns; the pid and time namespaces take effect in the child it forks.
+ */
+function execJoins(spec: Spec, pid: number): Plan["nsJoin"] {
+  const order = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
+  const types = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
+  return order
+    .filter((t) => types.has(t as any))
+    .map((t) => ({ type: NAMESPACE_FLAGS[t]!, path: `/proc/${pid}/ns/${NS_FILES[t]}`, name: `exec: join ${t} namespace` }));
 }
 
 /**
@@ -257,7 +287,8 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   const linux = spec.linux ?? {};
   const proc = spec.process;
   if (!proc) throw new ValidationError("process", "is required");
-  if (proc.terminal) throw new NotSupportedError("config.json: process.terminal: terminals are not supported yet");
+  if (proc.terminal && facts.consoleFd === undefined)
+    throw new ValidationError("process.terminal", "a terminal needs a console socket (--console-socket) to send the pty master to");
   // Warnings (unknown syscall names) go to stderr until HostFacts carries the CLI's logger.
   const seccomp = linux.seccomp
     ? compileSeccomp(linux.seccomp, facts.warn)
@@ -281,6 +312,12 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     else unshareFlags |= flag;
   });
   void hasUts;
+  if (facts.exec) {
+    nsJoin.splice(0, nsJoin.length, ...execJoins(spec, facts.exec.pid));
+    unshareFlags = 0;
+    cgroupns = false;
+    hasTimeNs = false;
+  }
 
   let timeOffsets: string | undefined;
   if (linux.timeOffsets && hasTimeNs) {
@@ -305,7 +342,12 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   if (spec.root?.readonly) remounts.push({ path: "/", flags: MS.BIND | MS.RDONLY });
   // Without a mount namespace of its own the container shares the host's mount table:
   // anything mounted would appear on the host and outlive the container. Only chroot.
-  if (!hasMountNs) {
+  if (facts.exec) {
+    mounts = [];
+    remounts = [];
+    devices = [];
+    symlinks = [];
+  } else if (!hasMountNs) {
     if (spec.mounts?.length || spec.root?.readonly || linux.devices?.length)
       facts.warn("linux.namespaces has no mount namespace: mounts, devices and root.readonly are not applied");
     mounts = [];
@@ -321,10 +363,14 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   const rootPropagation = prop & (MS.PRIVATE | MS.SLAVE) ? prop : MS.SLAVE | MS.REC;
 
   const hooks: Plan["hooks"] = [];
-  for (const [phase, list] of [
-    [1, spec.hooks?.createContainer],
-    [2, spec.hooks?.startContainer],
-  ] as const)
+  // exec runs no hooks: they belong to the container's lifecycle, not to its processes.
+  const hookLists = facts.exec
+    ? []
+    : ([
+        [1, spec.hooks?.createContainer],
+        [2, spec.hooks?.startContainer],
+      ] as const);
+  for (const [phase, list] of hookLists)
     (list ?? []).forEach((h, i) =>
       hooks.push({
         name: `hooks.${phase === 1 ? "createContainer" : "startContainer"}[${i}]`,
@@ -373,7 +419,8 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     rlimits,
     oomScoreAdj: proc.oomScoreAdj,
     cpuInitial,
-    rootfs: facts.rootfs,
+    // exec: setns into the mount namespace gives its root; without one, chroot into the init's.
+    rootfs: facts.exec ? (hasMountNs ? "" : `/proc/${facts.exec.pid}/root`) : facts.rootfs,
     rootPropagation,
     postPropagation: prop,
     mounts,
@@ -382,11 +429,11 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     noPivot: facts.noPivot,
     chroot: !hasMountNs,
     remounts,
-    masked: linux.maskedPaths ?? [],
-    readonly: linux.readonlyPaths ?? [],
-    hostname: spec.hostname,
-    domainname: spec.domainname,
-    sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => ({ path: sysctlPath(k), value: v, name: `linux.sysctl[${JSON.stringify(k)}]` })),
+    masked: facts.exec ? [] : linux.maskedPaths ?? [],
+    readonly: facts.exec ? [] : linux.readonlyPaths ?? [],
+    hostname: facts.exec ? undefined : spec.hostname,
+    domainname: facts.exec ? undefined : spec.domainname,
+    sysctls: facts.exec ? [] : Object.entries(linux.sysctl ?? {}).map(([k, v]) => ({ path: sysctlPath(k), value: v, name: `linux.sysctl[${JSON.stringify(k)}]` })),
     hooks,
     newKeyring: !facts.noNewKeyring && facts.keyrings !== false,
     personality: compilePersonality(linux.personality, facts.warn),
@@ -411,5 +458,9 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     env: proc.env ?? [],
     args: proc.args ?? [],
     fifo: facts.fifo,
+    consoleFd: proc.terminal ? facts.consoleFd : undefined,
+    consoleRows: (proc.terminal && proc.consoleSize?.height) || 0,
+    consoleCols: (proc.terminal && proc.consoleSize?.width) || 0,
+    devConsole: !!proc.terminal && !facts.exec && hasMountNs,
   };
 }

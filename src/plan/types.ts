@@ -147,4 +147,10 @@ export interface Plan {
   env: string[];
   args: string[];
   fifo?: string;
+  /** process.terminal: the fd of the socket the init sends the pty master on. */
+  consoleFd?: number;
+  consoleRows: number;
+  consoleCols: number;
+  /** Bind the slave onto /dev/console (the container's init, not exec). */
+  devConsole: boolean;
 }

@@ -32,6 +32,15 @@ function open() {
     rename: { args: [P, P], returns: i32 },
     realpath: { args: [P, P], returns: P },
     readlink: { args: [P, P, u64], returns: i64 },
+    socket: { args: [i32, i32, i32], returns: i32 },
+    connect: { args: [i32, P, u32], returns: i32 },
+    recvmsg: { args: [i32, P, i32], returns: i64 },
+    ioctl: { args: [i32, u64, P], returns: i32 },
+    tcgetattr: { args: [i32, P], returns: i32 },
+    tcsetattr: { args: [i32, i32, P], returns: i32 },
+    cfmakeraw: { args: [P], returns: FFIType.void },
+    isatty: { args: [i32], returns: i32 },
+    prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
   });
 }
 
@@ -156,6 +165,97 @@ export function poll1(fd: number, events: number, timeoutMs: number): number {
   return n === 0 ? 0 : (pfd[1]! >>> 16) & 0xffff;
 }
 
+/** A stream socket connected to the unix socket at path; throws SysError naming the path. */
+export function connectUnix(path: string): number {
+  const name = new TextEncoder().encode(path);
+  if (name.length >= 108) throw new SysError("connect", 36, path); // ENAMETOOLONG: sun_path is 108 bytes
+  const sa = new Uint8Array(110);
+  sa[0] = AF_UNIX;
+  sa.set(name, 2);
+  const fd = L().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new SysError("socket", errno());
+  for (;;) {
+    if (L().connect(fd, ptr(sa), 2 + name.length + 1) === 0) return fd;
+    const e = errno();
+    if (e === EINTR) continue;
+    L().close(fd);
+    throw new SysError("connect", e, path);
+  }
+}
+
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+
+/**
+ * Receive one message carrying a file descriptor (SCM_RIGHTS), as runc's console socket
+ * protocol sends the pty master. Returns the fd (close-on-exec) and the message text; fd -1
+ * at EOF or when the message carried none.
+ */
+export function recvFd(sock: number): { fd: number; text: string } {
+  const data = new Uint8Array(4096);
+  const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
+  const control = new BigUint64Array(4); // cmsghdr (len, level|type) + one int, aligned
+  const msg = new BigUint64Array(7); // struct msghdr on 64-bit Linux
+  msg[2] = BigInt(ptr(iov));
+  msg[3] = 1n;
+  msg[4] = BigInt(ptr(control));
+  msg[5] = BigInt(control.byteLength);
+  for (;;) {
+    const n = Number(L().recvmsg(sock, ptr(msg), MSG_CMSG_CLOEXEC));
+    if (n < 0) {
+      const e = errno();
+      if (e === EINTR) continue;
+      throw new SysError("recvmsg", e);
+    }
+    const c = new DataView(control.buffer);
+    const clen = Number(msg[5]!);
+    const ok = clen >= 20 && c.getInt32(8, true) === SOL_SOCKET && c.getInt32(12, true) === SCM_RIGHTS;
+    return { fd: ok ? c.getInt32(16, true) : -1, text: new TextDecoder().decode(data.subarray(0, n)) };
+  }
+}
+
+/** ioctl(2) with a pointer argument; returns 0 or -errno. */
+export function ioctl(fd: number, req: number, arg: Uint8Array | Uint16Array | Int32Array): number {
+  return L().ioctl(fd, req, ptr(arg)) < 0 ? -errno() : 0;
+}
+
+export const TIOCGWINSZ = 0x5413;
+export const TIOCSWINSZ = 0x5414;
+
+/** The window size of a terminal as [rows, cols], or undefined if fd is not one. */
+export function winsize(fd: number): [number, number] | undefined {
+  const ws = new Uint16Array(4);
+  return ioctl(fd, TIOCGWINSZ, ws) === 0 ? [ws[0]!, ws[1]!] : undefined;
+}
+
+export function setWinsize(fd: number, rows: number, cols: number): number {
+  return ioctl(fd, TIOCSWINSZ, new Uint16Array([rows, cols, 0, 0]));
+}
+
+export function isatty(fd: number): boolean {
+  return L().isatty(fd) === 1;
+}
+
+/**
+ * Put a terminal in raw mode (no echo, no line editing, no signals from keys: they go to the
+ * container's terminal instead); returns a function that restores the old settings.
+ */
+export function makeRaw(fd: number): () => void {
+  const old = new Uint8Array(64); // struct termios is 60 bytes
+  if (L().tcgetattr(fd, ptr(old)) < 0) throw new SysError("tcgetattr", errno());
+  const raw = old.slice();
+  L().cfmakeraw(ptr(raw));
+  if (L().tcsetattr(fd, 0, ptr(raw)) < 0) throw new SysError("tcsetattr", errno());
+  return () => void L().tcsetattr(fd, 0, ptr(old));
+}
+
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/** Orphaned descendants are reparented to us rather than to the host's init. */
+export function setChildSubreaper(): void {
+  if (L().prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) < 0) throw new SysError("prctl PR_SET_CHILD_SUBREAPER", errno());
+}
 
 /** The symbols, for src/sys/fs.ts. */
 export function symbols() {

@@ -58,6 +58,9 @@ const minimal: Plan = {
   cwd: "/",
   env: [],
   args: ["sh"],
+  consoleRows: 0,
+  consoleCols: 0,
+  devConsole: false,
 };
 
 const full: Plan = {
@@ -148,6 +151,10 @@ const full: Plan = {
   cwd: "/home/ü ser",
   env: ["PATH=/usr/bin:/bin", "TERM=xterm", "EMOJI=🐳", 'Q="\\\n'],
   args: ["sh", "-c", "echo 'hi'\n\u0001"],
+  consoleFd: 5,
+  consoleRows: 24,
+  consoleCols: 80,
+  devConsole: true,
   fifo: "/run/runjs/c1/exec.fifo",
 };
 
