@@ -4,6 +4,8 @@
 export interface FlagDef {
   short?: string;
   value?: boolean;
+  /** May be given many times; the values collect in a list (implies value). */
+  multi?: boolean;
   help: string;
   def?: string;
 }
@@ -15,8 +17,8 @@ export function parseArgs(
   argv: string[],
   spec: FlagSpec,
   stopAtFirstPositional: boolean,
-): { flags: Record<string, string | boolean>; rest: string[] } {
-  const flags: Record<string, string | boolean> = {};
+): { flags: Record<string, string | boolean | string[]>; rest: string[] } {
+  const flags: Record<string, string | boolean | string[]> = {};
   for (const [k, d] of Object.entries(spec)) if (d.def !== undefined) flags[k] = d.def;
   const rest: string[] = [];
   const shorts = new Map(Object.entries(spec).flatMap(([k, d]) => (d.short ? [[d.short, k] as const] : [])));
@@ -40,6 +42,12 @@ export function parseArgs(
     const name = Object.hasOwn(spec, key) ? key : a.startsWith("--") ? undefined : shorts.get(key);
     if (!name) throw new ArgError(`flag provided but not defined: ${a.split("=")[0]}`);
     const d = spec[name]!;
+    if (d.multi) {
+      if (eq < 0 && i + 1 >= argv.length) throw new ArgError(`flag needs an argument: ${a}`);
+      const v = eq >= 0 ? body.slice(eq + 1) : argv[++i]!;
+      flags[name] = [...((flags[name] as string[] | undefined) ?? []), v];
+      continue;
+    }
     if (!d.value) {
       if (eq >= 0) flags[name] = !/^(false|0)$/.test(body.slice(eq + 1));
       else flags[name] = true;

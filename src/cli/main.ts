@@ -42,8 +42,8 @@ interface Command {
 }
 
 export interface Ctx {
-  g: Record<string, string | boolean>;
-  f: Record<string, string | boolean>;
+  g: Record<string, string | boolean | string[]>;
+  f: Record<string, string | boolean | string[]>;
   args: string[];
   log: Logger;
   root: string;
@@ -60,7 +60,7 @@ function usage(m: string) {
   return new CliUsage(m);
 }
 
-function intFlag(v: string | boolean | undefined, name: string): number {
+function intFlag(v: string | boolean | string[] | undefined, name: string): number {
   const n = Number(v ?? 0);
   if (!Number.isInteger(n) || n < 0) throw usage(`--${name}: must be a non-negative integer, got ${v}`);
   return n;
@@ -77,8 +77,16 @@ function createOptions(ctx: Ctx, id: string) {
     noPivot: !!ctx.f["no-pivot"],
     noNewKeyring: !!ctx.f["no-new-keyring"],
     preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
+    listenFds: listenFds(),
     warn: (m: string) => ctx.log.warn(m),
   };
+}
+
+/** systemd socket activation: LISTEN_FDS fds from 3 on, meant for us if LISTEN_PID is our pid. */
+function listenFds(): number | undefined {
+  const n = Number(process.env.LISTEN_FDS);
+  if (!Number.isInteger(n) || n <= 0 || Number(process.env.LISTEN_PID) !== process.pid) return undefined;
+  return n;
 }
 
 const notYet = (what: string): Command => ({
@@ -213,7 +221,60 @@ const COMMANDS: Record<string, Command> = {
       stdout(JSON.stringify(features(), null, "    ") + "\n");
     },
   },
-  exec: notYet("exec"),
+  exec: {
+    usage: "exec [command options] <container-id> <command> [command options]  || -p process.json <container-id>",
+    help: "execute new process inside the container",
+    stopAtArg: true,
+    flags: {
+      "console-socket": { value: true, help: "path to an AF_UNIX socket which will receive the pty master" },
+      cwd: { value: true, help: "current working directory in the container" },
+      env: { short: "e", multi: true, help: "set environment variables" },
+      tty: { short: "t", help: "allocate a pseudo-TTY" },
+      user: { short: "u", value: true, help: "UID (format: <uid>[:<gid>])" },
+      "additional-gids": { short: "g", multi: true, help: "additional gids" },
+      process: { short: "p", value: true, help: "path to the process.json" },
+      detach: { short: "d", help: "detach from the container's process" },
+      "pid-file": { value: true, help: "specify the file to write the process id to" },
+      "process-label": { value: true, help: "set the asm process label for the process commonly used with selinux" },
+      apparmor: { value: true, help: "set the apparmor profile for the process" },
+      "no-new-privs": { help: "set the no new privileges value for the process" },
+      cap: { short: "c", multi: true, help: "add a capability to the bounding set for the process" },
+      "preserve-fds": { value: true, help: "pass N additional file descriptors to the container", def: "0" },
+      cgroup: { multi: true, help: "run the process in a sub-cgroup of the container (not supported yet)" },
+      "ignore-paused": { help: "allow exec in a paused container" },
+    },
+    async run(ctx) {
+      if (ctx.args.length < 1) throw usage("requires a container id");
+      const [id, ...args] = ctx.args;
+      if (args[0] === "--") args.shift();
+      if (ctx.f.cgroup) throw usage("--cgroup: sub-cgroups for exec are not supported yet");
+      if (ctx.f.process && args.length) throw usage(`--process: no command may follow it, got ${args.join(" ")}`);
+      const list = (k: string) => (ctx.f[k] as string[] | undefined) ?? [];
+      const { exec } = await import("../container/exec.ts");
+      return exec({
+        root: ctx.root,
+        id: id!,
+        processFile: ctx.f.process as string | undefined,
+        args,
+        tty: !!ctx.f.tty,
+        cwd: ctx.f.cwd as string | undefined,
+        env: list("env"),
+        user: ctx.f.user as string | undefined,
+        additionalGids: list("additional-gids"),
+        caps: list("cap"),
+        noNewPrivs: !!ctx.f["no-new-privs"],
+        apparmor: ctx.f.apparmor as string | undefined,
+        processLabel: ctx.f["process-label"] as string | undefined,
+        detach: !!ctx.f.detach,
+        pidFile: ctx.f["pid-file"] as string | undefined,
+        consoleSocket: ctx.f["console-socket"] as string | undefined,
+        preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
+        listenFds: listenFds(),
+        ignorePaused: !!ctx.f["ignore-paused"],
+        warn: (m) => ctx.log.warn(m),
+      });
+    },
+  },
   ps: {
     usage: "ps [command options] <container-id> [ps options]",
     help: "ps displays the processes running inside a container",

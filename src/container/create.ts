@@ -50,6 +50,8 @@ export interface CreateOptions {
   /** --no-new-keyring: the container keeps the caller's session keyring. */
   noNewKeyring?: boolean;
   preserveFds?: number;
+  /** LISTEN_FDS passed on from our caller (systemd socket activation): fds 3.. before --preserve-fds. */
+  listenFds?: number;
   /** The helper stays as the init's parent and exits with its status (attached `run`). */
   attached?: boolean;
   warn?: (msg: string) => void;
@@ -104,7 +106,7 @@ function kindOf(p: string): "dir" | "file" | "missing" {
 }
 
 /** CapBnd of this process: the capabilities it could grant at most. */
-function ownBoundingSet(): bigint | undefined {
+export function ownBoundingSet(): bigint | undefined {
   const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readText("/proc/self/status"));
   return m ? BigInt("0x" + m[1]) : undefined;
 }
@@ -113,7 +115,7 @@ function ownBoundingSet(): bigint | undefined {
  * Which LSMs are enabled. securityfs lists the active ones when it is mounted; otherwise
  * AppArmor's module parameter and SELinux's own filesystem tell.
  */
-function lsmFacts(): LsmFacts {
+export function lsmFacts(): LsmFacts {
   const list = readTextIfExists("/sys/kernel/security/lsm")?.trim().split(",");
   return {
     apparmor: list ? list.includes("apparmor") : (readTextIfExists("/sys/module/apparmor/parameters/enabled") ?? "").startsWith("Y"),
@@ -128,6 +130,7 @@ export function create(o: CreateOptions): Created {
   const bundle = resolve(o.bundle ?? ".");
   const warn = o.warn ?? ((m: string) => stderr(`runjs: warning: ${m}\n`));
   const spec = readSpec(bundle, warn);
+  const preserve = (o.listenFds ?? 0) + (o.preserveFds ?? 0);
   const terminal = !!spec.process?.terminal;
   checkTerminal(terminal, o);
   const rootfs = resolve(bundle, spec.root!.path);
@@ -136,7 +139,13 @@ export function create(o: CreateOptions): Created {
   const sources: HostFacts["sources"] = {};
   for (const s of bindSources(spec, bundle)) sources[s] = kindOf(s);
   const fifo = `${dir}/exec.fifo`;
-  const plan = compilePlan(spec, {
+  // Socket activation: the container's process learns of the fds it was passed (LISTEN_PID=1,
+  // as runc sets it). Not saved in the state: exec'd processes get them only from their own caller.
+  const planSpec: Spec =
+    o.listenFds && spec.process
+      ? { ...spec, process: { ...spec.process, env: [...(spec.process.env ?? []), `LISTEN_FDS=${o.listenFds}`, "LISTEN_PID=1"] } }
+      : spec;
+  const plan = compilePlan(planSpec, {
     bundle,
     rootfs,
     sources,
@@ -147,7 +156,7 @@ export function create(o: CreateOptions): Created {
       dir,
     })),
     fifo,
-    consoleFd: terminal ? 3 + (o.preserveFds ?? 0) + 1 : undefined,
+    consoleFd: terminal ? 3 + preserve + 1 : undefined,
     helperWaits: !!o.attached,
     noPivot: !!o.noPivot,
     noNewKeyring: !!o.noNewKeyring,
@@ -182,6 +191,8 @@ export function create(o: CreateOptions): Created {
   try {
     lockFd = lock(dir, o.id);
     saveState(dir, st);
+    // exec builds its processes from the container's own configuration, as it was at create.
+    writeAtomic(`${dir}/config.json`, JSON.stringify(spec));
     // 3.
     createCgroups(targets, () => {});
     applyResources(
@@ -194,7 +205,7 @@ export function create(o: CreateOptions): Created {
     const res = runSession(
       helperPath(),
       planFrame,
-      o.preserveFds ?? 0,
+      preserve,
       {
         pids(_helper, init) {
           st.pid = init;

@@ -2,6 +2,7 @@
 //
 // Each container owns one directory under the runtime root (default /run/runjs):
 //   state.json   what we know: init pid and its start time, bundle, cgroups, saved hooks
+//   config.json  the validated config.json, which exec builds its processes from
 //   exec.fifo    exists from create until start; the init blocks opening it for writing
 // The directory is created with mkdir, which is atomic: of many concurrent creates of one id
 // exactly one succeeds. Operations on one container hold an exclusive flock on the directory.
@@ -147,7 +148,7 @@ export function emptyState(id: string): SavedState {
 
 /** Remove the state directory: the files runjs puts there, then the directory itself. */
 export function removeStateDir(dir: string): void {
-  for (const f of ["state.json", "exec.fifo"]) {
+  for (const f of ["state.json", "config.json", "exec.fifo"]) {
     try {
       unlink(`${dir}/${f}`);
     } catch (e: any) {

@@ -28,7 +28,7 @@ function int(v: string, name: string, signed: boolean): number {
   return n;
 }
 
-export type Flags = Record<string, string | boolean | undefined>;
+export type Flags = Record<string, string | boolean | string[] | undefined>;
 
 /** Pure: runc update's flags as a LinuxResources (only what was given). */
 export function resourcesFromFlags(f: Flags, warn: (m: string) => void): LinuxResources {

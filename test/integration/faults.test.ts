@@ -164,9 +164,9 @@ test("unknown commands and flags, and not-yet-supported verbs, are errors", () =
   const env = newEnv();
   expect(env.runjs(["frobnicate"]).err).toContain('unknown command "frobnicate"');
   expect(env.runjs(["create", "--bogus", "x"]).err).toContain("flag provided but not defined: --bogus");
-  const e = env.runjs(["exec", "x", "true"]);
+  const e = env.runjs(["checkpoint", "x"]);
   expect(e.code).toBe(1);
-  expect(e.err).toContain("exec: not supported yet");
+  expect(e.err).toContain("checkpoint: not supported yet");
   expect(env.runjs(["--systemd-cgroup", "create", "x"]).err).toContain("--systemd-cgroup");
 });
 

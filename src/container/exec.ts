@@ -1,0 +1,225 @@
+// exec: a new process in a running container.
+//
+// The process is built like runc builds it: from --process FILE as it stands, or from the
+// container's own process (config.json, saved in the state directory at create) with the
+// command line's changes: the command, --env added (a later value of a name wins), --cwd,
+// --user, --additional-gids, --cap added to the bounding, effective and permitted sets (and
+// ambient, if the process has inheritable ones), --no-new-privs, --apparmor, --process-label,
+// --tty.
+//
+// runjs-init then runs the same conversation as for create, in join mode: it opens the
+// init's /proc/PID/ns/* links and setns()es into each (user first, mount last), forks (the
+// child is a member of the container's pid namespace, as a pid namespace only takes in new
+// children), and the child gets the hardening of the init: rlimits, capabilities, seccomp
+// (the container's filter), no_new_privs, LSM labels, uid/gid, cwd. We put the child in the
+// container's cgroups between PIDS and PLACED, as for the init; no mounts, no hooks, no fifo:
+// the child execs as soon as it is ready. Attached, the helper stays as its parent and exits
+// with its status; detached (-d), the helper exits and the process is reparented to our
+// caller's subreaper (containerd's shim), as with runc.
+import { joinCgroups } from "../cgroups/manager.ts";
+import { StateError, UsageError } from "../errors.ts";
+import { encodePlan } from "../helper/encode.ts";
+import { runSession } from "../helper/session.ts";
+import { ValidationError } from "../oci/errors.ts";
+import type { LinuxCapabilities, Process, Spec } from "../oci/spec.ts";
+import { validateSpec } from "../oci/validate.ts";
+import { compilePlan } from "../plan/compile.ts";
+import { seccompProcessState } from "../plan/seccomp.ts";
+import { readText, resolvePath, stderr, writeAtomic } from "../sys/fs.ts";
+import { close, connectUnix, kill, socketpair } from "../sys/libc.ts";
+import { helperPath, lsmFacts, ownBoundingSet, receiveMaster } from "./create.ts";
+import { attach } from "./run.ts";
+import { computeStatus, loadState, specState, stateDir } from "./state.ts";
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  /** --process FILE: the whole process, as JSON. */
+  processFile?: string;
+  args: string[];
+  tty: boolean;
+  cwd?: string;
+  env: string[];
+  user?: string;
+  additionalGids: string[];
+  caps: string[];
+  noNewPrivs?: boolean;
+  apparmor?: string;
+  processLabel?: string;
+  detach: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+  /** LISTEN_FDS passed on from our caller (systemd socket activation). */
+  listenFds?: number;
+  ignorePaused?: boolean;
+  warn?: (m: string) => void;
+}
+
+const CAP_SETS = ["bounding", "effective", "permitted", "inheritable", "ambient"] as const;
+
+/** Set each NAME=value; a name already there keeps its place and takes the new value. */
+export function mergeEnv(base: string[], add: string[]): string[] {
+  const out = [...base];
+  const index = new Map(out.map((e, i) => [e.split("=", 1)[0]!, i]));
+  for (const e of add) {
+    const k = e.split("=", 1)[0]!;
+    const i = index.get(k);
+    if (i === undefined) index.set(k, out.push(e) - 1);
+    else out[i] = e;
+  }
+  return out;
+}
+
+function parseId(s: string, what: string): number {
+  if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) throw new UsageError(`${what}: must be a number, got ${JSON.stringify(s)}`);
+  return Number(s);
+}
+
+/** runc's exec process from the container's own and the command line's flags. */
+export function execProcess(base: Process, o: Omit<ExecOptions, "root" | "id" | "detach" | "preserveFds">): Process {
+  if (o.processFile) {
+    let text: string;
+    try {
+      text = readText(resolvePath(o.processFile));
+    } catch (e: any) {
+      throw new UsageError(`--process: cannot read ${o.processFile}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
+    }
+    try {
+      const p = JSON.parse(text);
+      if (typeof p !== "object" || p === null || Array.isArray(p)) throw new Error("not a JSON object");
+      return p as Process;
+    } catch (e: any) {
+      throw new UsageError(`--process: ${o.processFile}: invalid JSON: ${e.message}`);
+    }
+  }
+  if (o.args.length === 0) throw new UsageError("exec: requires a command (or --process FILE)");
+  const p: Process = structuredClone(base);
+  p.args = o.args;
+  p.terminal = o.tty;
+  delete p.consoleSize;
+  if (o.env.length) p.env = mergeEnv(p.env ?? [], o.env);
+  if (o.cwd) p.cwd = o.cwd;
+  if (o.user) {
+    // runc: UID[:GID], numbers only (exec does not read the container's /etc/passwd); a
+    // missing GID keeps the process's.
+    const [u, g, extra] = o.user.split(":");
+    if (extra !== undefined) throw new UsageError(`--user: want UID[:GID], got ${JSON.stringify(o.user)}`);
+    p.user = { ...p.user, uid: parseId(u!, "--user"), gid: g === undefined ? p.user?.gid ?? 0 : parseId(g, "--user") };
+  }
+  if (o.additionalGids.length) {
+    const gids = o.additionalGids.flatMap((s) => s.split(",")).map((s) => parseId(s, "--additional-gids"));
+    p.user = { uid: p.user?.uid ?? 0, gid: p.user?.gid ?? 0, ...p.user, additionalGids: gids };
+  }
+  if (o.caps.length) {
+    const c: LinuxCapabilities = (p.capabilities ??= {});
+    for (const name of o.caps) {
+      const cap = name.toUpperCase().startsWith("CAP_") ? name.toUpperCase() : `CAP_${name.toUpperCase()}`;
+      for (const set of ["bounding", "effective", "permitted"] as const) (c[set] ??= []).includes(cap) || c[set]!.push(cap);
+      // Ambient needs the capability inheritable too: only where the process has inheritable ones.
+      if (c.inheritable) (c.ambient ??= []).includes(cap) || c.ambient!.push(cap);
+    }
+  }
+  if (o.noNewPrivs) p.noNewPrivileges = true;
+  if (o.apparmor) p.apparmorProfile = o.apparmor;
+  if (o.processLabel) p.selinuxLabel = o.processLabel;
+  return p;
+}
+
+/** Validate the process in the container's spec; errors name the flag or file, not config.json. */
+function validated(spec: Spec, proc: Process, bundle: string, source: string, warn: (m: string) => void): Spec {
+  try {
+    return validateSpec({ ...spec, process: proc }, { bundle, warn });
+  } catch (e) {
+    if (e instanceof ValidationError) throw new UsageError(`${source}: ${e.path || "process"}: ${e.problem}`);
+    throw e;
+  }
+}
+
+export async function exec(o: ExecOptions): Promise<number> {
+  const warn = o.warn ?? ((m: string) => stderr(`runjs: warning: ${m}\n`));
+  const dir = stateDir(o.root, o.id);
+  const st = loadState(o.root, o.id);
+  const status = computeStatus(dir, st);
+  if (status === "stopped" || status === "creating") throw new StateError(o.id, `cannot exec in a ${status} container: ${o.id}`);
+  if (status === "paused" && !o.ignorePaused)
+    throw new StateError(o.id, `cannot exec in a paused container (use --ignore-paused to override): ${o.id}`);
+
+  let saved: Spec;
+  try {
+    saved = JSON.parse(readText(`${dir}/config.json`));
+  } catch {
+    throw new StateError(o.id, `container ${o.id} has no saved configuration (created by an older runjs?)`);
+  }
+  const proc = execProcess(saved.process ?? ({ cwd: "/", args: [] } as Process), o);
+  if (o.listenFds) proc.env = mergeEnv(proc.env ?? [], [`LISTEN_FDS=${o.listenFds}`, "LISTEN_PID=1"]);
+  const spec = validated(saved, proc, st.bundle, o.processFile ? `--process ${o.processFile}` : "exec", warn);
+  const terminal = !!spec.process!.terminal;
+  if (terminal && o.detach && !o.consoleSocket)
+    throw new UsageError("--tty: cannot allocate a terminal for a detached process without --console-socket");
+  if (o.consoleSocket && (!terminal || !o.detach))
+    throw new UsageError("--console-socket: only for a detached process (--detach) with a terminal (--tty)");
+
+  const preserve = (o.listenFds ?? 0) + o.preserveFds;
+  const p = spec.process!;
+  const plan = compilePlan(spec, {
+    bundle: st.bundle,
+    rootfs: st.rootfs,
+    sources: {},
+    cgroups: [],
+    helperWaits: !o.detach,
+    noPivot: false,
+    consoleFd: terminal ? 3 + preserve + 1 : undefined,
+    exec: { pid: st.pid },
+    ownCaps: p.capabilities ? ownBoundingSet() : undefined,
+    keyrings: undefined,
+    lsm: p.apparmorProfile || p.selinuxLabel ? lsmFacts() : undefined,
+    warn,
+  });
+  // The init may have exited while we compiled: its /proc links would then name nothing, or
+  // (after pid reuse) another process. Check again just before the helper opens them.
+  if (computeStatus(dir, st) === "stopped") throw new StateError(o.id, `cannot exec in a stopped container: ${o.id}`);
+
+  const pair = terminal && !o.detach ? socketpair() : undefined;
+  let consoleFd: number | undefined;
+  try {
+    consoleFd = o.consoleSocket ? connectUnix(resolvePath(o.consoleSocket)) : pair?.[1];
+  } catch (e: any) {
+    throw new UsageError(`--console-socket: ${e.message}`);
+  }
+  let child = 0;
+  let spawned: import("bun").Subprocess | undefined;
+  let master: number | undefined;
+  try {
+    const res = runSession(
+      helperPath(),
+      encodePlan(plan),
+      preserve,
+      {
+        pids(_helper, pid) {
+          child = pid;
+          joinCgroups(st.cgroupDirs, pid);
+        },
+        hooks() {
+          const running = specState(st, "running");
+          const seccompState = plan.seccompListener ? seccompProcessState(spec.linux!.seccomp!, { ...running, pid: child }) : undefined;
+          return { creating: "", created: "", seccompState };
+        },
+      },
+      (s) => (spawned = s),
+      consoleFd !== undefined ? [consoleFd] : [],
+    );
+    if (pair) master = receiveMaster(pair[0]);
+    if (o.pidFile) writeAtomic(resolvePath(o.pidFile), String(child));
+    if (o.detach) return 0;
+    return await attach(res.proc, master, () => {});
+  } catch (e) {
+    // Nothing of the process may outlive a failed exec.
+    if (child) kill(child, 9);
+    spawned?.kill("SIGKILL");
+    throw e;
+  } finally {
+    if (consoleFd !== undefined) close(consoleFd);
+    if (pair) close(pair[0]);
+  }
+}
