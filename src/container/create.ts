@@ -226,6 +226,7 @@ export function create(o: CreateOptions): Created {
       },
       (p) => (proc = p),
       consoleFd !== undefined ? [consoleFd] : [],
+      plan.helperWaits,
     );
     // 5.
     st.complete = true;

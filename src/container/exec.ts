@@ -208,14 +208,18 @@ export async function exec(o: ExecOptions): Promise<number> {
       },
       (s) => (spawned = s),
       consoleFd !== undefined ? [consoleFd] : [],
+      plan.helperWaits,
     );
     if (pair) master = receiveMaster(pair[0]);
     if (o.pidFile) writeAtomic(resolvePath(o.pidFile), String(child));
     if (o.detach) return 0;
     return await attach(res.proc, master, () => {});
   } catch (e) {
-    // Nothing of the process may outlive a failed exec.
+    // Nothing of the process may outlive a failed exec. An attached helper reaps the child
+    // and exits; killing the helper first would leave the child to the host's init, and the
+    // container's pid namespace could not end until that reaped it.
     if (child) kill(child, 9);
+    if (spawned && !o.detach) await Promise.race([spawned.exited, Bun.sleep(2000)]);
     spawned?.kill("SIGKILL");
     throw e;
   } finally {

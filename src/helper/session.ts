@@ -15,7 +15,7 @@
 // loop while it runs, which keeps the path short.
 import type { Subprocess } from "bun";
 import { HelperError } from "../errors.ts";
-import { close, read, socketpair, strerror, writeAll, ERRNO_NAMES } from "../sys/libc.ts";
+import { close, read, reap, socketpair, strerror, writeAll, ERRNO_NAMES } from "../sys/libc.ts";
 import { decodeRecords, encodeContinue, field, frame, type Record } from "./encode.ts";
 import { Frame, Tag } from "./protocol.gen.ts";
 
@@ -102,6 +102,7 @@ export function runSession(
   cb: SessionCallbacks,
   onSpawn: (proc: Subprocess) => void,
   extraFds: number[] = [],
+  waits = false,
 ): SessionResult {
   const [mine, theirs] = socketpair();
   const ctrl = 3 + preserve;
@@ -150,5 +151,8 @@ export function runSession(
     close(mine);
   }
   if (!ready) throw new Error("runjs-init exited before READY");
+  // A helper that does not wait for the init exited right after PIDS: reap it now, as a
+  // parent should (our own exit would leave it to the host's init as a zombie).
+  if (!waits) reap(proc.pid);
   return { proc, helperPid, initPid };
 }

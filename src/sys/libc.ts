@@ -41,6 +41,7 @@ function open() {
     cfmakeraw: { args: [P], returns: FFIType.void },
     isatty: { args: [i32], returns: i32 },
     prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+    waitpid: { args: [i32, P, i32], returns: i32 },
   });
 }
 
@@ -250,11 +251,20 @@ export function makeRaw(fd: number): () => void {
   return () => void L().tcsetattr(fd, 0, ptr(old));
 }
 
-const PR_SET_CHILD_SUBREAPER = 36;
-
-/** Orphaned descendants are reparented to us rather than to the host's init. */
-export function setChildSubreaper(): void {
-  if (L().prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) < 0) throw new SysError("prctl PR_SET_CHILD_SUBREAPER", errno());
+/**
+ * Reap a child that has exited or is about to (waitpid with WNOHANG, for at most ms
+ * milliseconds); true if it was reaped. A child we leave unreaped is reparented to the host's
+ * init as a zombie when we exit, and waits there until that gets round to it.
+ */
+export function reap(pid: number, ms = 50): boolean {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = L().waitpid(pid, null, 1 /* WNOHANG */);
+    if (r === pid) return true;
+    if (r < 0 && errno() !== EINTR) return false; // ECHILD: someone reaped it already
+    if (Date.now() >= deadline) return false;
+    Bun.sleepSync(1);
+  }
 }
 
 /** The symbols, for src/sys/fs.ts. */

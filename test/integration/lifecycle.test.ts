@@ -1,6 +1,6 @@
 // create / start / state / kill / delete / run against real containers.
 import { afterAll, afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, RUNJS } from "./helpers.ts";
 
@@ -91,6 +91,22 @@ test("run forwards signals it receives to the container", async () => {
   Bun.sleepSync(50);
   p.kill("SIGTERM");
   expect(await p.exited).toBe(42);
+});
+
+test("run forwards INT, HUP, QUIT, USR1 and USR2 as well", async () => {
+  const sigs = { INT: 11, HUP: 12, QUIT: 13, USR1: 14, USR2: 15 } as const;
+  const env = newEnv();
+  env.spec.root!.readonly = false;
+  for (const [sig, code] of Object.entries(sigs)) {
+    env.spec.process!.args = ["sh", "-c", `trap 'exit ${code}' ${sig}; touch /tmp/ready; while true; do sleep 0.05; done`];
+    env.write();
+    const ready = join(env.bundle, "rootfs/tmp/ready");
+    rmSync(ready, { force: true });
+    const p = Bun.spawn([RUNJS, "--root", env.root, "run", env.id], { cwd: env.bundle, stdio: ["ignore", "ignore", "ignore"] });
+    for (let i = 0; i < 300 && !existsSync(ready); i++) Bun.sleepSync(10);
+    p.kill(`SIG${sig}` as any);
+    expect(`${sig}: ${await p.exited}`).toBe(`${sig}: ${code}`);
+  }
 });
 
 test("run --detach, then kill --all and delete --force", () => {

@@ -2,7 +2,7 @@
 // socket the way containerd and conmon receive it, and an attached `run` bridging a terminal
 // of our own (runjs runs on a pty this test made, as it would in a user's shell).
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { close, setWinsize } from "../../src/sys/libc.ts";
@@ -33,6 +33,25 @@ function createWithTerminal(env: Env): { t: Terminal; text: string } {
   } finally {
     l.close();
   }
+}
+
+/** Wait until a process of the container runs `name` in the foreground (so a Ctrl-C is its). */
+function waitForeground(env: Env, name: string): void {
+  for (let i = 0; i < 500; i++) {
+    const pids: number[] = JSON.parse(env.runjs(["ps", "--format", "json", env.id]).out || "[]");
+    for (const p of pids) {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // comm, and pgrp (field 5) = the terminal's foreground group (field 8)
+        if (stat.includes(`(${name})`) && f[2] === f[5]) return;
+      } catch {
+        /* gone */
+      }
+    }
+    Bun.sleepSync(10);
+  }
+  throw new Error(`no ${name} in the foreground of ${env.id}`);
 }
 
 function waitStopped(env: Env): void {
@@ -71,8 +90,8 @@ describe("--console-socket", () => {
     t.expect(/\r\n41 133\r\n/);
     t.type("sleep 100\n");
     t.expect(/sleep 100\r\n/);
+    waitForeground(env, "sleep");
     t.resize(20, 60); // while sleep has the terminal
-    Bun.sleepSync(100);
     t.type("\x03"); // Ctrl-C: SIGINT from the container's own line discipline
     t.type("echo status=$?\n");
     expect(t.expect(/status=\d+/)).toContain("status=130");
@@ -141,6 +160,7 @@ describe("attached run on a terminal", () => {
       t.type("stty size; tty; sleep 100\n");
       const out = t.expect(/sleep 100\r\n.*40 120\r\n\/dev\/pts\/\d+\r\n/s);
       expect(out).toContain("40 120");
+      waitForeground(env, "sleep");
       t.type("\x03");
       t.type("echo status=$?; exit 7\n");
       expect(t.expect(/status=\d+/)).toContain("status=130");
