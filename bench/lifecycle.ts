@@ -7,9 +7,10 @@
 //   cycle    `RT create ID` + `RT start ID` + `RT delete --force ID` as three separate calls,
 //            which is how containerd drives a runtime
 //   state    `RT state ID` of a created container (the cheapest call: pure start-up cost)
+//   exec     `RT exec ID /bin/true` into a running container (its init sleeps), attached
 // Runtimes take turns inside each iteration so that machine noise hits all of them alike.
 // Prints medians and p90 in milliseconds, and runjs's ratio to each other runtime.
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const repo = resolve(import.meta.dir, "..");
@@ -52,8 +53,23 @@ for (const [name, bin] of Object.entries(runtimes)) {
   }
 }
 
+// For exec: one running container per runtime, from a second bundle whose init sleeps.
+const sleeper = join(work, "sleeper");
+mkdirSync(sleeper);
+writeFileSync(
+  join(sleeper, "config.json"),
+  JSON.stringify({ ...cfg, root: { ...cfg.root, path: join(bundle, "rootfs") }, process: { ...cfg.process, args: ["sleep", "1000000"] } }),
+);
+function shIn(dir: string, argv: string[]): void {
+  const fd = openSync(errFile, "w");
+  const r = Bun.spawnSync(argv, { cwd: dir, stdio: ["ignore", "ignore", fd] });
+  closeSync(fd);
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: exit ${r.exitCode}: ${readFileSync(errFile, "utf8").trim()}`);
+}
+for (const [name, bin] of Object.entries(runtimes)) shIn(sleeper, [bin, "--root", join(work, `root-${name}`), "run", "-d", `sleeper-${name}`]);
+
 const times: Record<string, Record<string, number[]>> = {};
-for (const name of Object.keys(runtimes)) times[name] = { run: [], cycle: [], state: [] };
+for (const name of Object.keys(runtimes)) times[name] = { run: [], cycle: [], state: [], exec: [] };
 
 for (let i = 0; i < N; i++) {
   for (const [name, bin] of Object.entries(runtimes)) {
@@ -65,8 +81,10 @@ for (let i = 0; i < N; i++) {
     const s = sh([bin, ...root, "start", id + "c"]);
     const d = sh([bin, ...root, "delete", "--force", id + "c"]);
     times[name]!.cycle!.push(c + s + d);
+    times[name]!.exec!.push(sh([bin, ...root, "exec", `sleeper-${name}`, "/bin/true"]));
   }
 }
+for (const [name, bin] of Object.entries(runtimes)) shIn(sleeper, [bin, "--root", join(work, `root-${name}`), "delete", "--force", `sleeper-${name}`]);
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -77,7 +95,7 @@ console.log(`${N} iterations, ${new Date().toISOString()}, ${Bun.spawnSync(["una
 for (const [name, bin] of Object.entries(runtimes))
   console.log(`  ${name}: ${Bun.spawnSync([bin, "--version"]).stdout.toString().split("\n")[0]}`);
 console.log(`\n${"metric".padEnd(8)}${Object.keys(runtimes).map((n) => `${n} p50`.padStart(12) + `p90`.padStart(8)).join("")}   ratios (runjs / other, p50)`);
-for (const m of ["run", "cycle", "state"]) {
+for (const m of ["run", "cycle", "state", "exec"]) {
   const r = times.runjs?.[m];
   const ratios = Object.keys(runtimes)
     .filter((n) => n !== "runjs" && r)

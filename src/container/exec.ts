@@ -129,7 +129,8 @@ export function execProcess(base: Process, o: Omit<ExecOptions, "root" | "id" | 
 /** Validate the process in the container's spec; errors name the flag or file, not config.json. */
 function validated(spec: Spec, proc: Process, bundle: string, source: string, warn: (m: string) => void): Spec {
   try {
-    return validateSpec({ ...spec, process: proc }, { bundle, warn });
+    // The rest of the spec was checked at create; runjs saved it.
+    return validateSpec({ ...spec, process: proc }, { bundle, warn, processOnly: true });
   } catch (e) {
     if (e instanceof ValidationError) throw new UsageError(`${source}: ${e.path || "process"}: ${e.problem}`);
     throw e;

@@ -21,6 +21,8 @@ export interface ValidateOptions {
   requireProcess?: boolean;
   /** Receives non-fatal findings (deprecated forms), already formatted like errors. */
   warn?: (message: string) => void;
+  /** Run only the checks whose name starts with "process" (exec: the rest was checked at create). */
+  processOnly?: boolean;
 }
 
 export function validateSpec(raw: unknown, opts: ValidateOptions): Spec {
@@ -33,7 +35,7 @@ export function validateSpec(raw: unknown, opts: ValidateOptions): Spec {
     warn: opts.warn ?? (() => {}),
     ns: new Map(),
   };
-  for (const check of CHECKS) check.run(doc, ctx);
+  for (const check of CHECKS) if (!opts.processOnly || check.name.startsWith("process")) check.run(doc, ctx);
   return doc as unknown as Spec;
 }
 
