@@ -7,7 +7,12 @@
 //   cycle    `RT create ID` + `RT start ID` + `RT delete --force ID` as three separate calls,
 //            which is how containerd drives a runtime
 //   state    `RT state ID` of a created container (the cheapest call: pure start-up cost)
-//   exec     `RT exec ID /bin/true` into a running container (its init sleeps), attached
+//   exec     `RT exec ID /bin/true` into a running container (its init sleeps), attached, right
+//            after the runtime's own cycle
+//   exec-cold the same after 100 ms of quiet: moving a process into a v1 cgroup waits for an
+//            RCU grace period unless another move happened just before (the kernel keeps
+//            cgroup_threadgroup_rwsem in its slow mode for a while after a writer), so a runtime
+//            that is quick to follow its own cgroup writes pays less; cold, every runtime pays
 // Runtimes take turns inside each iteration so that machine noise hits all of them alike.
 // Prints medians and p90 in milliseconds, and runjs's ratio to each other runtime.
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -69,7 +74,7 @@ function shIn(dir: string, argv: string[]): void {
 for (const [name, bin] of Object.entries(runtimes)) shIn(sleeper, [bin, "--root", join(work, `root-${name}`), "run", "-d", `sleeper-${name}`]);
 
 const times: Record<string, Record<string, number[]>> = {};
-for (const name of Object.keys(runtimes)) times[name] = { run: [], cycle: [], state: [], exec: [] };
+for (const name of Object.keys(runtimes)) times[name] = { run: [], cycle: [], state: [], exec: [], "exec-cold": [] };
 
 for (let i = 0; i < N; i++) {
   for (const [name, bin] of Object.entries(runtimes)) {
@@ -82,6 +87,8 @@ for (let i = 0; i < N; i++) {
     const d = sh([bin, ...root, "delete", "--force", id + "c"]);
     times[name]!.cycle!.push(c + s + d);
     times[name]!.exec!.push(sh([bin, ...root, "exec", `sleeper-${name}`, "/bin/true"]));
+    Bun.sleepSync(100);
+    times[name]!["exec-cold"]!.push(sh([bin, ...root, "exec", `sleeper-${name}`, "/bin/true"]));
   }
 }
 for (const [name, bin] of Object.entries(runtimes)) shIn(sleeper, [bin, "--root", join(work, `root-${name}`), "delete", "--force", `sleeper-${name}`]);
@@ -94,14 +101,14 @@ const fmt = (x: number) => x.toFixed(1).padStart(7);
 console.log(`${N} iterations, ${new Date().toISOString()}, ${Bun.spawnSync(["uname", "-r"]).stdout.toString().trim()}`);
 for (const [name, bin] of Object.entries(runtimes))
   console.log(`  ${name}: ${Bun.spawnSync([bin, "--version"]).stdout.toString().split("\n")[0]}`);
-console.log(`\n${"metric".padEnd(8)}${Object.keys(runtimes).map((n) => `${n} p50`.padStart(12) + `p90`.padStart(8)).join("")}   ratios (runjs / other, p50)`);
-for (const m of ["run", "cycle", "state", "exec"]) {
+console.log(`\n${"metric".padEnd(10)}${Object.keys(runtimes).map((n) => `${n} p50`.padStart(12) + `p90`.padStart(8)).join("")}   ratios (runjs / other, p50)`);
+for (const m of ["run", "cycle", "state", "exec", "exec-cold"]) {
   const r = times.runjs?.[m];
   const ratios = Object.keys(runtimes)
     .filter((n) => n !== "runjs" && r)
     .map((n) => `${n} ${(q(r!, 0.5) / q(times[n]![m]!, 0.5)).toFixed(2)}`)
     .join(", ");
-  console.log(`${m.padEnd(8)}${Object.keys(runtimes).map((n) => `${fmt(q(times[n]![m]!, 0.5))}     ${fmt(q(times[n]![m]!, 0.9))}`).join("")}   ${ratios}`);
+  console.log(`${m.padEnd(10)}${Object.keys(runtimes).map((n) => `${fmt(q(times[n]![m]!, 0.5))}     ${fmt(q(times[n]![m]!, 0.9))}`).join("")}   ${ratios}`);
 }
 rmSync(work, { recursive: true, force: true });
 if (existsSync(work)) console.error(`could not remove ${work}`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make an OCI bundle from the host's static busybox, offline: DIR/rootfs holds busybox and
-# its applet links, DIR/config.json is `runjs spec` with the given command and no terminal.
+# its applet links, DIR/config.json is `runjs spec` with the given command (no terminal
+# unless DEMO_TERMINAL=1).
 #   scripts/demo-bundle.sh DIR [ARG...]
 set -euo pipefail
 dir=${1:?usage: demo-bundle.sh DIR [ARG...]}; shift

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 bash scripts/build.sh
 rm -rf demo/bundle
+# On a terminal the container gets one too (runjs bridges it): `demo.sh sh` is interactive.
+if [ -t 0 ] && [ -t 1 ]; then export DEMO_TERMINAL=1; fi
 bash scripts/demo-bundle.sh demo/bundle "$@"
 cd demo/bundle
 exec ../../bin/runjs run "demo-$$"
