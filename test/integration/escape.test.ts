@@ -229,6 +229,25 @@ describe("process.cwd", () => {
     });
   }
 
+  test("exec --cwd /proc/self/fd/N (3..10): exec fails or the process is inside the container", () => {
+    const env = newEnv(["sleep", "1000"]);
+    const decoy = decoyFile(env.dir, "decoy", 0o644, 0, 0);
+    expect(env.runjs(["run", "-d", env.id]).code).toBe(0);
+    for (let n = 3; n <= 10; n++) {
+      const r = env.runjs(["exec", "--cwd", `/proc/self/fd/${n}`, env.id, "sh", "-c", "pwd; ls -a; (echo pwned > ../../decoy) 2>/dev/null; touch escape-marker 2>/dev/null; ls ../../.."]);
+      decoy.check();
+      expect(findOutsideRootfs(env, "escape-marker")).toEqual([]);
+      if (r.code !== 0) {
+        expect(`${n}: ${r.code}`).toBe(`${n}: 1`);
+        expect(r.err).toContain("process.cwd");
+      } else {
+        expect(r.out).not.toContain("state.json");
+        expect(r.out).not.toContain("runjs-it-");
+        expect(r.out).not.toContain("(unreachable)");
+      }
+    }
+  });
+
   test("cwd through a symlink in the image to a host directory stays in the container", () => {
     for (const rel of [false, true]) {
       const env = newEnv();

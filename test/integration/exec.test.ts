@@ -1,9 +1,9 @@
 // exec for real: a process that joins a running container's namespaces and cgroups, with
 // the container's hardening, the command line's changes, and its exit status passed back.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanupAll, newEnv, removeCgroupParent, RUNJS, type Env } from "./helpers.ts";
+import { cleanupAll, liveHelpers, newEnv, removeCgroupParent, RUNJS, type Env } from "./helpers.ts";
 import { ConsoleListener, openPty, Terminal } from "./pty.ts";
 import { close } from "../../src/sys/libc.ts";
 
@@ -21,24 +21,6 @@ function running(env: Env): number {
 
 function sleeper(): Env {
   return newEnv(["sleep", "1000"]);
-}
-
-/**
- * Live processes named runjs-init anywhere on the host: a helper left behind would be one. A
- * helper that exited is a zombie until it is reaped, which is the host's business.
- */
-function helpers(): number[] {
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const s = readFileSync(`/proc/${d}/status`, "utf8");
-        return /^Name:\s*runjs-init$/m.test(s) && !/^State:\s*Z/m.test(s);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 /**
@@ -183,11 +165,11 @@ describe("exec's process", () => {
   test("no helper is left behind, attached or detached", () => {
     const env = sleeper();
     running(env);
-    const before = helpers();
+    const before = liveHelpers();
     expect(env.runjs(["exec", env.id, "true"]).code).toBe(0);
     const pf = join(env.dir, "exec.pid");
     expect(env.runjs(["exec", "-d", "--pid-file", pf, env.id, "sleep", "0.2"]).code).toBe(0);
-    expect(helpers()).toEqual(before);
+    expect(liveHelpers()).toEqual(before);
     awaitReaped(Number(readFileSync(pf, "utf8")));
   });
 });

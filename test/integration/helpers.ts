@@ -132,3 +132,21 @@ export function removeCgroupParent(): void {
 export function hostNs(kind: string): string {
   return Bun.spawnSync(["readlink", `/proc/self/ns/${kind}`]).stdout.toString().trim();
 }
+
+/**
+ * Live processes named runjs-init anywhere on the host: a helper left behind would be one. A
+ * helper that exited is a zombie until it is reaped, which is the host's business.
+ */
+export function liveHelpers(): number[] {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const s = readFileSync(`/proc/${d}/status`, "utf8");
+        return /^Name:\s*runjs-init$/m.test(s) && !/^State:\s*Z/m.test(s);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { close, setWinsize } from "../../src/sys/libc.ts";
-import { cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, RUNJS, type Env } from "./helpers.ts";
+import { cgroupDirsOf, cleanupAll, liveHelpers, newEnv, removeCgroupParent, RUNJS, type Env } from "./helpers.ts";
 import { ConsoleListener, openPty, Terminal } from "./pty.ts";
 
 afterEach(cleanupAll);
@@ -142,6 +142,7 @@ describe("attached run on a terminal", () => {
     const env = newEnv(["sh"]);
     env.spec.process!.terminal = true;
     env.write();
+    const helpersBefore = liveHelpers();
     const [m, s] = openPty();
     setWinsize(m, 33, 111);
     const before = termios(m);
@@ -167,6 +168,7 @@ describe("attached run on a terminal", () => {
       expect(await p.exited).toBe(7);
       expect(termios(m)).toBe(before);
       expect(existsSync(join(env.root, env.id))).toBe(false);
+      expect(liveHelpers()).toEqual(helpersBefore);
     } finally {
       p.kill("SIGKILL");
       t.close();
