@@ -128,6 +128,11 @@ void do_mounts(const struct plan *p, int root)
 		snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
 		must(mount(m->source, at, *m->fstype ? m->fstype : NULL, m->flags, *m->data ? m->data : NULL),
 		     m->name, "mount", m->target);
+		if (m->copyup) { /* fd still reaches the directory the mount now covers */
+			int fresh = must(resolve(root, m->target, O_DIRECTORY), m->name, "open", m->target);
+			copy_up(fd, fresh, m->name);
+			close(fresh);
+		}
 		close(fd);
 		if (!m->bindro && !m->propagation && !m->attr_set && !m->attr_clr)
 			continue;

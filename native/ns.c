@@ -47,6 +47,7 @@ void join_and_unshare(const struct plan *p)
 	}
 	if (p->unshare_flags)
 		must(unshare(p->unshare_flags), "namespaces", "unshare", "");
+	loopback_up(p);
 	if ((p->unshare_flags & CLONE_NEWTIME) && p->time_offsets)
 		must(write_file("/proc/self/timens_offsets", p->time_offsets), "linux.timeOffsets", "write",
 		     "/proc/self/timens_offsets");

@@ -17,6 +17,7 @@
 #define TAG_HELPER_WAITS 2 /* u32 */
 #define TAG_UNSHARE_FLAGS 3 /* u32 */
 #define TAG_CGROUPNS 4 /* u32 */
+#define TAG_LOOPBACK 77 /* u32 */
 #define TAG_NS_JOIN 5 /* list */
 #define TAG_NS_TYPE 6 /* u32 */
 #define TAG_NS_PATH 7 /* str */
@@ -40,6 +41,7 @@
 #define TAG_M_ATTR_CLR 25 /* u64 */
 #define TAG_M_MKDIR 26 /* u32 */
 #define TAG_M_BINDRO 27 /* u32 */
+#define TAG_M_COPYUP 76 /* u32 */
 #define TAG_DEVICE 28 /* list */
 #define TAG_D_PATH 29 /* str */
 #define TAG_D_MODE 30 /* u32 */

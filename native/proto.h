@@ -16,7 +16,7 @@
 struct nsjoin  { uint32_t type; const char *path, *name; };
 struct rlim    { uint32_t resource; uint64_t soft, hard; const char *name; };
 struct mnt     { const char *name, *source, *target, *fstype, *data;
-		 uint32_t flags, propagation, mkdir, bindro; uint64_t attr_set, attr_clr; };
+		 uint32_t flags, propagation, mkdir, bindro, copyup; uint64_t attr_set, attr_clr; };
 struct dev     { const char *name, *path, *host; uint32_t mode, major, minor, uid, gid; };
 struct symlink { const char *name, *target, *path; };
 struct remount { const char *name, *path; uint32_t flags; };
@@ -30,7 +30,7 @@ enum cap_set { CAP_BOUNDING, CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE, CAP_
 
 struct plan {
 	uint8_t seen[256]; /* seen[TAG_X]: record X was present (optional fields) */
-	uint32_t version, helper_waits, unshare_flags, cgroupns, no_pivot, chroot, no_new_privs;
+	uint32_t version, helper_waits, unshare_flags, cgroupns, loopback, no_pivot, chroot, no_new_privs;
 	uint32_t root_propagation, post_propagation, uid, gid, umask, seccomp_flags, seccomp_early;
 	uint32_t new_keyring, personality, ioprio; /* the last two applied when seen */
 	uint32_t console_fd, console_rows, console_cols, dev_console; /* console_fd when seen */
@@ -80,6 +80,8 @@ void reexec_sealed(char **argv);                          /* sealed.c: returns i
 void join_and_unshare(const struct plan *p);              /* ns.c */
 void fork_init(const struct plan *p);                     /* ns.c: returns in the init */
 void setup_terminal(const struct plan *p);                /* console.c */
+void copy_up(int covered, int fresh, const char *step);   /* copyup.c */
+void loopback_up(const struct plan *p);                   /* copyup.c */
 void own_stdio(const struct plan *p);                     /* console.c */
 void become_userns_root(const struct plan *p);            /* ns.c */
 void set_names_and_sysctls(const struct plan *p);         /* ns.c */

@@ -9,7 +9,13 @@ bash scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 
 extra_fail=0
 if ! node_modules/.bin/tsc -p .; then echo "type check failed"; extra_fail=1; fi
 dirs=(test/unit test/native)
-if [ "$(id -u)" = 0 ]; then dirs+=(test/integration); else echo "not root: skipping test/integration"; fi
+if [ "$(id -u)" = 0 ]; then
+  dirs+=(test/integration)
+  # Podman, containerd and Docker from Debian, for the client suite (nothing is started here)
+  if bash scripts/client-deps.sh; then dirs+=(test/clients); else echo "could not install the clients"; extra_fail=1; fi
+else
+  echo "not root: skipping test/integration and test/clients"
+fi
 out=$(mktemp)
 node_modules/.bin/bun test --timeout 60000 "${dirs[@]}" "$@" 2>&1 | tee "$out"
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tail -1 | grep -Eo '[0-9]+' || echo 0)

@@ -86,6 +86,7 @@ export function encodePlan(p: Plan): Uint8Array {
   w.u32(Tag.HELPER_WAITS, p.helperWaits ? 1 : 0);
   w.u32(Tag.UNSHARE_FLAGS, p.unshareFlags);
   w.u32(Tag.CGROUPNS, p.cgroupns ? 1 : 0);
+  w.u32(Tag.LOOPBACK, p.loopback ? 1 : 0);
   for (const j of p.nsJoin)
     w.list(Tag.NS_JOIN, (l) => {
       if (j.name) l.str(Tag.NAME, j.name);
@@ -115,7 +116,8 @@ export function encodePlan(p: Plan): Uint8Array {
         .u64(Tag.M_ATTR_SET, m.attrSet)
         .u64(Tag.M_ATTR_CLR, m.attrClr)
         .u32(Tag.M_MKDIR, m.mkdir)
-        .u32(Tag.M_BINDRO, m.bindRemount),
+        .u32(Tag.M_BINDRO, m.bindRemount)
+        .u32(Tag.M_COPYUP, m.copyUp ? 1 : 0),
     );
   for (const d of p.devices)
     w.list(Tag.DEVICE, (l) =>

@@ -174,7 +174,10 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean) {
       attrSet: o.attrSet,
       attrClr: o.attrClr,
       bindRemount: 0,
+      copyUp: false,
     };
+    if (o.copyUp && m.type !== "tmpfs")
+      throw new ValidationError(`mounts[${i}].options`, "tmpcopyup: only for a mount of type tmpfs");
     if (isBind(m)) {
       const source = absUnder(facts.bundle, m.source ?? "");
       const kind = facts.sources[source] ?? "missing";
@@ -202,7 +205,7 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean) {
       flags &= ~MS.RDONLY;
       remounts.push({ path: m.destination, flags: o.flags });
     }
-    mounts.push({ ...base, source: m.source ?? m.type ?? "none", fstype: m.type ?? "", flags, mkdir: 1 });
+    mounts.push({ ...base, source: m.source ?? m.type ?? "none", fstype: m.type ?? "", flags, mkdir: 1, copyUp: o.copyUp });
   });
   return { mounts, remounts };
 }
@@ -222,7 +225,7 @@ function compileCgroupMount(
   mounts: PlanMount[],
   remounts: PlanRemount[],
 ): void {
-  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, mkdir: 1 as const };
+  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, mkdir: 1 as const, copyUp: false };
   const v1 = facts.cgroups.filter((c) => c.version === 1);
   if (v1.length === 0) {
     mounts.push({ ...none, name, source: "cgroup", target: dest, fstype: "cgroup2", flags, data: "" });
@@ -333,7 +336,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     name: `process.rlimits[${i}] (${r.type})`,
   }));
 
-  let { mounts, remounts } = compileMounts(spec, facts, cgroupns);
+  let { mounts, remounts } = facts.exec ? { mounts: [], remounts: [] } : compileMounts(spec, facts, cgroupns);
   const devBind = (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev" && isBind(m));
   let devices = compileDevices(spec, !devBind);
   let symlinks = devBind ? [] : [...DEV_SYMLINKS];
@@ -414,6 +417,8 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     helperWaits: facts.helperWaits,
     unshareFlags,
     cgroupns,
+    // A new network namespace has only lo, and it is down: runc and crun bring it up.
+    loopback: (unshareFlags & CLONE.NEWNET) !== 0,
     nsJoin,
     timeOffsets,
     rlimits,

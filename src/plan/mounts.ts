@@ -121,12 +121,18 @@ export interface ParsedOptions {
   attrSet: bigint;
   attrClr: bigint;
   data: string[];
+  /** tmpcopyup (runc's and crun's extension, used by Podman): fill the tmpfs from the image. */
+  copyUp: boolean;
 }
 
 /** Pure: fold a list of option strings into flags, propagation, attributes and data. */
 export function parseMountOptions(options: readonly string[]): ParsedOptions {
-  const r: ParsedOptions = { flags: 0, propagation: 0, attrSet: 0n, attrClr: 0n, data: [] };
+  const r: ParsedOptions = { flags: 0, propagation: 0, attrSet: 0n, attrClr: 0n, data: [], copyUp: false };
   for (const o of options) {
+    if (o === "tmpcopyup") {
+      r.copyUp = true;
+      continue;
+    }
     const d = Object.hasOwn(MOUNT_OPTIONS, o) ? MOUNT_OPTIONS[o] : undefined;
     if (!d) {
       r.data.push(o);

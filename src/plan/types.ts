@@ -31,6 +31,7 @@ export interface PlanMount {
   attrClr: bigint;
   mkdir: 0 | 1 | 2; // 0: must exist, 1: directory, 2: file
   bindRemount: number; // MS_* for the bind remount, 0 = none
+  copyUp: boolean; // tmpcopyup: a tmpfs starts with the covered directory's contents
 }
 
 export interface PlanDevice {
@@ -99,6 +100,8 @@ export interface Plan {
   helperWaits: boolean;
   unshareFlags: number;
   cgroupns: boolean;
+  /** Bring up lo in the new network namespace. */
+  loopback: boolean;
   nsJoin: PlanNsJoin[];
   timeOffsets?: string;
   rlimits: PlanRlimit[];

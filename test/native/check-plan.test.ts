@@ -32,6 +32,7 @@ const minimal: Plan = {
   helperWaits: false,
   unshareFlags: 0,
   cgroupns: false,
+  loopback: false,
   nsJoin: [],
   rlimits: [],
   rootfs: "",
@@ -67,6 +68,7 @@ const full: Plan = {
   helperWaits: true,
   unshareFlags: 0x20000 | 0x20000000 | 0x4000000 | 0x8000000 | 0x4000000 | 0x40000000 | 0x80,
   cgroupns: true,
+  loopback: true,
   nsJoin: [
     { type: 0x40000000, path: "/proc/42/ns/net", name: "linux.namespaces[0] (network)" },
     { type: 0x8000000, path: "/var/run/netns/ipc" },
@@ -94,6 +96,7 @@ const full: Plan = {
       attrClr: 0n,
       mkdir: 1,
       bindRemount: 0,
+      copyUp: true,
     },
     {
       name: 'mounts[1] (/etc/"quoted"\\back\tslash)',
@@ -107,6 +110,7 @@ const full: Plan = {
       attrClr: 0x70n,
       mkdir: 2,
       bindRemount: 1 | 2 | 8,
+      copyUp: false,
     },
   ],
   devices: [

@@ -52,7 +52,7 @@ test("the decoder rejects truncated and malformed input", () => {
 
 test("a plan is framed as PLAN with its payload length", () => {
   const f = encodePlan({
-    helperWaits: false, unshareFlags: 0, cgroupns: false, nsJoin: [], rlimits: [], rootfs: "/r",
+    helperWaits: false, unshareFlags: 0, cgroupns: false, loopback: false, nsJoin: [], rlimits: [], rootfs: "/r",
     rootPropagation: 0, postPropagation: 0, mounts: [], devices: [], symlinks: [], noPivot: false, chroot: false,
     remounts: [], masked: [], readonly: [], sysctls: [], hooks: [], newKeyring: true, execAttrs: [], uid: 0, gid: 0, gids: [],
     noNewPrivs: false, seccompFlags: 0, seccompEarly: false, cwd: "/", env: [], args: ["true"],

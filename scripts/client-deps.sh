@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the clients the client tests drive, from Debian: Podman (with conmon and the CNI
+# plugins), containerd (ctr and the runc v2 shim) and Docker. Nothing is started or enabled:
+# a policy-rc.d refuses every service start while the packages install, and the tests start
+# the daemons they need themselves, with private state.
+set -euo pipefail
+pkgs=()
+command -v podman >/dev/null || pkgs+=(podman conmon containernetworking-plugins)
+command -v containerd >/dev/null || pkgs+=(containerd)
+command -v dockerd >/dev/null || pkgs+=(docker.io)
+[ ${#pkgs[@]} -eq 0 ] && exit 0
+guard=/usr/sbin/policy-rc.d
+made_guard=0
+if [ ! -e "$guard" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod +x "$guard" && made_guard=1
+fi
+trap '[ $made_guard = 1 ] && rm -f "$guard"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

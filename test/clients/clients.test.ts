@@ -1,0 +1,453 @@
+// The clients people use, driving the runtime: the same scenarios through Podman, containerd
+// (ctr) and Docker, each started here with private state, each with RUNTIME as its runtime.
+// Every scenario checks from inside the container, and the runtime's call log shows the
+// client really went through RUNTIME.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { close } from "../../src/sys/libc.ts";
+import { openPty, Terminal } from "../integration/pty.ts";
+import {
+  buildImage,
+  CGROUP_PARENT,
+  IMAGE,
+  leftoverCgroups,
+  ourMounts,
+  ourProcesses,
+  removeEverything,
+  runtimeCalls,
+  sh,
+  startContainerd,
+  startDockerd,
+  WORK,
+  WRAPPER,
+  type Daemon,
+  type Result,
+} from "./harness.ts";
+
+interface Opts {
+  env?: Record<string, string>;
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  readOnly?: boolean;
+  memory?: number;
+  pids?: number;
+  cpus?: number;
+  volume?: { src: string; dst: string };
+  networkNone?: boolean;
+  tty?: boolean;
+}
+
+interface Client {
+  name: string;
+  /** Scenarios this client has no way to ask for. */
+  lacks: string[];
+  prepare(): Promise<void>;
+  finish(): Promise<void>;
+  /** argv of a foreground run that removes the container afterwards. */
+  runArgv(o: Opts, cmd: string[], name: string): string[];
+  detach(name: string, cmd: string[]): Result;
+  exec(name: string, cmd: string[], tty?: boolean): string[];
+  kill(name: string, sig: string): Result;
+  pause(name: string): Result;
+  unpause(name: string): Result;
+  pid(name: string): number;
+  top(name: string): Result;
+  stats(name: string): Result;
+  stop(name: string): Result;
+  rm(name: string): Result;
+  listed(name: string): boolean;
+}
+
+let seq = 0;
+const uniq = (p: string) => `${p}-${process.pid}-${++seq}`;
+
+function flagsDockerLike(o: Opts): string[] {
+  const a: string[] = [];
+  for (const [k, v] of Object.entries(o.env ?? {})) a.push("-e", `${k}=${v}`);
+  if (o.workdir) a.push("-w", o.workdir);
+  if (o.user) a.push("--user", o.user);
+  if (o.hostname) a.push("--hostname", o.hostname);
+  if (o.readOnly) a.push("--read-only");
+  if (o.memory) a.push("--memory", String(o.memory));
+  if (o.pids) a.push("--pids-limit", String(o.pids));
+  if (o.cpus) a.push("--cpus", String(o.cpus));
+  if (o.volume) a.push("-v", `${o.volume.src}:${o.volume.dst}`);
+  if (o.networkNone) a.push("--network", "none");
+  if (o.tty) a.push("-t");
+  return a;
+}
+
+// ---- Podman ---------------------------------------------------------------------------------
+
+function podman(): Client {
+  const dir = join(WORK, "podman");
+  const conf = join(dir, "containers.conf");
+  const base = () => [
+    "podman",
+    "--root", join(dir, "root"),
+    "--runroot", join(dir, "runroot"),
+    "--tmpdir", join(dir, "tmp"),
+    "--storage-driver", "vfs",
+    "--cgroup-manager", "cgroupfs",
+    "--events-backend", "file",
+    "--runtime", WRAPPER,
+  ];
+  const env = () => ({ CONTAINERS_CONF: conf });
+  const p = (...a: string[]) => sh([...base(), ...a], env());
+  return {
+    name: "podman",
+    lacks: [],
+    async prepare() {
+      mkdirSync(dir, { recursive: true });
+      // Limits within this host's hard ones (root here lacks CAP_SYS_RESOURCE), no network
+      // unless asked (nothing is changed on the host's network), private CNI configuration.
+      writeFileSync(
+        conf,
+        [
+          "[containers]",
+          'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
+          'netns = "none"',
+          "[engine]",
+          `cgroup_manager = "cgroupfs"`,
+          "[network]",
+          `network_config_dir = "${dir}/cni"`,
+          "",
+        ].join("\n"),
+      );
+      // podman has no flag for its configuration file: every podman call reads this
+      process.env.CONTAINERS_CONF = conf;
+      const r = p("load", "-i", archive);
+      if (r.code !== 0) throw new Error(`podman load: ${r.err}`);
+    },
+    async finish() {
+      p("rm", "-af", "-t", "0");
+      p("rmi", "-af");
+    },
+    runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, ...flagsDockerLike(o), IMAGE, ...cmd],
+    detach: (name, cmd) => p("run", "-d", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, IMAGE, ...cmd),
+    exec: (name, cmd, tty) => [...base(), "exec", ...(tty ? ["-t"] : []), name, ...cmd],
+    kill: (name, sig) => p("kill", "-s", sig, name),
+    pause: (name) => p("pause", name),
+    unpause: (name) => p("unpause", name),
+    pid: (name) => Number(p("inspect", "--format", "{{.State.Pid}}", name).out.trim()),
+    top: (name) => p("top", name),
+    stats: (name) => p("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", name),
+    stop: (name) => p("stop", "-t", "1", name),
+    rm: (name) => p("rm", name),
+    listed: (name) => p("ps", "-a", "--format", "{{.Names}}").out.split("\n").includes(name),
+  };
+}
+
+// ---- containerd (ctr) -----------------------------------------------------------------------
+
+function containerd(): Client {
+  let address = "";
+  let daemon: Daemon | undefined;
+  const base = () => ["ctr", "--address", address, "--namespace", "runjs-test"];
+  // the shim's runtime root and ctr's fifos would otherwise go under /run/containerd
+  const runtimeFlags = () => ["--runc-binary", WRAPPER, "--runc-root", join(WORK, "containerd/runtime"), "--fifo-dir", join(WORK, "containerd/fifo")];
+  const c = (...a: string[]) => sh([...base(), ...a]);
+  return {
+    name: "containerd",
+    // ctr has no flag for a user, a hostname or a pids limit; its containers have no network
+    // but loopback, which is what "network none" checks
+    lacks: ["user", "hostname", "pids"],
+    async prepare() {
+      ({ address, daemon } = await startContainerd());
+      const r = c("images", "import", archive);
+      if (r.code !== 0) throw new Error(`ctr images import: ${r.err}`);
+    },
+    async finish() {
+      for (const line of c("tasks", "ls", "-q").out.split("\n").filter(Boolean)) c("tasks", "kill", "-s", "SIGKILL", line);
+      Bun.sleepSync(200);
+      for (const line of c("tasks", "ls", "-q").out.split("\n").filter(Boolean)) c("tasks", "rm", "-f", line);
+      for (const line of c("containers", "ls", "-q").out.split("\n").filter(Boolean)) c("containers", "rm", line);
+      await daemon?.stop();
+    },
+    runArgv(o, cmd, name) {
+      const a = [...base(), "run", "--rm", ...runtimeFlags(), "--cgroup", `${CGROUP_PARENT}/containerd/${name}`];
+      for (const [k, v] of Object.entries(o.env ?? {})) a.push("--env", `${k}=${v}`);
+      if (o.workdir) a.push("--cwd", o.workdir);
+      if (o.readOnly) a.push("--read-only");
+      if (o.memory) a.push("--memory-limit", String(o.memory));
+      if (o.cpus) a.push("--cpus", String(o.cpus));
+      // ctr's default spec has no /sys/fs/cgroup: ask for one to see the limits from inside
+      if (o.memory || o.cpus) a.push("--mount", "type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:nodev:noexec");
+      if (o.volume) a.push("--mount", `type=bind,src=${o.volume.src},dst=${o.volume.dst},options=rbind:rw`);
+      if (o.tty) a.push("-t");
+      return [...a, IMAGE, name, ...cmd];
+    },
+    detach: (name, cmd) =>
+      c("run", "-d", ...runtimeFlags(), "--cgroup", `${CGROUP_PARENT}/containerd/${name}`, IMAGE, name, ...cmd),
+    exec: (name, cmd, tty) => [...base(), "tasks", "exec", ...(tty ? ["-t"] : []), "--exec-id", uniq("e"), name, ...cmd],
+    kill: (name, sig) => c("tasks", "kill", "-s", `SIG${sig}`, name),
+    pause: (name) => c("tasks", "pause", name),
+    unpause: (name) => c("tasks", "resume", name),
+    pid: (name) => Number(/^\S+\s+(\d+)/m.exec(c("tasks", "ls").out.split("\n").find((l) => l.startsWith(name + " ")) ?? "")?.[1]),
+    top: (name) => c("tasks", "ps", name),
+    stats: (name) => c("tasks", "metrics", name),
+    stop(name) {
+      c("tasks", "kill", "-s", "SIGKILL", name);
+      for (let i = 0; i < 100 && !/STOPPED/.test(c("tasks", "ls").out.split("\n").find((l) => l.startsWith(name + " ")) ?? "STOPPED"); i++)
+        Bun.sleepSync(50);
+      return c("tasks", "rm", name);
+    },
+    rm: (name) => c("containers", "rm", name),
+    listed: (name) => c("containers", "ls", "-q").out.split("\n").includes(name),
+  };
+}
+
+// ---- Docker ---------------------------------------------------------------------------------
+
+function docker(): Client {
+  let host = "";
+  let daemon: Daemon | undefined;
+  const base = () => ["/usr/bin/docker", "-H", host];
+  const d = (...a: string[]) => sh([...base(), ...a]);
+  return {
+    name: "docker",
+    lacks: [],
+    async prepare() {
+      ({ host, daemon } = await startDockerd());
+      const r = d("load", "-i", archive);
+      if (r.code !== 0) throw new Error(`docker load: ${r.err}`);
+    },
+    async finish() {
+      const ids = d("ps", "-aq").out.split("\n").filter(Boolean);
+      if (ids.length) d("rm", "-f", ...ids);
+      await daemon?.stop();
+    },
+    runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, ...flagsDockerLike(o), IMAGE, ...cmd],
+    detach: (name, cmd) => d("run", "-d", "--name", name, IMAGE, ...cmd),
+    exec: (name, cmd, tty) => [...base(), "exec", ...(tty ? ["-t"] : []), name, ...cmd],
+    kill: (name, sig) => d("kill", "-s", sig, name),
+    pause: (name) => d("pause", name),
+    unpause: (name) => d("unpause", name),
+    pid: (name) => Number(d("inspect", "--format", "{{.State.Pid}}", name).out.trim()),
+    top: (name) => d("top", name),
+    stats: (name) => d("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", name),
+    stop: (name) => d("stop", "-t", "1", name),
+    rm: (name) => d("rm", name),
+    listed: (name) => d("ps", "-a", "--format", "{{.Names}}").out.split("\n").includes(name),
+  };
+}
+
+// ---- the scenarios --------------------------------------------------------------------------
+
+let archive = "";
+const clients = [podman(), containerd(), docker()];
+const wanted = (process.env.RUNJS_CLIENTS ?? "podman,containerd,docker").split(",");
+const available = (c: Client) =>
+  wanted.includes(c.name) &&
+  Bun.which(c.name === "containerd" ? "containerd" : c.name === "docker" ? "dockerd" : "podman") !== null;
+
+beforeAll(() => {
+  archive = buildImage();
+});
+
+afterAll(() => {
+  removeEverything();
+});
+
+function run(c: Client, o: Opts, cmd: string[]): Result {
+  return sh(c.runArgv(o, cmd, uniq("r")));
+}
+
+/** A foreground client command on a pty of ours (the client wants a terminal for -t). */
+async function onTerminal(argv: string[]): Promise<{ code: number; out: string }> {
+  const [m, s] = openPty();
+  const p = Bun.spawn(["setsid", "-c", ...argv], { stdio: [s, s, s], env: process.env });
+  close(s);
+  const t = new Terminal(m);
+  let out = "";
+  try {
+    out = t.expect(/__END__/, 30000);
+    // keep the terminal open until the client is done: closing it would hang it up (SIGHUP)
+    const timer = setTimeout(() => p.kill("SIGKILL"), 30000);
+    await p.exited;
+    clearTimeout(timer);
+  } catch (e) {
+    out = String(e);
+  } finally {
+    t.close();
+  }
+  return { code: await p.exited, out };
+}
+
+/** Cgroup file of the container's init on the host, for checks from outside. */
+function cgroupFile(pid: number, controller: string, file: string): string {
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n")) {
+    const [, ctrls, path] = line.split(":");
+    if (ctrls !== undefined && ctrls.split(",").includes(controller)) return `/sys/fs/cgroup/${controller}${path}/${file}`;
+    if (ctrls === "" && existsSync(`/sys/fs/cgroup/cgroup.controllers`)) return `/sys/fs/cgroup${path}/${file}`;
+  }
+  return "";
+}
+
+function frozen(pid: number): boolean {
+  const v1 = cgroupFile(pid, "freezer", "freezer.state");
+  if (v1 && existsSync(v1)) return readFileSync(v1, "utf8").trim() === "FROZEN";
+  const v2 = cgroupFile(pid, "", "cgroup.freeze");
+  return v2 !== "" && readFileSync(v2, "utf8").trim() === "1";
+}
+
+for (const c of clients) {
+  describe.skipIf(!available(c))(c.name, () => {
+    let callsBefore = 0;
+    beforeAll(async () => {
+      await c.prepare();
+      callsBefore = runtimeCalls().length;
+    }, 120000);
+    afterAll(async () => {
+      await c.finish();
+    }, 120000);
+    const scenario = (name: string, fn: () => void | Promise<void>) =>
+      (c.lacks.includes(name) ? test.skip : test)(`${name}`, fn, 60000);
+
+    scenario("run --rm echo: stdout comes back, and the runtime ran it", () => {
+      const from = runtimeCalls().length;
+      const r = run(c, {}, ["echo", "hello from busybox"]);
+      expect(r.err.replace(/^.*level=(info|warning).*\n/gm, "")).toBe("");
+      expect(r.out).toBe("hello from busybox\n");
+      expect(r.code).toBe(0);
+      const calls = runtimeCalls(from).map((l) => l.replace(/^(--\S+( \S+)? )*/, ""));
+      expect(calls.some((l) => /\bcreate\b/.test(l))).toBe(true);
+      expect(calls.some((l) => /\bstart\b/.test(l))).toBe(true);
+      expect(calls.some((l) => /\bdelete\b/.test(l))).toBe(true);
+    });
+
+    scenario("exit code", () => {
+      expect(run(c, {}, ["sh", "-c", "exit 3"]).code).toBe(3);
+    });
+
+    scenario("tty", async () => {
+      // the output crosses two terminals (the container's and ours): \r\r\n
+      const r = await onTerminal(c.runArgv({ tty: true }, ["sh", "-c", "tty; echo __END__"], uniq("t")));
+      expect(r.out).toMatch(/^\/dev\/pts\/\d+\r+\n/);
+      expect(r.code).toBe(0);
+    });
+
+    scenario("env", () => {
+      expect(run(c, { env: { GREETING: "hi there" } }, ["sh", "-c", "echo $GREETING"]).out).toBe("hi there\n");
+    });
+
+    scenario("workdir", () => {
+      expect(run(c, { workdir: "/tmp" }, ["pwd"]).out).toBe("/tmp\n");
+    });
+
+    scenario("user", () => {
+      expect(run(c, { user: "1000:1000" }, ["id"]).out).toMatch(/^uid=1000\(user\) gid=1000\(user\)/);
+    });
+
+    scenario("hostname", () => {
+      expect(run(c, { hostname: "box1" }, ["hostname"]).out).toBe("box1\n");
+    });
+
+    scenario("read-only rootfs", () => {
+      const r = run(c, { readOnly: true }, ["sh", "-c", "touch /probe 2>&1; echo rc=$?"]);
+      expect(r.out).toContain("Read-only file system");
+      expect(r.out).toContain("rc=1");
+    });
+
+    scenario("memory limit", () => {
+      const r = run(c, { memory: 64 * 1024 * 1024 }, ["sh", "-c", "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"]);
+      expect(r.out.trim()).toBe(String(64 * 1024 * 1024));
+    });
+
+    scenario("pids", () => {
+      const r = run(c, { pids: 42 }, ["sh", "-c", "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max"]);
+      expect(r.out.trim()).toBe("42");
+    });
+
+    scenario("cpu limit", () => {
+      const r = run(c, { cpus: 0.5 }, ["sh", "-c", "cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us"]);
+      const n = r.out.trim().split(/\s+/).map(Number);
+      expect(n[0]! / n[1]!).toBeCloseTo(0.5, 5);
+    });
+
+    scenario("bind-mounted volume", () => {
+      const vol = join(WORK, uniq("vol"));
+      mkdirSync(vol);
+      writeFileSync(join(vol, "in.txt"), "from the host\n");
+      const r = run(c, { volume: { src: vol, dst: "/data" } }, ["sh", "-c", "cat /data/in.txt; echo from the container > /data/out.txt"]);
+      expect(r.out).toBe("from the host\n");
+      expect(readFileSync(join(vol, "out.txt"), "utf8")).toBe("from the container\n");
+    });
+
+    scenario("network none", () => {
+      const r = run(c, { networkNone: true }, ["sh", "-c", "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; ip addr show lo | grep 'inet '"]);
+      expect(r.out.split("\n")[0]).toBe("lo");
+      expect(r.out).toContain("inet 127.0.0.1/8");
+      expect(r.out.split("\n").filter(Boolean).length).toBe(2); // lo, and its address: nothing else
+    });
+
+    scenario("detached run, exec, stop, rm", async () => {
+      const name = uniq("d");
+      expect(c.detach(name, ["sleep", "1000"]).code).toBe(0);
+      const e = sh(c.exec(name, ["sh", "-c", "echo exec-ok; cat /proc/1/cmdline | tr '\\0' ' '"]));
+      expect(e.out).toBe("exec-ok\nsleep 1000 ");
+      const t = await onTerminal(c.exec(name, ["sh", "-c", "tty; echo __END__"], true));
+      expect(t.out).toMatch(/^\/dev\/pts\/\d+\r+\n/);
+      expect(c.stop(name).code).toBe(0);
+      expect(c.rm(name).code).toBe(0);
+      expect(c.listed(name)).toBe(false);
+    });
+
+    scenario("kill with a signal", async () => {
+      const name = uniq("k");
+      const p = Bun.spawn(c.runArgv({}, ["sh", "-c", "trap 'exit 42' USR1; echo ready; while true; do sleep 0.1; done"], name), {
+        stdio: ["ignore", "pipe", "ignore"],
+        env: process.env,
+      });
+      const reader = p.stdout.getReader();
+      await reader.read(); // "ready"
+      expect(c.kill(name, "USR1").code).toBe(0);
+      expect(await p.exited).toBe(42);
+    });
+
+    scenario("pause and unpause", () => {
+      const name = uniq("p");
+      expect(c.detach(name, ["sleep", "1000"]).code).toBe(0);
+      const pid = c.pid(name);
+      expect(pid).toBeGreaterThan(0);
+      expect(c.pause(name).code).toBe(0);
+      expect(frozen(pid)).toBe(true);
+      expect(c.unpause(name).code).toBe(0);
+      expect(frozen(pid)).toBe(false);
+      c.stop(name);
+      c.rm(name);
+    });
+
+    scenario("stats and top", () => {
+      const name = uniq("s");
+      expect(c.detach(name, ["sleep", "1000"]).code).toBe(0);
+      const top = c.top(name);
+      expect(top.code).toBe(0);
+      expect(top.out).toContain(c.name === "containerd" ? String(c.pid(name)) : "sleep");
+      const st = c.stats(name);
+      expect(st.code).toBe(0);
+      expect(st.out).toMatch(c.name === "containerd" ? /memory\.usage_in_bytes\s+\d+/ : /\d+(\.\d+)?\s*[kKMG]i?B/);
+      c.stop(name);
+      c.rm(name);
+    });
+
+    test("nothing of the containers is left: processes, mounts, cgroups", async () => {
+      await c.finish();
+      await Bun.sleep(200);
+      expect(runtimeCalls().length).toBeGreaterThan(callsBefore);
+      const procs = ourProcesses().filter((p) => {
+        try {
+          return !readFileSync(`/proc/${p}/cmdline`, "utf8").startsWith(c.name === "docker" ? "dockerd" : "containerd\0");
+        } catch {
+          return false;
+        }
+      });
+      expect(procs).toEqual([]);
+      expect(ourMounts().filter((m) => m.includes(`/${c.name}/`) && /(shm|rootfs|merged|userdata)/.test(m))).toEqual([]);
+      // (podman keeps the cgroup it makes for conmon, its monitor, whatever the runtime)
+      expect(leftoverCgroups().filter((d) => d.includes(`${CGROUP_PARENT}/${c.name}/`) && !d.endsWith("/conmon"))).toEqual([]);
+    }, 120000);
+  });
+}
