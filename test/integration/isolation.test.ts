@@ -210,3 +210,56 @@ test("--no-pivot uses MS_MOVE and chroot", () => {
   expect(r.code).toBe(0);
   expect(r.out).toContain("bin");
 });
+
+test("a new network namespace has its loopback up, as with runc and crun", () => {
+  const r = runIn(newEnv(), ["sh", "-c", "ip addr show lo; nc -l -p 7777 & sleep 0.3; echo over-lo | nc -w 1 127.0.0.1 7777 && echo sent; wait"]);
+  expect(r.out).toMatch(/<LOOPBACK,UP,LOWER_UP>/);
+  expect(r.out).toContain("inet 127.0.0.1/8");
+  expect(r.out).toContain("over-lo\nsent");
+});
+
+test("tmpcopyup: a tmpfs starts with the image's files, owners, modes and links; the image is untouched", () => {
+  const env = newEnv();
+  const d = join(env.bundle, "rootfs/seed");
+  mkdirSync(join(d, "sub/deeper"), { recursive: true });
+  writeFileSync(join(d, "file.txt"), "from the image\n");
+  writeFileSync(join(d, "secret"), "s\n", { mode: 0o600 });
+  Bun.spawnSync(["chown", "1000:1000", join(d, "secret")]);
+  symlinkSync("file.txt", join(d, "link"));
+  symlinkSync("/etc/passwd", join(d, "abs-link")); // copied as a link, never followed
+  Bun.spawnSync(["chown", "-R", "1000:1000", join(d, "sub")]);
+  writeFileSync(join(d, "sub/deeper/f"), "deep\n");
+  Bun.spawnSync(["mkfifo", join(d, "fifo")]);
+  env.spec.mounts!.push({ destination: "/seed", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "tmpcopyup"] });
+  const r = runIn(env, [
+    "sh",
+    "-c",
+    "cd /seed; grep -c . file.txt; readlink link; readlink abs-link; stat -c '%n %u:%g %a %F' sub secret fifo; cat sub/deeper/f; " +
+      "echo changed > file.txt && cat file.txt; mount | grep ' /seed '",
+  ]);
+  expect(r.err).toBe("");
+  expect(r.out).toBe(
+    [
+      "1",
+      "file.txt",
+      "/etc/passwd",
+      "sub 1000:1000 755 directory",
+      "secret 1000:1000 600 regular file",
+      "fifo 0:0 644 fifo",
+      "deep",
+      "changed",
+    ].join("\n") + "\n" + r.out.split("\n").slice(8).join("\n"),
+  );
+  expect(r.out).toMatch(/tmpfs on \/seed type tmpfs/);
+  expect(readFileSync(join(d, "file.txt"), "utf8")).toBe("from the image\n");
+});
+
+test("tmpcopyup on anything but a tmpfs is refused, naming the mount", () => {
+  const env = newEnv();
+  env.spec.mounts!.push({ destination: "/x", type: "bind", source: env.bundle, options: ["rbind", "tmpcopyup"] });
+  env.write();
+  const r = env.runjs(["run", env.id]);
+  expect(r.code).toBe(1);
+  expect(r.err).toMatch(/mounts\[\d+\]\.options: tmpcopyup: only for a mount of type tmpfs/);
+  expect(existsSync(join(env.root, env.id))).toBe(false);
+});

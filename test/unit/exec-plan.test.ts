@@ -124,3 +124,23 @@ describe("the exec plan", () => {
     expect([none.consoleFd, none.consoleRows, none.devConsole]).toEqual([undefined, 0, false]);
   });
 });
+
+describe("options clients rely on", () => {
+  test("tmpcopyup is a plan flag for tmpfs, not mount data; elsewhere it is refused", () => {
+    const s = testSpec();
+    s.mounts = [{ destination: "/run", type: "tmpfs", source: "tmpfs", options: ["rw", "rprivate", "nosuid", "tmpcopyup"] }];
+    const m = compilePlan(s, testFacts()).mounts.find((x) => x.target === "/run")!;
+    expect([m.copyUp, m.data]).toEqual([true, ""]);
+    s.mounts = [{ destination: "/x", type: "proc", source: "proc", options: ["tmpcopyup"] }];
+    expect(() => compilePlan(s, testFacts())).toThrow("config.json: mounts[0].options: tmpcopyup: only for a mount of type tmpfs");
+  });
+
+  test("a new network namespace asks for lo up; a joined one or none does not", () => {
+    const s = testSpec();
+    expect(compilePlan(s, testFacts()).loopback).toBe(true);
+    s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: "/proc/1/ns/net" } : n));
+    expect(compilePlan(s, testFacts()).loopback).toBe(false);
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "network");
+    expect(compilePlan(s, testFacts()).loopback).toBe(false);
+  });
+});
