@@ -11,6 +11,7 @@ import {
   buildImage,
   CGROUP_PARENT,
   IMAGE,
+  ownBridge,
   leftoverCgroups,
   ourMounts,
   ourProcesses,
@@ -37,7 +38,12 @@ interface Opts {
   volume?: { src: string; dst: string };
   networkNone?: boolean;
   tty?: boolean;
+  /** --ulimit nofile=N:N */
+  nofile?: number;
 }
+
+/** The bridge network's name per client (podman: a CNI network of ours). */
+const BRIDGE_NET: Record<string, string> = { podman: "runjs-test", docker: "bridge" };
 
 interface Client {
   name: string;
@@ -47,7 +53,7 @@ interface Client {
   finish(): Promise<void>;
   /** argv of a foreground run that removes the container afterwards. */
   runArgv(o: Opts, cmd: string[], name: string): string[];
-  detach(name: string, cmd: string[]): Result;
+  detach(name: string, cmd: string[], publish?: string): Result;
   exec(name: string, cmd: string[], tty?: boolean): string[];
   kill(name: string, sig: string): Result;
   pause(name: string): Result;
@@ -76,6 +82,7 @@ function flagsDockerLike(o: Opts): string[] {
   if (o.volume) a.push("-v", `${o.volume.src}:${o.volume.dst}`);
   if (o.networkNone) a.push("--network", "none");
   if (o.tty) a.push("-t");
+  if (o.nofile) a.push("--ulimit", `nofile=${o.nofile}:${o.nofile}`);
   return a;
 }
 
@@ -116,6 +123,27 @@ function podman(): Client {
           "",
         ].join("\n"),
       );
+      // A CNI network of our own for published ports: its own bridge, no masquerading.
+      mkdirSync(join(dir, "cni"), { recursive: true });
+      writeFileSync(
+        join(dir, "cni/runjs-test.conflist"),
+        JSON.stringify({
+          cniVersion: "0.4.0",
+          name: "runjs-test",
+          plugins: [
+            {
+              type: "bridge",
+              bridge: "runjs-pm0",
+              isGateway: true,
+              ipMasq: false,
+              hairpinMode: true,
+              ipam: { type: "host-local", routes: [{ dst: "0.0.0.0/0" }], ranges: [[{ subnet: "10.251.77.0/24", gateway: "10.251.77.1" }]] },
+            },
+            { type: "portmap", capabilities: { portMappings: true } },
+          ],
+        }),
+      );
+      ownBridge("runjs-pm0");
       // podman has no flag for its configuration file: every podman call reads this
       process.env.CONTAINERS_CONF = conf;
       const r = p("load", "-i", archive);
@@ -126,7 +154,8 @@ function podman(): Client {
       p("rmi", "-af");
     },
     runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, ...flagsDockerLike(o), IMAGE, ...cmd],
-    detach: (name, cmd) => p("run", "-d", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, IMAGE, ...cmd),
+    detach: (name, cmd, publish) =>
+      p("run", "-d", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, ...(publish ? ["--network", BRIDGE_NET.podman!, "-p", publish] : []), IMAGE, ...cmd),
     exec: (name, cmd, tty) => [...base(), "exec", ...(tty ? ["-t"] : []), name, ...cmd],
     kill: (name, sig) => p("kill", "-s", sig, name),
     pause: (name) => p("pause", name),
@@ -151,9 +180,9 @@ function containerd(): Client {
   const c = (...a: string[]) => sh([...base(), ...a]);
   return {
     name: "containerd",
-    // ctr has no flag for a user, a hostname or a pids limit; its containers have no network
-    // but loopback, which is what "network none" checks
-    lacks: ["user", "hostname", "pids"],
+    // ctr has no flag for a user, a hostname, a pids limit or an rlimit; its containers have
+    // no network but loopback, which is what "network none" checks
+    lacks: ["user", "hostname", "pids", "a runtime failure reaches the user with its reason", "published port"],
     async prepare() {
       ({ address, daemon } = await startContainerd());
       const r = c("images", "import", archive);
@@ -220,7 +249,7 @@ function docker(): Client {
       await daemon?.stop();
     },
     runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, ...flagsDockerLike(o), IMAGE, ...cmd],
-    detach: (name, cmd) => d("run", "-d", "--name", name, IMAGE, ...cmd),
+    detach: (name, cmd, publish) => d("run", "-d", "--name", name, ...(publish ? ["-p", publish] : []), IMAGE, ...cmd),
     exec: (name, cmd, tty) => [...base(), "exec", ...(tty ? ["-t"] : []), name, ...cmd],
     kill: (name, sig) => d("kill", "-s", sig, name),
     pause: (name) => d("pause", name),
@@ -383,6 +412,15 @@ for (const c of clients) {
       expect(r.out.split("\n").filter(Boolean).length).toBe(2); // lo, and its address: nothing else
     });
 
+    scenario("a runtime failure reaches the user with its reason", () => {
+      // an open-files limit above this host's hard limit (root lacks CAP_SYS_RESOURCE): the
+      // runtime fails create, and the client must show why (from the runtime's json log)
+      const r = run(c, { nofile: 30000 }, ["true"]);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/rlimit/i);
+      expect(r.err).toMatch(/operation not permitted/i);
+    });
+
     scenario("detached run, exec, stop, rm", async () => {
       const name = uniq("d");
       expect(c.detach(name, ["sleep", "1000"]).code).toBe(0);
@@ -405,6 +443,24 @@ for (const c of clients) {
       await reader.read(); // "ready"
       expect(c.kill(name, "USR1").code).toBe(0);
       expect(await p.exited).toBe(42);
+    });
+
+    scenario("published port", async () => {
+      const name = uniq("w");
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const r = c.detach(name, ["httpd", "-f", "-p", "80", "-h", "/www"], `127.0.0.1:${port}:80`);
+      expect(r.err.replace(/^.*level=(info|warning).*\n/gm, "")).toBe("");
+      let body = "";
+      for (let i = 0; i < 50 && !body; i++) {
+        try {
+          body = await (await fetch(`http://127.0.0.1:${port}/index.html`)).text();
+        } catch {
+          await Bun.sleep(100);
+        }
+      }
+      expect(body).toBe("hello from runjs\n");
+      c.stop(name);
+      c.rm(name);
     });
 
     scenario("pause and unpause", () => {

@@ -145,9 +145,44 @@ export async function startContainerd(): Promise<{ address: string; daemon: Daem
   return { address, daemon: { pid: p.pid, stop: () => stopPid(p) } };
 }
 
+/** Bridges and iptables chains the tests made, to remove at the end. */
+const madeLinks: string[] = [];
+const natChainsBefore = natChains();
+
+function natChains(): string[] {
+  const r = Bun.spawnSync(["iptables", "-t", "nat", "-S"]);
+  return r.exitCode === 0 ? r.stdout.toString().split("\n").filter((l) => l.startsWith("-N ")).map((l) => l.slice(3)) : [];
+}
+
+/** A bridge of ours for a client's containers (its own, never the host's). */
+export function makeBridge(name: string, cidr: string): void {
+  if (Bun.spawnSync(["ip", "link", "add", name, "type", "bridge"]).exitCode !== 0) throw new Error(`ip link add ${name} failed`);
+  madeLinks.push(name);
+  Bun.spawnSync(["ip", "addr", "add", cidr, "dev", name]);
+  Bun.spawnSync(["ip", "link", "set", name, "up"]);
+}
+
+export function ownBridge(name: string): void {
+  madeLinks.push(name);
+}
+
+/** Remove the nat chains that appeared while we ran (CNI's portmap makes them), and the jumps to them. */
+function removeNewNatChains(): void {
+  const fresh = natChains().filter((c) => !natChainsBefore.includes(c));
+  if (!fresh.length) return;
+  const rules = Bun.spawnSync(["iptables", "-t", "nat", "-S"]).stdout.toString().split("\n");
+  for (const r of rules)
+    if (r.startsWith("-A ") && fresh.some((c) => r.includes(`-j ${c}`)))
+      Bun.spawnSync(["sh", "-c", `iptables -t nat ${r.replace(/^-A /, "-D ")}`]);
+  for (const c of fresh) Bun.spawnSync(["iptables", "-t", "nat", "-F", c]);
+  for (const c of fresh) Bun.spawnSync(["iptables", "-t", "nat", "-X", c]);
+}
+
 export async function startDockerd(): Promise<{ host: string; daemon: Daemon }> {
   const dir = join(WORK, "docker");
   mkdirSync(dir);
+  // Docker's own bridge, without iptables: published ports go through docker-proxy.
+  makeBridge("runjs-dk0", "10.251.78.1/24");
   const sock = join(dir, "docker.sock");
   const log = join(dir, "log");
   const p = Bun.spawn(
@@ -163,7 +198,7 @@ export async function startDockerd(): Promise<{ host: string; daemon: Daemon }> 
       "--exec-opt", "native.cgroupdriver=cgroupfs",
       "--iptables=false",
       "--ip-forward=false",
-      "--bridge=none",
+      "--bridge", "runjs-dk0",
       "--storage-driver", "vfs",
       "--default-ulimit", "nofile=1024:1024",
     ],
@@ -215,6 +250,8 @@ export function removeEverything(): void {
   }
   for (const m of ourMounts().reverse()) Bun.spawnSync(["umount", "-l", m]);
   for (const h of hostHierarchies()) removeTree(`${h.mountpoint}${CGROUP_PARENT}`);
+  for (const l of madeLinks) Bun.spawnSync(["ip", "link", "del", l]);
+  removeNewNatChains();
   rmSync(WORK, { recursive: true, force: true });
   for (const p of FIXED) if (!preexisting.includes(p)) rmSync(p, { recursive: true, force: true });
 }
