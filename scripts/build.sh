@@ -8,5 +8,8 @@ cc -std=gnu11 -O2 -Wall -Wextra -Werror -o bin/runjs-init.tmp native/*.c
 mv bin/runjs-init.tmp bin/runjs-init
 # --bytecode ships JavaScriptCore bytecode instead of source: start-up drops from ~7 ms
 # to ~4.5 ms here (bytecode needs the CommonJS output format).
-node_modules/.bin/bun build --compile --minify --bytecode --format=cjs src/cli/entry.ts --outfile bin/runjs.tmp >/dev/null
+# The commit goes into `runjs --version` (Docker's `docker info` shows it, as it does runc's).
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --define "RUNJS_COMMIT=\"$commit\"" \
+  src/cli/entry.ts --outfile bin/runjs.tmp >/dev/null
 mv bin/runjs.tmp bin/runjs

@@ -8,6 +8,8 @@ import { Logger } from "./log.ts";
 import { stderr, stdout } from "../sys/fs.ts";
 
 export const VERSION = "0.1.0";
+declare const RUNJS_COMMIT: string; // set by scripts/build.sh
+const COMMIT = typeof RUNJS_COMMIT === "string" ? RUNJS_COMMIT : "unknown";
 export const SPEC_VERSION = "1.3.0";
 
 const GLOBAL: FlagSpec = {
@@ -371,7 +373,8 @@ export async function main(argv: string[]): Promise<number> {
     const g = parseArgs(argv, GLOBAL, true);
     log.configure(g.flags.log as string | undefined, g.flags["log-format"] as string, !!g.flags.debug);
     if (g.flags.version) {
-      stdout(`runjs version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
+      // runc's layout: clients (Docker's `docker info`) read "NAME version X" and "commit: Y"
+      stdout(`runjs version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\n`);
       return 0;
     }
     const name = g.rest[0];

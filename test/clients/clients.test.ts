@@ -16,6 +16,7 @@ import {
   ourMounts,
   ourProcesses,
   removeEverything,
+  RUNTIME as RUNTIME_BIN,
   runtimeCalls,
   sh,
   startContainerd,
@@ -64,6 +65,8 @@ interface Client {
   stop(name: string): Result;
   rm(name: string): Result;
   listed(name: string): boolean;
+  /** The runtime commit the client read from `RUNTIME --version`, where it shows one. */
+  runtimeCommit?(): string;
 }
 
 let seq = 0;
@@ -260,6 +263,7 @@ function docker(): Client {
     stop: (name) => d("stop", "-t", "1", name),
     rm: (name) => d("rm", name),
     listed: (name) => d("ps", "-a", "--format", "{{.Names}}").out.split("\n").includes(name),
+    runtimeCommit: () => d("info", "--format", "{{.RuncCommit.ID}}").out.trim(),
   };
 }
 
@@ -487,6 +491,13 @@ for (const c of clients) {
       expect(st.out).toMatch(c.name === "containerd" ? /memory\.usage_in_bytes\s+\d+/ : /\d+(\.\d+)?\s*[kKMG]i?B/);
       c.stop(name);
       c.rm(name);
+    });
+
+    test.skipIf(!c.runtimeCommit)("the client parses the runtime's --version", () => {
+      const v = sh([RUNTIME_BIN, "--version"]).out;
+      const commit = /^commit: (\S+)$/m.exec(v)?.[1];
+      expect(commit).toBeDefined();
+      expect(c.runtimeCommit!()).toBe(commit!);
     });
 
     test("nothing of the containers is left: processes, mounts, cgroups", async () => {
