@@ -130,6 +130,7 @@ TYPE(plan, plan_type, "PLAN",
      F(plan, UID, U32, "uid", uid),
      F(plan, GID, U32, "gid", gid),
      VEC(plan, GIDS, U32V, "gids", gids, 65536),
+     F(plan, NO_SETGROUPS, BOOL, "noSetgroups", no_setgroups),
      OPT(plan, UMASK, U32, "umask", umask),
      OPT(plan, CAP_BOUNDING, CAPS, "caps", caps[CAP_BOUNDING]), /* prints all five as "caps" */
      F(plan, CAP_EFFECTIVE, U64, NULL, caps[CAP_EFFECTIVE]),

@@ -74,6 +74,7 @@
 #define TAG_UID 56 /* u32 */
 #define TAG_GID 57 /* u32 */
 #define TAG_GIDS 58 /* u32 */
+#define TAG_NO_SETGROUPS 78 /* u32 */
 #define TAG_UMASK 59 /* u32 */
 #define TAG_CAP_BOUNDING 60 /* u64 */
 #define TAG_CAP_EFFECTIVE 61 /* u64 */

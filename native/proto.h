@@ -34,6 +34,7 @@ struct plan {
 	uint32_t root_propagation, post_propagation, uid, gid, umask, seccomp_flags, seccomp_early;
 	uint32_t new_keyring, personality, ioprio; /* the last two applied when seen */
 	uint32_t console_fd, console_rows, console_cols, dev_console; /* console_fd when seen */
+	uint32_t no_setgroups;
 	int32_t oom_score_adj;
 	uint64_t caps[5]; /* by enum cap_set; applied when seen[TAG_CAP_BOUNDING] */
 	const char *rootfs, *cwd;

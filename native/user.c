@@ -57,7 +57,8 @@ void set_user(const struct plan *p, int cap_last)
 			must(prctl(PR_CAPBSET_DROP, c, 0, 0, 0), cs, "prctl", "PR_CAPBSET_DROP");
 	if (has_caps)
 		must(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), cs, "prctl", "PR_SET_KEEPCAPS");
-	must(setgroups(p->ngids, (const gid_t *)p->gids), us, "setgroups", "");
+	if (!p->no_setgroups)
+		must(setgroups(p->ngids, (const gid_t *)p->gids), us, "setgroups", "");
 	must(setresgid(p->gid, p->gid, p->gid), us, "setresgid", "");
 	must(setresuid(p->uid, p->uid, p->uid), us, "setresuid", "");
 	if (!has_caps)

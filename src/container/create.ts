@@ -26,6 +26,8 @@ import { validateSpec } from "../oci/validate.ts";
 import { bindSources, compilePlan, type HostFacts } from "../plan/compile.ts";
 import type { LsmFacts } from "../plan/lsm.ts";
 import { seccompProcessState } from "../plan/seccomp.ts";
+import { planIdMaps } from "../plan/userns.ts";
+import { writeIdMaps } from "./userns.ts";
 import { mkfifo } from "../sys/libc.ts";
 import { destroy } from "./destroy.ts";
 import {
@@ -145,7 +147,10 @@ export function create(o: CreateOptions): Created {
     o.listenFds && spec.process
       ? { ...spec, process: { ...spec.process, env: [...(spec.process.env ?? []), `LISTEN_FDS=${o.listenFds}`, "LISTEN_PID=1"] } }
       : spec;
+  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+  const idMaps = planIdMaps(spec, caller);
   const plan = compilePlan(planSpec, {
+    caller,
     bundle,
     rootfs,
     sources,
@@ -211,6 +216,7 @@ export function create(o: CreateOptions): Created {
           st.pid = init;
           st.startTime = procStat(init)?.startTime ?? 0;
           saveState(dir, st);
+          if (idMaps) writeIdMaps(init, idMaps);
           joinCgroups(st.cgroupDirs, init);
         },
         hooks() {

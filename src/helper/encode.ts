@@ -171,6 +171,7 @@ export function encodePlan(p: Plan): Uint8Array {
   w.u32(Tag.UID, p.uid);
   w.u32(Tag.GID, p.gid);
   for (const g of p.gids) w.u32(Tag.GIDS, g);
+  w.u32(Tag.NO_SETGROUPS, p.noSetgroups ? 1 : 0);
   if (p.umask !== undefined) w.u32(Tag.UMASK, p.umask);
   if (p.caps) {
     w.u64(Tag.CAP_BOUNDING, p.caps.bounding);

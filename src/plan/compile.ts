@@ -10,10 +10,10 @@ import type { Spec } from "../oci/spec.ts";
 import { ValidationError } from "../oci/errors.ts";
 import { CAPABILITY_NAMES, capMask } from "../oci/capabilities.ts";
 import { sysctlDots, u64 } from "../oci/validate.ts";
-import { NotSupportedError } from "../errors.ts";
 import { BIND_REMOUNT_MASK, MS, parseMountOptions, PROPAGATION } from "./mounts.ts";
 import type { Plan, PlanDevice, PlanMount, PlanRemount, PlanSymlink } from "./types.ts";
 import { compileSeccomp } from "./seccomp.ts";
+import { planIdMaps } from "./userns.ts";
 import { compileLsm, NO_LSM, type LsmFacts } from "./lsm.ts";
 import { compileAffinity, compileIoPriority, compilePersonality, compileScheduler } from "./process.ts";
 
@@ -111,6 +111,8 @@ export interface HostFacts {
   consoleFd?: number;
   /** exec: a new process in the running container whose init has this (host) pid. */
   exec?: { pid: number };
+  /** Who runs runjs: decides how id maps are written (absent: root). */
+  caller?: { euid: number; egid: number };
 }
 
 /** /proc/PID/ns/<name> of each namespace type. */
@@ -160,7 +162,7 @@ function isBind(m: { type?: string; options?: string[] }): boolean {
   return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
 }
 
-function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean) {
+function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: boolean) {
   const mounts: PlanMount[] = [];
   const remounts: PlanRemount[] = [];
   (spec.mounts ?? []).forEach((m, i) => {
@@ -195,7 +197,7 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean) {
       return;
     }
     if (m.type === "cgroup") {
-      compileCgroupMount(m.destination, o.flags, name, facts, cgroupns, mounts, remounts);
+      compileCgroupMount(m.destination, o.flags, name, facts, cgroupns, userns, mounts, remounts);
       return;
     }
     let flags = o.flags;
@@ -222,6 +224,7 @@ function compileCgroupMount(
   name: string,
   facts: HostFacts,
   cgroupns: boolean,
+  userns: boolean,
   mounts: PlanMount[],
   remounts: PlanRemount[],
 ): void {
@@ -236,7 +239,8 @@ function compileCgroupMount(
   for (const c of facts.cgroups) {
     const target = `${dest.replace(/\/+$/, "")}/${c.name}`;
     const sub = `${name} ${c.name}`;
-    if (cgroupns)
+    // A v1 hierarchy cannot be mounted afresh inside a user namespace: bind the host's.
+    if (cgroupns && !(userns && c.version === 1))
       mounts.push({
         ...none,
         name: sub,
@@ -303,10 +307,10 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   let hasMountNs = false;
   let hasTimeNs = false;
   let hasUts = false;
+  let userns = false;
   (linux.namespaces ?? []).forEach((ns, i) => {
     const flag = NAMESPACE_FLAGS[ns.type]!;
-    if (ns.type === "user")
-      throw new NotSupportedError(`config.json: linux.namespaces[${i}]: user namespaces are not supported yet`);
+    if (ns.type === "user") userns = true;
     if (ns.type === "mount") hasMountNs = true;
     if (ns.type === "time") hasTimeNs = !ns.path;
     if (ns.type === "uts") hasUts = true;
@@ -315,6 +319,9 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     else unshareFlags |= flag;
   });
   void hasUts;
+  // The user namespace first: it owns every namespace made or joined after it.
+  const u = nsJoin.findIndex((j) => j.type === CLONE.NEWUSER);
+  if (u > 0) nsJoin.unshift(...nsJoin.splice(u, 1));
   if (facts.exec) {
     nsJoin.splice(0, nsJoin.length, ...execJoins(spec, facts.exec.pid));
     unshareFlags = 0;
@@ -336,7 +343,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     name: `process.rlimits[${i}] (${r.type})`,
   }));
 
-  let { mounts, remounts } = facts.exec ? { mounts: [], remounts: [] } : compileMounts(spec, facts, cgroupns);
+  let { mounts, remounts } = facts.exec ? { mounts: [], remounts: [] } : compileMounts(spec, facts, cgroupns, userns);
   const devBind = (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev" && isBind(m));
   let devices = compileDevices(spec, !devBind);
   let symlinks = devBind ? [] : [...DEV_SYMLINKS];
@@ -449,6 +456,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     uid: proc.user?.uid ?? 0,
     gid: proc.user?.gid ?? 0,
     gids: proc.user?.additionalGids ?? [],
+    noSetgroups: !facts.exec && !!planIdMaps(spec, facts.caller ?? { euid: 0, egid: 0 })?.denySetgroups,
     umask: proc.user?.umask,
     caps,
     noNewPrivs: !!proc.noNewPrivileges,

@@ -137,6 +137,8 @@ export interface Plan {
   uid: number;
   gid: number;
   gids: number[];
+  /** setgroups is denied in the container's user namespace: do not call it. */
+  noSetgroups: boolean;
   umask?: number;
   caps?: PlanCaps;
   noNewPrivs: boolean;

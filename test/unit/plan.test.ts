@@ -48,12 +48,31 @@ describe("compilePlan", () => {
     expect(p.nsJoin).toEqual([{ type: CLONE.NEWNET, path: "/proc/1/ns/net", name: "linux.namespaces[1] (network)" }]);
   });
 
-  test("a user namespace is refused for now, with the field named", () => {
+  test("a user namespace is created with the others, or joined first of all", () => {
     const s = spec();
     s.linux!.namespaces!.push({ type: "user" });
     s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
     s.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
-    expect(() => compilePlan(s, facts())).toThrow(/linux\.namespaces\[\d\]: user namespaces are not supported yet/);
+    expect(compilePlan(s, facts()).unshareFlags & CLONE.NEWUSER).toBe(CLONE.NEWUSER);
+    s.linux!.namespaces = [{ type: "network", path: "/proc/1/ns/net" }, { type: "mount" }, { type: "user", path: "/proc/1/ns/user" }];
+    delete s.linux!.uidMappings;
+    delete s.linux!.gidMappings;
+    const p = compilePlan(s, facts());
+    expect(p.nsJoin.map((j) => j.type)).toEqual([CLONE.NEWUSER, CLONE.NEWNET]);
+    expect(p.unshareFlags & CLONE.NEWUSER).toBe(0);
+  });
+
+  test("with a user namespace, v1 cgroup hierarchies are bind-mounted, never mounted afresh", () => {
+    const s = spec();
+    s.linux!.namespaces!.push({ type: "user" });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+    const f = facts({ cgroups: [{ version: 1, name: "memory", controllers: ["memory"], dir: "/sys/fs/cgroup/memory/c1" }, { version: 2, name: "unified", controllers: [], dir: "/sys/fs/cgroup/unified/c1" }] });
+    const cg = compilePlan(s, f).mounts.filter((m) => m.target.startsWith("/sys/fs/cgroup/"));
+    expect(cg.map((m) => [m.target, m.fstype || "bind"])).toEqual([
+      ["/sys/fs/cgroup/memory", "bind"],
+      ["/sys/fs/cgroup/unified", "cgroup2"],
+    ]);
   });
 
   test("without a mount namespace: chroot only, nothing mounted, and a warning", () => {

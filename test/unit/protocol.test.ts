@@ -54,7 +54,7 @@ test("a plan is framed as PLAN with its payload length", () => {
   const f = encodePlan({
     helperWaits: false, unshareFlags: 0, cgroupns: false, loopback: false, nsJoin: [], rlimits: [], rootfs: "/r",
     rootPropagation: 0, postPropagation: 0, mounts: [], devices: [], symlinks: [], noPivot: false, chroot: false,
-    remounts: [], masked: [], readonly: [], sysctls: [], hooks: [], newKeyring: true, execAttrs: [], uid: 0, gid: 0, gids: [],
+    remounts: [], masked: [], readonly: [], sysctls: [], hooks: [], newKeyring: true, execAttrs: [], uid: 0, gid: 0, gids: [], noSetgroups: false,
     noNewPrivs: false, seccompFlags: 0, seccompEarly: false, cwd: "/", env: [], args: ["true"],
     consoleRows: 0, consoleCols: 0, devConsole: false,
   });

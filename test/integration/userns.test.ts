@@ -1,0 +1,87 @@
+// User namespaces for real: root inside, an unprivileged range of ids outside.
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, type Env } from "./helpers.ts";
+
+afterEach(cleanupAll);
+afterAll(removeCgroupParent);
+
+const BASE = 100000;
+
+/** A bundle whose container is root in a user namespace mapping 0..65535 to BASE..; the rootfs is theirs. */
+function mapped(args: string[]): Env {
+  const env = newEnv(args);
+  env.spec.linux!.namespaces!.push({ type: "user" });
+  env.spec.linux!.uidMappings = [{ containerID: 0, hostID: BASE, size: 65536 }];
+  env.spec.linux!.gidMappings = [{ containerID: 0, hostID: BASE, size: 65536 }];
+  env.spec.root!.readonly = false;
+  // the mapped root must reach and own its root filesystem
+  chmodSync(env.dir, 0o755);
+  Bun.spawnSync(["chown", "-R", `${BASE}:${BASE}`, join(env.bundle, "rootfs")]);
+  env.write();
+  return env;
+}
+
+const statusIds = (pid: number, key: "Uid" | "Gid") =>
+  new RegExp(`^${key}:\\s+(.*)$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]!.split(/\s+/).map(Number);
+
+describe("a mapped user namespace", () => {
+  test("root inside, the mapped ids on the host; files it creates belong to the mapped ids", () => {
+    const env = mapped(["sh", "-c", "id; cat /proc/self/uid_map; touch /tmp/made; chown 1000:1000 /tmp/made; touch /tmp/own; sleep 100"]);
+    const caps = env.spec.process!.capabilities!;
+    for (const set of [caps.bounding!, caps.effective!, caps.permitted!]) set.push("CAP_CHOWN");
+    env.write();
+    expect(env.runjs(["run", "-d", env.id]).code).toBe(0);
+    const pid = JSON.parse(env.runjs(["state", env.id]).out).pid;
+    for (let i = 0; i < 200 && !existsSync(join(env.bundle, "rootfs/tmp/own")); i++) Bun.sleepSync(10);
+    expect(statusIds(pid, "Uid")).toEqual([BASE, BASE, BASE, BASE]);
+    expect(statusIds(pid, "Gid")).toEqual([BASE, BASE, BASE, BASE]);
+    expect(readlinkSync(`/proc/${pid}/ns/user`)).not.toBe(readlinkSync("/proc/self/ns/user"));
+    const own = statSync(join(env.bundle, "rootfs/tmp/own"));
+    expect([own.uid, own.gid]).toEqual([BASE, BASE]);
+    const made = statSync(join(env.bundle, "rootfs/tmp/made"));
+    expect([made.uid, made.gid]).toEqual([BASE + 1000, BASE + 1000]);
+    // exec joins the user namespace too
+    const e = env.runjs(["exec", env.id, "sh", "-c", "id -u; cat /proc/self/uid_map"]);
+    expect(e.out).toMatch(/^0\n\s+0\s+100000\s+65536\n$/);
+  });
+
+  test("kernel interfaces the namespace owns work; a device node is bound from the host", () => {
+    const env = mapped(["sh", "-c", "hostname; cat /proc/sys/net/ipv4/ip_forward; echo x > /dev/null && echo null-ok; mount | grep -c ' /dev/null '"]);
+    env.spec.hostname = "mapped";
+    env.spec.linux!.sysctl = { "net.ipv4.ip_forward": "1" }; // the network namespace is the user namespace's
+    env.write();
+    const r = env.runjs(["run", env.id]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("mapped\n1\nnull-ok\n1\n");
+  });
+
+  test("a container joins another's user namespace by path", () => {
+    const a = mapped(["sleep", "100"]);
+    expect(a.runjs(["run", "-d", a.id]).code).toBe(0);
+    const pid = JSON.parse(a.runjs(["state", a.id]).out).pid;
+    const b = mapped(["sh", "-c", "id -u; cat /proc/self/uid_map"]);
+    b.spec.linux!.namespaces = b.spec.linux!.namespaces!.map((n) => (n.type === "user" ? { type: "user", path: `/proc/${pid}/ns/user` } : n));
+    delete b.spec.linux!.uidMappings;
+    delete b.spec.linux!.gidMappings;
+    b.write();
+    const r = b.runjs(["run", b.id]);
+    expect(r.err).toBe("");
+    expect(r.out).toMatch(/^0\n\s+0\s+100000\s+65536\n$/);
+  });
+
+  test("a map the kernel refuses fails create, naming it, and leaves nothing", () => {
+    const env = mapped(["true"]);
+    env.spec.linux!.uidMappings = [
+      { containerID: 0, hostID: BASE, size: 10 },
+      { containerID: 5, hostID: BASE + 100, size: 10 }, // overlaps inside
+    ];
+    env.write();
+    const r = env.runjs(["create", env.id]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/linux\.uidMappings: write \/proc\/\d+\/uid_map: .*invalid argument/i);
+    expect(existsSync(join(env.root, env.id))).toBe(false);
+    expect(cgroupDirsOf(env.id)).toEqual([]);
+  });
+});
