@@ -179,7 +179,9 @@ static noreturn void init(int fd)
 		set_cpu_affinity(p.cpu_initial, p.ncpu_initial, "process.execCPUAffinity.initial");
 	int cap_last = cap_last_cap();
 
-	/* 3-4. namespaces, then the fork; only the init comes back */
+	/* 3-4. id-mapped mounts (while we are root of the host), namespaces, then
+	 * the fork; only the init comes back */
+	prepare_idmapped(&p);
 	join_and_unshare(&p);
 	fork_init(&p);
 

@@ -126,8 +126,12 @@ void do_mounts(const struct plan *p, int root)
 		const struct mnt *m = &p->mounts[i];
 		int fd = open_target(root, m->target, m->mkdir, m->name);
 		snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
-		must(mount(m->source, at, *m->fstype ? m->fstype : NULL, m->flags, *m->data ? m->data : NULL),
-		     m->name, "mount", m->target);
+		if (m->tree >= 0) /* id-mapped: attach the copy prepared before the namespaces */
+			must(syscall(SYS_move_mount, m->tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
+			     m->name, "move_mount", m->target);
+		else
+			must(mount(m->source, at, *m->fstype ? m->fstype : NULL, m->flags, *m->data ? m->data : NULL),
+			     m->name, "mount", m->target);
 		if (m->copyup) { /* fd still reaches the directory the mount now covers */
 			int fresh = must(resolve(root, m->target, O_DIRECTORY), m->name, "open", m->target);
 			copy_up(fd, fresh, m->name);

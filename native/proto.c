@@ -65,7 +65,9 @@ TYPE(mnt, mnt_type, "MOUNT",
      F(mnt, M_PROPAGATION, U32, "propagation", propagation),
      F(mnt, M_ATTR_SET, U64, "attrSet", attr_set), F(mnt, M_ATTR_CLR, U64, "attrClr", attr_clr),
      F(mnt, M_MKDIR, U32, "mkdir", mkdir), F(mnt, M_BINDRO, U32, "bindRemount", bindro),
-     F(mnt, M_COPYUP, BOOL, "copyUp", copyup));
+     F(mnt, M_COPYUP, BOOL, "copyUp", copyup),
+     OPT(mnt, M_UIDMAP, STR, "uidMap", uidmap), OPT(mnt, M_GIDMAP, STR, "gidMap", gidmap),
+     F(mnt, M_IDMAP_REC, BOOL, "idmapRecursive", idmap_rec));
 TYPE(dev, dev_type, "DEVICE",
      F(dev, NAME, STR, "name", name), F(dev, D_PATH, STR, "path", path),
      F(dev, D_MODE, U32, "mode", mode), F(dev, D_MAJOR, U32, "major", major),

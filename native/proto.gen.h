@@ -42,6 +42,9 @@
 #define TAG_M_MKDIR 26 /* u32 */
 #define TAG_M_BINDRO 27 /* u32 */
 #define TAG_M_COPYUP 76 /* u32 */
+#define TAG_M_UIDMAP 79 /* str */
+#define TAG_M_GIDMAP 112 /* str */
+#define TAG_M_IDMAP_REC 113 /* u32 */
 #define TAG_DEVICE 28 /* list */
 #define TAG_D_PATH 29 /* str */
 #define TAG_D_MODE 30 /* u32 */

@@ -16,7 +16,9 @@
 struct nsjoin  { uint32_t type; const char *path, *name; };
 struct rlim    { uint32_t resource; uint64_t soft, hard; const char *name; };
 struct mnt     { const char *name, *source, *target, *fstype, *data;
-		 uint32_t flags, propagation, mkdir, bindro, copyup; uint64_t attr_set, attr_clr; };
+		 uint32_t flags, propagation, mkdir, bindro, copyup; uint64_t attr_set, attr_clr;
+		 const char *uidmap, *gidmap; uint32_t idmap_rec; /* id-mapped when uidmap */
+		 int tree; /* not decoded: the detached id-mapped copy (idmap.c), or -1 */ };
 struct dev     { const char *name, *path, *host; uint32_t mode, major, minor, uid, gid; };
 struct symlink { const char *name, *target, *path; };
 struct remount { const char *name, *path; uint32_t flags; };
@@ -82,6 +84,7 @@ void join_and_unshare(const struct plan *p);              /* ns.c */
 void fork_init(const struct plan *p);                     /* ns.c: returns in the init */
 void setup_terminal(const struct plan *p);                /* console.c */
 void copy_up(int covered, int fresh, const char *step);   /* copyup.c */
+void prepare_idmapped(struct plan *p);                    /* idmap.c */
 void loopback_up(const struct plan *p);                   /* copyup.c */
 void own_stdio(const struct plan *p);                     /* console.c */
 void become_userns_root(const struct plan *p);            /* ns.c */

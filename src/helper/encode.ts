@@ -41,6 +41,11 @@ export class RecordWriter {
     return this.push(tag, b);
   }
 
+  /** A string record only when there is a string. */
+  optStr(tag: number, s: string | undefined): this {
+    return s === undefined ? this : this.str(tag, s);
+  }
+
   str(tag: number, s: string): this {
     const body = enc.encode(s);
     if (body.includes(0)) throw new Error(`string for tag ${tag} contains a NUL byte`);
@@ -117,7 +122,10 @@ export function encodePlan(p: Plan): Uint8Array {
         .u64(Tag.M_ATTR_CLR, m.attrClr)
         .u32(Tag.M_MKDIR, m.mkdir)
         .u32(Tag.M_BINDRO, m.bindRemount)
-        .u32(Tag.M_COPYUP, m.copyUp ? 1 : 0),
+        .u32(Tag.M_COPYUP, m.copyUp ? 1 : 0)
+        .u32(Tag.M_IDMAP_REC, m.idmapRecursive ? 1 : 0)
+        .optStr(Tag.M_UIDMAP, m.uidMap)
+        .optStr(Tag.M_GIDMAP, m.gidMap),
     );
   for (const d of p.devices)
     w.list(Tag.DEVICE, (l) =>

@@ -13,7 +13,7 @@ import { sysctlDots, u64 } from "../oci/validate.ts";
 import { BIND_REMOUNT_MASK, MS, parseMountOptions, PROPAGATION } from "./mounts.ts";
 import type { Plan, PlanDevice, PlanMount, PlanRemount, PlanSymlink } from "./types.ts";
 import { compileSeccomp } from "./seccomp.ts";
-import { planIdMaps } from "./userns.ts";
+import { idMapText, planIdMaps } from "./userns.ts";
 import { compileLsm, NO_LSM, type LsmFacts } from "./lsm.ts";
 import { compileAffinity, compileIoPriority, compilePersonality, compileScheduler } from "./process.ts";
 
@@ -177,14 +177,22 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
       attrClr: o.attrClr,
       bindRemount: 0,
       copyUp: false,
+      idmapRecursive: false,
     };
     if (o.copyUp && m.type !== "tmpfs")
       throw new ValidationError(`mounts[${i}].options`, "tmpcopyup: only for a mount of type tmpfs");
+    const idmapped = !!m.uidMappings || o.idmap !== "";
+    if (idmapped && !isBind(m)) throw new ValidationError(`mounts[${i}].uidMappings`, "only bind mounts can be id-mapped");
     if (isBind(m)) {
       const source = absUnder(facts.bundle, m.source ?? "");
       const kind = facts.sources[source] ?? "missing";
       if (kind === "missing") throw new ValidationError(`mounts[${i}].source`, `${source} does not exist`);
       const keep = o.flags & BIND_REMOUNT_MASK;
+      // "idmap" without mappings of its own takes the container's (crun's rule)
+      const uids = m.uidMappings ?? (idmapped ? spec.linux?.uidMappings : undefined);
+      const gids = m.gidMappings ?? (idmapped ? spec.linux?.gidMappings : undefined);
+      if (idmapped && (!uids?.length || !gids?.length))
+        throw new ValidationError(`mounts[${i}].options`, `${o.idmap}: no uidMappings/gidMappings, neither the mount's nor linux's`);
       mounts.push({
         ...base,
         source,
@@ -193,6 +201,9 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
         data: "",
         mkdir: kind === "file" ? 2 : 1,
         bindRemount: keep,
+        uidMap: idmapped ? idMapText(uids) : undefined,
+        gidMap: idmapped ? idMapText(gids) : undefined,
+        idmapRecursive: o.idmap === "ridmap",
       });
       return;
     }
@@ -228,7 +239,7 @@ function compileCgroupMount(
   mounts: PlanMount[],
   remounts: PlanRemount[],
 ): void {
-  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, mkdir: 1 as const, copyUp: false };
+  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, mkdir: 1 as const, copyUp: false, idmapRecursive: false };
   const v1 = facts.cgroups.filter((c) => c.version === 1);
   if (v1.length === 0) {
     mounts.push({ ...none, name, source: "cgroup", target: dest, fstype: "cgroup2", flags, data: "" });

@@ -123,14 +123,20 @@ export interface ParsedOptions {
   data: string[];
   /** tmpcopyup (runc's and crun's extension, used by Podman): fill the tmpfs from the image. */
   copyUp: boolean;
+  /** idmap / ridmap (runc's and crun's): an id-mapped bind mount, ridmap for the whole tree. */
+  idmap: "" | "idmap" | "ridmap";
 }
 
 /** Pure: fold a list of option strings into flags, propagation, attributes and data. */
 export function parseMountOptions(options: readonly string[]): ParsedOptions {
-  const r: ParsedOptions = { flags: 0, propagation: 0, attrSet: 0n, attrClr: 0n, data: [], copyUp: false };
+  const r: ParsedOptions = { flags: 0, propagation: 0, attrSet: 0n, attrClr: 0n, data: [], copyUp: false, idmap: "" };
   for (const o of options) {
     if (o === "tmpcopyup") {
       r.copyUp = true;
+      continue;
+    }
+    if (o === "idmap" || o === "ridmap") {
+      r.idmap = o;
       continue;
     }
     const d = Object.hasOwn(MOUNT_OPTIONS, o) ? MOUNT_OPTIONS[o] : undefined;

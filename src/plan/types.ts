@@ -32,6 +32,10 @@ export interface PlanMount {
   mkdir: 0 | 1 | 2; // 0: must exist, 1: directory, 2: file
   bindRemount: number; // MS_* for the bind remount, 0 = none
   copyUp: boolean; // tmpcopyup: a tmpfs starts with the covered directory's contents
+  /** Id-mapped bind mount: "onDisk shownAs size" lines for uids and gids. */
+  uidMap?: string;
+  gidMap?: string;
+  idmapRecursive: boolean;
 }
 
 export interface PlanDevice {

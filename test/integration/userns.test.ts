@@ -1,6 +1,6 @@
 // User namespaces for real: root inside, an unprivileged range of ids outside.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, type Env } from "./helpers.ts";
 
@@ -83,5 +83,67 @@ describe("a mapped user namespace", () => {
     expect(r.err).toMatch(/linux\.uidMappings: write \/proc\/\d+\/uid_map: .*invalid argument/i);
     expect(existsSync(join(env.root, env.id))).toBe(false);
     expect(cgroupDirsOf(env.id)).toEqual([]);
+  });
+});
+
+describe("id-mapped mounts", () => {
+  /** A host directory owned by uid/gid 1000 with one file in it. */
+  function hostDir(env: Env): string {
+    const d = join(env.dir, "shared");
+    mkdirSync(d);
+    writeFileSync(join(d, "f"), "x\n");
+    chownSync(d, 1000, 1000);
+    chownSync(join(d, "f"), 1000, 1000);
+    chmodSync(d, 0o755);
+    return d;
+  }
+
+  test("in a mapped container, a host directory owned by 1000 is root's inside, and root writes there as 1000", () => {
+    const env = mapped(["sh", "-c", "stat -c '%u:%g' /shared /shared/f; touch /shared/new && stat -c '%u:%g' /shared/new"]);
+    const d = hostDir(env);
+    // on disk 1000 is what the container's root (host 100000) sees as its own
+    env.spec.mounts!.push({
+      destination: "/shared",
+      type: "bind",
+      source: d,
+      options: ["bind"],
+      uidMappings: [{ containerID: 1000, hostID: BASE, size: 1 }],
+      gidMappings: [{ containerID: 1000, hostID: BASE, size: 1 }],
+    });
+    env.write();
+    const r = env.runjs(["run", env.id]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("0:0\n0:0\n0:0\n");
+    const made = statSync(join(d, "new"));
+    expect([made.uid, made.gid]).toEqual([1000, 1000]); // on disk: the unmapped owner
+    // the same directory bound without a mapping stays the host's (unmapped: nobody)
+    expect(statSync(join(d, "f")).uid).toBe(1000);
+  });
+
+  test("without a user namespace: on-disk 1000 shows as 0", () => {
+    const env = newEnv(["stat", "-c", "%u:%g", "/shared/f"]);
+    const d = hostDir(env);
+    env.spec.mounts!.push({
+      destination: "/shared",
+      type: "bind",
+      source: d,
+      options: ["rbind", "ro"],
+      uidMappings: [{ containerID: 1000, hostID: 0, size: 1 }],
+      gidMappings: [{ containerID: 1000, hostID: 0, size: 1 }],
+    });
+    env.write();
+    const r = env.runjs(["run", env.id]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("0:0\n");
+  });
+
+  test("a mapping on a mount that is not a bind mount is refused, naming it", () => {
+    const env = newEnv();
+    env.spec.mounts!.push({ destination: "/t", type: "tmpfs", source: "tmpfs", uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] });
+    env.write();
+    const r = env.runjs(["create", env.id]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/mounts\[\d+\]\.uidMappings: only bind mounts can be id-mapped/);
+    expect(existsSync(join(env.root, env.id))).toBe(false);
   });
 });

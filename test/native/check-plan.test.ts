@@ -98,6 +98,7 @@ const full: Plan = {
       mkdir: 1,
       bindRemount: 0,
       copyUp: true,
+      idmapRecursive: false,
     },
     {
       name: 'mounts[1] (/etc/"quoted"\\back\tslash)',
@@ -112,6 +113,9 @@ const full: Plan = {
       mkdir: 2,
       bindRemount: 1 | 2 | 8,
       copyUp: false,
+      uidMap: "0 100000 65536\n",
+      gidMap: "0 100000 1\n1 5 2\n",
+      idmapRecursive: true,
     },
   ],
   devices: [
