@@ -190,6 +190,7 @@ static noreturn void init(int fd)
 
 	/* 5. runjs has put us in our cgroups (and written the id maps) */
 	expect(FRAME_PLACED, "PLACED");
+	must(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "runjs-init", "prctl", "PR_SET_DUMPABLE"); /* see fork_init */
 	become_userns_root(&p);
 	if (p.cgroupns)
 		must(unshare(CLONE_NEWCGROUP), "namespaces", "unshare", "cgroup");

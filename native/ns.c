@@ -87,11 +87,21 @@ void fork_init(const struct plan *p)
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if (p->helper_waits)
 		must(prctl(PR_SET_CHILD_SUBREAPER, 1), "helper", "prctl", "PR_SET_CHILD_SUBREAPER");
+	/* runjs writes the new user namespace's maps into /proc/INIT/{uid,gid}_map,
+	 * which a non-dumpable process has owned by root: an unprivileged runjs (or
+	 * newuidmap, which checks the owner) could not open them. The init is
+	 * dumpable only until PLACED, while no process of the container exists yet
+	 * (runc does the same). */
+	int userns = (p->unshare_flags & CLONE_NEWUSER) != 0;
+	if (userns)
+		must(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "helper", "prctl", "PR_SET_DUMPABLE");
 	pid_t pid = must(fork(), "helper", "fork", "");
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return;
 	}
+	if (userns)
+		must(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "helper", "prctl", "PR_SET_DUMPABLE");
 	struct wbuf w = WBUF_INIT;
 	wb_u32(&w, TAG_PID_HELPER, getpid());
 	wb_u32(&w, TAG_PID_INIT, pid);

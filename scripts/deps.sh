@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing runjs needs on Debian, as root: a C compiler, the
-# static busybox the demo and test images are made of, and Bun (from npm, pinned).
+# static busybox the demo and test images are made of, newuidmap/newgidmap, and Bun (from
+# npm, pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -8,6 +9,7 @@ command -v cc >/dev/null || need+=(gcc libc6-dev)
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need+=(busybox-static) # static: it runs in any rootfs
 command -v npm >/dev/null || need+=(npm)
 [ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || need+=(libseccomp2)
+command -v newuidmap >/dev/null || need+=(uidmap) # rootless containers that map more than one id
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -13,7 +13,7 @@ const COMMIT = typeof RUNJS_COMMIT === "string" ? RUNJS_COMMIT : "unknown";
 export const SPEC_VERSION = "1.3.0";
 
 const GLOBAL: FlagSpec = {
-  root: { value: true, help: "root directory for storage of container state", def: "/run/runjs" },
+  root: { value: true, help: "root directory for storage of container state (default: /run/runjs, or $XDG_RUNTIME_DIR/runjs when not root)" },
   log: { value: true, help: "set the log file to write runjs logs to (default is stderr)" },
   "log-format": { value: true, help: "set the log format ('text' (default), or 'json')", def: "text" },
   debug: { help: "enable debug logging" },
@@ -354,6 +354,13 @@ const COMMANDS: Record<string, Command> = {
   restore: notYet("restore"),
 };
 
+/** runc's rule: root keeps state in /run; anyone else in their own runtime directory. */
+function defaultRoot(): string {
+  const uid = process.geteuid?.() ?? 0;
+  if (uid === 0) return "/run/runjs";
+  return `${process.env.XDG_RUNTIME_DIR || `/tmp/runjs-${uid}`}/runjs`;
+}
+
 function helpText(): string {
   let s = `runjs: an OCI container runtime\n\nusage: runjs [global options] command [command options] [arguments...]\n\ncommands:\n`;
   for (const [n, c] of Object.entries(COMMANDS)) s += `  ${n.padEnd(11)}${c.help}\n`;
@@ -395,7 +402,7 @@ export async function main(argv: string[]): Promise<number> {
       stdout(`usage: runjs ${cmd.usage}\n\n${cmd.help}\n\noptions:\n${flagHelp(cmd.flags)}`);
       return 0;
     }
-    const code = await cmd.run({ g: g.flags, f: c.flags, args: c.rest, log, root: g.flags.root as string });
+    const code = await cmd.run({ g: g.flags, f: c.flags, args: c.rest, log, root: (g.flags.root as string | undefined) ?? defaultRoot() });
     return typeof code === "number" ? code : 0;
   } catch (e: any) {
     log.error(e instanceof Error ? e.message : String(e));

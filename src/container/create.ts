@@ -12,7 +12,7 @@
 // On failure the undo steps run in reverse: kill what was started, remove the cgroups, remove
 // the state directory. Nothing is left behind.
 import type { Subprocess } from "bun";
-import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr, writeAtomic } from "../sys/fs.ts";
+import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr, writable, writeAtomic } from "../sys/fs.ts";
 import { close, connectUnix, O_CLOEXEC, openFile, recvFd, socketpair } from "../sys/libc.ts";
 import { createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
 import { applyResources } from "../cgroups/resources.ts";
@@ -137,7 +137,7 @@ export function create(o: CreateOptions): Created {
   checkTerminal(terminal, o);
   const rootfs = resolve(bundle, spec.root!.path);
   if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
-  const targets = plannedDirs(spec.linux?.cgroupsPath, o.id);
+  const targets = usableCgroups(plannedDirs(spec.linux?.cgroupsPath, o.id), spec);
   const sources: HostFacts["sources"] = {};
   for (const s of bindSources(spec, bundle)) sources[s] = kindOf(s);
   const fifo = `${dir}/exec.fifo`;
@@ -274,6 +274,25 @@ function connectConsole(path: string): number {
   } catch (e: any) {
     throw new UsageError(`--console-socket: ${e.message}`);
   }
+}
+
+/**
+ * Root creates the container's cgroup in every hierarchy. An unprivileged caller may only use
+ * hierarchies where it was delegated a cgroup (the nearest existing ancestor is writable by
+ * it, as systemd does for a user's session on cgroup v2); without one, a container that asks
+ * for no resources simply runs in the caller's cgroups, as runc's rootless mode does.
+ */
+function usableCgroups<T extends { h: { mountpoint: string }; dir: string }>(targets: T[], spec: Spec): T[] {
+  if ((process.geteuid?.() ?? 0) === 0) return targets;
+  const ok = targets.filter((t) => {
+    let d = t.dir;
+    while (d.length > t.h.mountpoint.length && !existsSync(d)) d = dirname(d);
+    return writable(d);
+  });
+  const r = spec.linux?.resources;
+  if (ok.length === 0 && r && Object.values(r).some((v) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)))
+    throw new ValidationError("linux.resources", "runjs runs unprivileged and has no delegated cgroup to apply them in (run as root, or delegate a cgroup)");
+  return ok;
 }
 
 function missingDirs(mountpoint: string, dir: string): string[] {

@@ -2,12 +2,12 @@
 // and its state directory. Used by a create that failed half-way and by delete; kept apart
 // from create.ts so that delete and start do not load the spec validator and plan compiler.
 import type { Subprocess } from "bun";
-import { cgroupPids, removeCgroups } from "../cgroups/manager.ts";
+import { removeCgroups } from "../cgroups/manager.ts";
 import { exists as existsSync } from "../sys/fs.ts";
 import { freezerDir, thawNoWait } from "../cgroups/freezer.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { kill } from "../sys/libc.ts";
-import { procStat, removeStateDir, type SavedState } from "./state.ts";
+import { containerPids, procStat, removeStateDir, type SavedState } from "./state.ts";
 
 /** Wait (briefly) until none of the pids is alive; zombies count as gone. */
 export function waitGone(pids: number[], ms = 2000): void {
@@ -38,7 +38,7 @@ export function destroy(dir: string, st: SavedState, proc?: Subprocess): void {
 export function killCgroup(st: SavedState): void {
   const deadline = Date.now() + 2000;
   for (;;) {
-    const pids = cgroupPids(st.cgroupDirs.filter(existsSync));
+    const pids = containerPids(st);
     if (!pids.length || Date.now() > deadline) return;
     for (const p of pids) kill(p, 9);
     thaw(st);

@@ -25,7 +25,7 @@ import type { LinuxCapabilities, Process, Spec } from "../oci/spec.ts";
 import { validateSpec } from "../oci/validate.ts";
 import { compilePlan } from "../plan/compile.ts";
 import { seccompProcessState } from "../plan/seccomp.ts";
-import { readText, resolvePath, stderr, writeAtomic } from "../sys/fs.ts";
+import { readText, readTextIfExists, resolvePath, stderr, writeAtomic } from "../sys/fs.ts";
 import { close, connectUnix, kill, socketpair } from "../sys/libc.ts";
 import { helperPath, lsmFacts, ownBoundingSet, receiveMaster } from "./create.ts";
 import { attach } from "./run.ts";
@@ -177,6 +177,10 @@ export async function exec(o: ExecOptions): Promise<number> {
     lsm: p.apparmorProfile || p.selinuxLabel ? lsmFacts() : undefined,
     warn,
   });
+  // In a user namespace whose setgroups is "deny" (an unprivileged create), setgroups fails.
+  plan.noSetgroups = (readTextIfExists(`/proc/${st.pid}/setgroups`) ?? "").trim() === "deny";
+  if (plan.noSetgroups && plan.gids.length)
+    throw new UsageError("--additional-gids: the container's user namespace denies setgroups (created by an unprivileged user)");
   // The init may have exited while we compiled: its /proc links would then name nothing, or
   // (after pid reuse) another process. Check again just before the helper opens them.
   if (computeStatus(dir, st) === "stopped") throw new StateError(o.id, `cannot exec in a stopped container: ${o.id}`);

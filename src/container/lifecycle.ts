@@ -4,13 +4,14 @@
 // releases it; it writes one byte, runs startContainer hooks and execs the user program.
 // We open non-blocking and poll, so a dead init is noticed instead of waited on forever.
 import { exists as existsSync, unlink as unlinkSync } from "../sys/fs.ts";
-import { cgroupPids, removeCgroups } from "../cgroups/manager.ts";
+import { removeCgroups } from "../cgroups/manager.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { runHooksWarn } from "../hooks/run.ts";
 import { close, kill, O_CLOEXEC, O_NONBLOCK, O_RDONLY, openFile, poll1, read } from "../sys/libc.ts";
 import { killCgroup, waitGone } from "./destroy.ts";
 import {
   computeStatus,
+  containerPids,
   initAlive,
   loadState,
   removeStateDir,
@@ -86,7 +87,7 @@ export function parseSignal(s: string): number {
 export function killContainer(root: string, id: string, sig: number, all: boolean): void {
   withContainer(root, id, (c) => {
     if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running");
-    const pids = all ? cgroupPids(c.st.cgroupDirs) : [c.st.pid];
+    const pids = all ? containerPids(c.st) : [c.st.pid];
     if (all && !pids.includes(c.st.pid)) pids.push(c.st.pid);
     for (const p of pids) {
       const r = kill(p, sig);

@@ -6,8 +6,7 @@
 // column (found by name in the header, as runc does) names one of those pids.
 import { stdout } from "../sys/fs.ts";
 import { UsageError } from "../errors.ts";
-import { cgroupPids } from "../cgroups/manager.ts";
-import { withContainer } from "./state.ts";
+import { containerPids, withContainer } from "./state.ts";
 
 /** Pure: the header and the rows of ps output whose PID column is one of `pids`. */
 export function filterPs(out: string, pids: number[]): string {
@@ -27,7 +26,7 @@ export function filterPs(out: string, pids: number[]): string {
 
 export function ps(root: string, id: string, format: string, psArgs: string[]): number {
   if (format !== "table" && format !== "json") throw new UsageError(`invalid format option: ${format}`);
-  const pids = withContainer(root, id, (c) => (c.status === "stopped" ? [] : cgroupPids(c.st.cgroupDirs)));
+  const pids = withContainer(root, id, (c) => (c.status === "stopped" ? [] : containerPids(c.st)));
   if (format === "json") {
     stdout(JSON.stringify(pids) + "\n");
     return 0;

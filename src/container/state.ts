@@ -10,10 +10,11 @@
 // Status is never trusted from the file. A pid is only the container's init while the
 // process with that pid has the start time (field 22 of /proc/PID/stat) recorded at create;
 // otherwise the pid has been recycled and the container is stopped.
-import { exists as existsSync, mkdir, readText, rmdir, unlink, writeAtomic } from "../sys/fs.ts";
+import { exists as existsSync, mkdir, readlink, readText, rmdir, unlink, writeAtomic } from "../sys/fs.ts";
 import { StateError } from "../errors.ts";
 import { freezerDir, isFrozen } from "../cgroups/freezer.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
+import { cgroupPids as cgroupPidsOf } from "../cgroups/manager.ts";
 import type { Hook } from "../oci/spec.ts";
 import { close, flock, LOCK_EX, O_CLOEXEC, O_RDONLY, openFile } from "../sys/libc.ts";
 
@@ -214,3 +215,31 @@ export function specState(s: SavedState, status: Status) {
   return out;
 }
 
+
+/**
+ * The container's processes: from its cgroups, or, for a container without any (an
+ * unprivileged runjs with no delegated cgroup), every process in the init's pid namespace
+ * (just the init when it shares the host's).
+ */
+export function containerPids(st: SavedState): number[] {
+  const dirs = st.cgroupDirs.filter(existsSync);
+  if (dirs.length) return cgroupPidsOf(dirs);
+  if (!initAlive(st)) return [];
+  let ns: string;
+  try {
+    ns = readlink(`/proc/${st.pid}/ns/pid`);
+  } catch {
+    return [];
+  }
+  if (ns === readlink("/proc/self/ns/pid")) return [st.pid];
+  const out: number[] = [];
+  for (const d of (require("node:fs") as typeof import("node:fs")).readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readlink(`/proc/${d}/ns/pid`) === ns) out.push(Number(d));
+    } catch {
+      /* gone, or not ours to look at */
+    }
+  }
+  return out;
+}

@@ -104,6 +104,11 @@ export function exists(path: string): boolean {
   return symbols().access(ptr(cstr(path)), 0) === 0;
 }
 
+/** May this process create entries in directory path (access W_OK)? */
+export function writable(path: string): boolean {
+  return symbols().access(ptr(cstr(path)), 2) === 0;
+}
+
 export function mkdir(path: string, mode = 0o755): void {
   check(symbols().mkdir(ptr(cstr(path)), mode), "mkdir", path);
 }
