@@ -119,6 +119,8 @@ int setup_rootfs(const struct plan *p)
 	return must(open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), "root.path", "open", p->rootfs);
 }
 
+static unsigned long kept_flags(const char *at, const char *step, const char *path);
+
 void do_mounts(const struct plan *p, int root)
 {
 	char at[32];
@@ -142,10 +144,15 @@ void do_mounts(const struct plan *p, int root)
 			continue;
 		fd = must(resolve(root, m->target, 0), m->name, "open", m->target);
 		snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
-		/* MS_BIND ignores MS_RDONLY & co.: a bind is made read-only by a remount */
-		if (m->bindro)
-			must(mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro, NULL), m->name, "remount",
-			     m->target);
+		/* MS_BIND ignores MS_RDONLY & co.: a bind is made read-only by a remount.
+		 * In a user namespace one that drops a flag the kernel locked fails with
+		 * EPERM; then keep those flags (see kept_flags). */
+		if (m->bindro && mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro, NULL) < 0) {
+			if (errno != EPERM)
+				die_errno(m->name, "remount", m->target);
+			must(mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro | kept_flags(at, m->name, m->target), NULL),
+			     m->name, "remount", m->target);
+		}
 		if (m->propagation)
 			must(mount(NULL, at, NULL, m->propagation, NULL), m->name, "mount", m->target);
 		struct mount_attr a = {.attr_set = m->attr_set, .attr_clr = m->attr_clr};

@@ -11,6 +11,7 @@ import type { LinuxResources } from "../oci/spec.ts";
 import { CgroupError, NotSupportedError } from "../errors.ts";
 import { hostHierarchies } from "./hierarchy.ts";
 import { createdByThisProcess } from "./manager.ts";
+import { writable } from "../sys/fs.ts";
 import { put, unavailable, type CgroupDir, type Warn } from "./files.ts";
 import * as v1 from "./v1.ts";
 import * as v2 from "./v2.ts";
@@ -61,6 +62,12 @@ const FIELD: Record<string, string> = {
 
 type Target = { version: 1 | 2; dir: string };
 
+/** A directory whose controllers runjs may enable for its children. */
+function mayEnable(d: string): boolean {
+  if (createdByThisProcess(d)) return true;
+  return (process.geteuid?.() ?? 0) !== 0 && writable(`${d}/cgroup.subtree_control`);
+}
+
 export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[], warn: Warn): void {
   if (!r) return;
   const wanted = wantedControllers(r);
@@ -68,13 +75,14 @@ export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[],
   const fromV1 = (c: string) => dirs.find((d) => d.version === 1 && d.controllers.includes(c));
 
   // The unified tree serves what no v1 hierarchy has; enable those controllers in the parents
-  // runjs created (never in the hierarchy root, never in a directory that was already there).
+  // runjs created (never in the hierarchy root, never in a directory that was already there,
+  // unless it was delegated to an unprivileged runjs: then its subtree_control is ours).
   let v2Avail = new Set<string>();
   if (unified) {
     const need = wanted.filter((c) => c !== "devices" && !fromV1(c)).map((c) => V2_NAME[c] ?? c).filter((c) => v2.V2_CONTROLLERS.includes(c));
     if (need.length) {
       const h = hostHierarchies().find((x) => x.version === 2 && unified.dir.startsWith(x.mountpoint + "/"));
-      if (h) v2.enableControllers(h.mountpoint, unified.dir, need, createdByThisProcess);
+      if (h) v2.enableControllers(h.mountpoint, unified.dir, need, mayEnable);
     }
     v2Avail = v2.controllersIn(unified.dir);
   }

@@ -57,6 +57,24 @@ describe("a mapped user namespace", () => {
     expect(r.out).toBe("mapped\n1\nnull-ok\n1\n");
   });
 
+  test("a read-only bind of a host mount keeps the flags the kernel locked (nosuid, nodev, noexec)", () => {
+    const env = mapped(["sh", "-c", "grep ' /locked ' /proc/self/mountinfo"]);
+    // a host mount of the test's own with those flags, removed at the end
+    const src = join(env.dir, "locked");
+    mkdirSync(src);
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "nosuid,nodev,noexec,size=1m", "tmpfs", src]).exitCode).toBe(0);
+    try {
+      env.spec.mounts!.push({ destination: "/locked", type: "bind", source: src, options: ["bind", "ro"] });
+      env.write();
+      const r = env.runjs(["run", env.id]);
+      expect(r.err).toBe("");
+      const opts = r.out.split(" ")[5]!.split(",");
+      for (const o of ["ro", "nosuid", "nodev", "noexec"]) expect(opts).toContain(o);
+    } finally {
+      Bun.spawnSync(["umount", src]);
+    }
+  });
+
   test("a container joins another's user namespace by path", () => {
     const a = mapped(["sleep", "100"]);
     expect(a.runjs(["run", "-d", a.id]).code).toBe(0);

@@ -8,6 +8,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 vm=${VM_RUN:-$here/../shared/vm/vm-run.sh}
 [ -x bin/runjs ] 2>/dev/null || bash "$here/scripts/build.sh"
 work=$(mktemp -d /tmp/runjs-vm-XXXXXX)
+chmod 755 "$work" # the VM's unprivileged user must reach it
 trap 'rm -rf "$work"' EXIT
 cp "$here/bin/runjs" "$here/bin/runjs-init" "$here/test/vm/cgroup-v2.sh" "$work/"
 for b in bundle bundle-oom bundle-dev; do bash "$here/scripts/demo-bundle.sh" "$work/$b" sleep 100 >/dev/null; done
@@ -34,5 +35,23 @@ edit("bundle-dev", (c) => {
   c.linux.resources = { devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }] };
   c.process.args = ["sh", "-c", ": </dev/null && echo null-ok; head -c1 /dev/zero >/dev/null && echo zero-ok; (: </dev/kmsg) || echo kmsg-denied"];
 });' "$work"
+# Rootless bundles for the VM's user tester (uid/gid 1000, delegated cgroup under
+# user@1000.service): `runjs spec --rootless` as that user would write it.
+cp "$here/test/vm/rootless.sh" "$work/"
+for b in rootless rootless-cg rootless-oom rootless-sub; do bash "$here/scripts/demo-bundle.sh" "$work/$b" true >/dev/null; done
+"$here/node_modules/.bin/bun" -e '
+const fs = require("fs");
+const { defaultSpec } = require(process.argv[2]);
+const w = process.argv[1];
+const spec = (b, f) => { const c = defaultSpec({ rootless: true, uid: 1000, gid: 1000 }); c.root.readonly = false; c.process.terminal = false; f(c); fs.writeFileSync(`${w}/${b}/config.json`, JSON.stringify(c)); };
+const dlg = "/user.slice/user-1000.slice/user@1000.service";
+spec("rootless", (c) => (c.process.args = ["sh", "-c", "echo $(id -u) $(cat /proc/self/uid_map)"]));
+spec("rootless-cg", (c) => { c.process.args = ["sleep", "100"]; c.linux.cgroupsPath = `${dlg}/runjs-r2`; c.linux.resources = { memory: { limit: 33554432 }, pids: { limit: 32 } }; });
+spec("rootless-oom", (c) => { c.linux.cgroupsPath = `${dlg}/runjs-r3`; c.linux.resources = { memory: { limit: 16777216, swap: 16777216 } };
+  c.process.args = ["sh", "-c", "x=$(head -c 67108864 /dev/zero | tr \"\\\\0\" a); echo survived"]; });
+spec("rootless-sub", (c) => { c.process.args = ["cat", "/proc/self/uid_map"];
+  c.linux.uidMappings.push({ containerID: 1, hostID: 100000, size: 65536 }); c.linux.gidMappings.push({ containerID: 1, hostID: 100000, size: 65536 }); });
+' "$work" "$here/src/oci/defaults.ts"
+chown -R 1000:1000 "$work"/rootless*
 # -b brings each binary's shared libraries into the VM
-"$vm" -b "$here/bin/runjs" -b "$here/bin/runjs-init" "$work" sh ./cgroup-v2.sh
+"$vm" -b "$here/bin/runjs" -b "$here/bin/runjs-init" "$work" 'sh ./cgroup-v2.sh; a=$?; vm-user sh ./rootless.sh; b=$?; [ $a = 0 ] && [ $b = 0 ]'
