@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Install the clients the client tests drive, from Debian: Podman (with conmon and the CNI
-# plugins), containerd (ctr and the runc v2 shim) and Docker. Nothing is started or enabled:
-# a policy-rc.d refuses every service start while the packages install, and the tests start
+# Install the tools the client and image tests drive, from Debian: Podman (with conmon and
+# the CNI plugins), containerd (ctr and the runc v2 shim), Docker, and for images skopeo, a
+# registry (docker-registry), zstd and htpasswd. Nothing is started or enabled: a
+# policy-rc.d refuses every service start while the packages install, and the tests start
 # the daemons they need themselves, with private state.
 set -euo pipefail
 pkgs=()
 command -v podman >/dev/null || pkgs+=(podman conmon containernetworking-plugins)
 command -v containerd >/dev/null || pkgs+=(containerd)
 command -v dockerd >/dev/null || pkgs+=(docker.io)
+command -v skopeo >/dev/null || pkgs+=(skopeo)
+command -v zstd >/dev/null || pkgs+=(zstd)
+[ -x /usr/bin/docker-registry ] || pkgs+=(docker-registry)
+command -v htpasswd >/dev/null || pkgs+=(apache2-utils)
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 guard=/usr/sbin/policy-rc.d
 made_guard=0

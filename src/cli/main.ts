@@ -350,6 +350,16 @@ const COMMANDS: Record<string, Command> = {
       update(ctx.root, id, ctx.f, (m) => ctx.log.warn(m));
     },
   },
+  image: {
+    usage: "image COMMAND [options]  (import, pull, ls, inspect, rm, tag, prune; see runjs image help)",
+    help: "manage the image store",
+    flags: {},
+    stopAtArg: true,
+    async run(ctx) {
+      const { imageCommand } = await import("./image.ts");
+      return imageCommand(ctx.args, undefined);
+    },
+  },
   checkpoint: notYet("checkpoint"),
   restore: notYet("restore"),
 };

@@ -1,0 +1,170 @@
+// `runjs image …`: the image store from the command line (import, pull, ls, inspect, rm, tag,
+// prune). Loaded only for `runjs image`, so the runtime's verbs never pay for it.
+import { parseArgs, type FlagSpec } from "./args.ts";
+import { stdout } from "../sys/fs.ts";
+
+const USAGE = `usage: runjs image COMMAND [options]
+
+commands:
+  import FILE|DIR [--name NAME]   docker-archive, OCI layout (dir or tar), or a root-filesystem tar (--name)
+  pull REF [--insecure] [--creds USER:PASS] [-q]
+  ls [--format table|json] [-q]
+  inspect NAME|ID
+  rm [-f] NAME|ID...
+  tag SOURCE TARGET
+  prune                            remove layers and blobs no image uses
+
+options for all: --storage DIR (default /var/lib/runjs, or $RUNJS_STORAGE)
+`;
+
+const FLAGS: Record<string, FlagSpec> = {
+  import: { name: { value: true, help: "name for a root-filesystem tar, or which image of an OCI layout" } },
+  pull: {
+    insecure: { help: "plain HTTP, or TLS without verification (a local registry)" },
+    creds: { value: true, help: "USER:PASSWORD for the registry" },
+    quiet: { short: "q", help: "print only the image id" },
+  },
+  ls: { format: { value: true, def: "table", help: "table or json" }, quiet: { short: "q", help: "ids only" } },
+  inspect: {},
+  rm: { force: { short: "f", help: "remove even if a container uses it" } },
+  tag: {},
+  prune: {},
+};
+
+function human(n: number): string {
+  const u = ["B", "kB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1000 && i < u.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${n < 10 && i ? n.toFixed(1) : Math.round(n)}${u[i]}`;
+}
+
+export async function imageCommand(argv: string[], storage: string | undefined): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === "help" || sub === "--help" || sub === "-h") {
+    stdout(USAGE);
+    return sub ? 0 : 2;
+  }
+  const spec = FLAGS[sub];
+  if (!spec) throw new Error(`image: unknown command ${JSON.stringify(sub)}; see runjs image help`);
+  const { flags: f, rest: args } = parseArgs(rest, { ...spec, storage: { value: true, help: "store directory" } }, false);
+  const { Store } = await import("../engine/images/store.ts");
+  const { parseReference, formatReference } = await import("../engine/images/reference.ts");
+  const store = new Store((f.storage as string | undefined) ?? storage);
+  const norm = (s: string) => formatReference(parseReference(s));
+  const tryNorm = (s: string) => {
+    try {
+      return norm(s);
+    } catch {
+      return undefined;
+    }
+  };
+  const { findImage } = await import("../engine/images/image.ts");
+  const { rollback, snapshot } = await import("../engine/images/gc.ts");
+  // import and pull either complete or leave the store as it was
+  const atomically = async <T>(f: () => Promise<T>): Promise<T> => {
+    const before = snapshot(store);
+    try {
+      return await f();
+    } catch (e) {
+      rollback(store, before);
+      throw e;
+    }
+  };
+  switch (sub) {
+    case "import": {
+      if (args.length !== 1) throw new Error("image import: needs one FILE or DIR");
+      const { importImage, setNameNormaliser } = await import("../engine/images/import.ts");
+      setNameNormaliser(norm);
+      const recs = await atomically(() => importImage(store, args[0]!, f.name as string | undefined));
+      for (const r of recs) stdout(`${r.names.length ? r.names.join(", ") + " " : ""}${r.id}\n`);
+      return 0;
+    }
+    case "pull": {
+      if (args.length !== 1) throw new Error("image pull: needs one REFERENCE");
+      const ref = parseReference(args[0]!);
+      const [username, password] = typeof f.creds === "string" ? [f.creds.slice(0, f.creds.indexOf(":")), f.creds.slice(f.creds.indexOf(":") + 1)] : [];
+      const { pullImage } = await import("../engine/images/registry.ts");
+      const { registerImage } = await import("../engine/images/image.ts");
+      const name = formatReference(ref);
+      const tty = !f.quiet && process.stderr.isTTY;
+      const seen = new Map<string, string>();
+      const rec = await atomically(async () => {
+        const pulled = await pullImage(ref, store, {
+          insecure: !!f.insecure,
+          username,
+          password,
+          progress: f.quiet
+            ? undefined
+            : (e) => {
+                const line = `${e.digest.slice(7, 19)}: ${e.phase === "downloading" ? `${human(e.done)}/${human(e.total)}` : e.phase}`;
+                if (tty) process.stderr.write(`\r\x1b[K${line}`);
+                else if (e.phase !== "downloading" && seen.get(e.digest) !== e.phase) process.stderr.write(line + "\n");
+                seen.set(e.digest, e.phase);
+              },
+        });
+        if (tty) process.stderr.write("\r\x1b[K");
+        return registerImage(store, pulled, [name]);
+      });
+      stdout(f.quiet ? `${rec.id}\n` : `${name} ${rec.id}\n`);
+      return 0;
+    }
+    case "ls": {
+      const list = store.images();
+      if (f.quiet) {
+        for (const r of list) stdout(r.id + "\n");
+        return 0;
+      }
+      if (f.format === "json") {
+        stdout(JSON.stringify(list.map((r) => ({ id: r.id, names: r.names, created: r.created, size: r.size, platform: r.platform, manifest: r.manifest }))) + "\n");
+        return 0;
+      }
+      if (f.format !== "table") throw new Error(`image ls: --format: table or json, not ${f.format}`);
+      const rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]];
+      for (const r of list) {
+        const names = r.names.length ? r.names : ["<none>:<none>"];
+        for (const n of names) {
+          const at = n.lastIndexOf(":");
+          rows.push([n.slice(0, at), n.slice(at + 1), r.id.slice(7, 19), r.created.slice(0, 19).replace("T", " "), human(r.size)]);
+        }
+      }
+      const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)) + 3);
+      stdout(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]!) : c)).join("")).join("\n") + "\n");
+      return 0;
+    }
+    case "inspect": {
+      if (args.length !== 1) throw new Error("image inspect: needs one NAME or ID");
+      const r = findImage(store, args[0]!, tryNorm);
+      const config = JSON.parse(new TextDecoder().decode(store.readBlob(r.id)));
+      stdout(JSON.stringify({ ...r, config }, null, 2) + "\n");
+      return 0;
+    }
+    case "tag": {
+      if (args.length !== 2) throw new Error("image tag: needs SOURCE and TARGET");
+      const r = findImage(store, args[0]!, tryNorm);
+      const target = norm(args[1]!);
+      store.withLock(() => {
+        const list = store.images();
+        for (const x of list) x.names = x.names.filter((n) => n !== target);
+        list.find((x) => x.id === r.id)!.names.push(target);
+        store.saveImages(list);
+      });
+      return 0;
+    }
+    case "rm": {
+      if (!args.length) throw new Error("image rm: needs NAME or ID");
+      const { removeImage } = await import("../engine/images/gc.ts");
+      for (const a of args) stdout(removeImage(store, a, tryNorm, !!f.force) + "\n");
+      return 0;
+    }
+    case "prune": {
+      const { prune } = await import("../engine/images/gc.ts");
+      const p = prune(store);
+      stdout(`removed ${p.layers} layers and ${p.blobs} blobs (${human(p.bytes)})\n`);
+      return 0;
+    }
+  }
+  return 0;
+}
