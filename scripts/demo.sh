@@ -10,5 +10,9 @@ rm -rf demo/bundle
 # On a terminal the container gets one too (runjs bridges it): `demo.sh sh` is interactive.
 if [ -t 0 ] && [ -t 1 ]; then export DEMO_TERMINAL=1; fi
 bash scripts/demo-bundle.sh demo/bundle "$@"
+# The same root filesystem as an image in the store, through the import users use
+# (`bin/runjs image ls` lists it as docker.io/runjs-demo/busybox:latest).
+tar --numeric-owner -C demo/bundle/rootfs -cf demo/busybox-rootfs.tar .
+bin/runjs image import --name runjs-demo/busybox demo/busybox-rootfs.tar >/dev/null
 cd demo/bundle
 exec ../../bin/runjs run "demo-$$"
