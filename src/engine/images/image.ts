@@ -9,7 +9,6 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { digestHex, ImageError, sha256, type ImageRecord, type Store } from "./store.ts";
 
-export { LAYER_TYPES, MEDIA } from "./media.ts";
 import { LAYER_TYPES } from "./media.ts";
 
 export interface Fetched {

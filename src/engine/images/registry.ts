@@ -20,6 +20,7 @@ import { apiHost, formatReference, type Reference } from "./reference.ts";
 import { type Descriptor, hostPlatform, normalizePlatform, type Platform, selectManifest } from "./platform.ts";
 import { digestHex, ImageError, sha256, type Store } from "./store.ts";
 import { LAYER_TYPES, MEDIA } from "./media.ts";
+import type { Fetched as ImageParts } from "./image.ts";
 export { LAYER_TYPES, MEDIA };
 
 export interface PullOptions {
@@ -35,14 +36,9 @@ export interface PullOptions {
   idleTimeoutMs?: number;
 }
 
-export interface Pulled {
-  /** The image manifest (the platform's one when the reference named an index). */
-  manifestDigest: string;
-  manifestMediaType: string;
-  manifest: any;
-  config: any;
-  configDigest: string;
-  layers: { digest: string; mediaType: string; size: number }[];
+/** What registerImage needs (image.ts), and what a pull adds. The manifest is the
+ * platform's one when the reference named an index. */
+export interface Pulled extends ImageParts {
   /** The index or manifest list the reference named, when there was one. */
   indexDigest?: string;
   indexMediaType?: string;
