@@ -291,6 +291,19 @@ describe("tag, rm, prune", () => {
     expect(storeFiles(st)).toEqual([]);
   });
 
+  test("an image a container uses is only removed with --force", () => {
+    const st = store();
+    expect(runjs(st, ["import", archive]).code).toBe(0);
+    const id = imageOf(st, "runjs-test/busybox:1").id;
+    // the pin a container front end writes for each container made from the image
+    mkdirSync(join(st, "inuse", id.slice(7)), { recursive: true });
+    writeFileSync(join(st, "inuse", id.slice(7), "web1"), "");
+    const r = runjs(st, ["rm", "runjs-test/busybox:1"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("is used by container(s) web1: remove them first, or use --force");
+    expect(runjs(st, ["rm", "-f", "runjs-test/busybox:1"]).out).toBe(`deleted ${id}\n`);
+  });
+
   test("two imports of one archive at once: one image, one layer, both succeed", async () => {
     const st = store();
     const ps = [0, 1].map(() => Bun.spawn([RUNJS, "image", "import", archive, "--storage", st], { stdio: ["ignore", "ignore", "pipe"] }));
