@@ -40,6 +40,11 @@ export function parseArgs(
     const eq = body.indexOf("=");
     const key = eq < 0 ? body : body.slice(0, eq);
     const name = Object.hasOwn(spec, key) ? key : a.startsWith("--") ? undefined : shorts.get(key);
+    // -it: several one-letter switches together (only when each is a switch and there is no =)
+    if (!name && !a.startsWith("--") && eq < 0 && key.length > 1 && [...key].every((c) => shorts.has(c) && !spec[shorts.get(c)!]!.value)) {
+      for (const c of key) flags[shorts.get(c)!] = true;
+      continue;
+    }
     if (!name) throw new ArgError(`flag provided but not defined: ${a.split("=")[0]}`);
     const d = spec[name]!;
     if (d.multi) {

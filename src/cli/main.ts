@@ -360,6 +360,16 @@ const COMMANDS: Record<string, Command> = {
       return imageCommand(ctx.args, undefined);
     },
   },
+  container: {
+    usage: "container COMMAND [options]  (run, ls, inspect, rm; see runjs container help)",
+    help: "run containers from images (the daemonless front end)",
+    flags: {},
+    stopAtArg: true,
+    async run(ctx) {
+      const { containerCommand } = await import("./container.ts");
+      return containerCommand(ctx.args, ctx.root, (m) => ctx.log.warn(m));
+    },
+  },
   checkpoint: notYet("checkpoint"),
   restore: notYet("restore"),
 };

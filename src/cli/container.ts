@@ -1,0 +1,134 @@
+// `runjs container …`: the daemonless front end (run, ls, inspect, rm). Loaded only for
+// `runjs container`.
+import { parseArgs, type FlagSpec } from "./args.ts";
+import { readText, stdout } from "../sys/fs.ts";
+
+const USAGE = `usage: runjs container COMMAND [options]
+
+commands:
+  run [options] IMAGE [COMMAND [ARG...]]
+  ls [-a] [--format table|json]
+  inspect NAME|ID
+  rm [-f] NAME|ID...
+
+run options:
+  -i, --interactive  -t, --tty  --rm  --name NAME  -e, --env K=V  --env-file FILE
+  -w, --workdir DIR  -u, --user USER[:GROUP]  -v, --volume SRC:DST[:ro]  --tmpfs DST
+  --network none|host  --hostname NAME  -m, --memory SIZE  --cpus N  --pids-limit N
+  --read-only  --cap-add CAP  --cap-drop CAP  --security-opt seccomp=FILE|unconfined|no-new-privileges
+  --entrypoint CMD  --cgroup-parent PATH
+options for all: --storage DIR (default /var/lib/runjs, or $RUNJS_STORAGE)
+`;
+
+const RUN: FlagSpec = {
+  interactive: { short: "i", help: "keep stdin open" },
+  tty: { short: "t", help: "allocate a terminal" },
+  rm: { help: "remove the container when it exits" },
+  detach: { short: "d", help: "run in the background (not supported yet)" },
+  name: { value: true, help: "container name" },
+  env: { short: "e", multi: true, help: "K=V" },
+  "env-file": { multi: true, help: "file of K=V lines" },
+  workdir: { short: "w", value: true, help: "working directory" },
+  user: { short: "u", value: true, help: "USER[:GROUP]" },
+  volume: { short: "v", multi: true, help: "SRC:DST[:ro]" },
+  tmpfs: { multi: true, help: "DST[:OPTIONS]" },
+  publish: { short: "p", multi: true, help: "not supported yet" },
+  network: { value: true, def: "none", help: "none or host" },
+  hostname: { value: true, help: "hostname" },
+  memory: { short: "m", value: true, help: "memory limit" },
+  cpus: { value: true, help: "CPUs" },
+  "pids-limit": { value: true, help: "pids limit" },
+  "read-only": { help: "read-only root filesystem" },
+  "cap-add": { multi: true, help: "capability" },
+  "cap-drop": { multi: true, help: "capability" },
+  "security-opt": { multi: true, help: "seccomp=…, no-new-privileges" },
+  entrypoint: { value: true, help: "entrypoint" },
+  init: { help: "not supported yet" },
+  "cgroup-parent": { value: true, help: "cgroup parent path" },
+};
+
+export async function containerCommand(argv: string[], runtimeRoot: string, warn: (m: string) => void): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === "help" || sub === "--help" || sub === "-h") {
+    stdout(USAGE);
+    return sub ? 0 : 2;
+  }
+  const storage = { storage: { value: true, help: "store directory" } } as FlagSpec;
+  const { RunError } = await import("../engine/containers/spec.ts");
+  if (sub === "run") {
+    const { flags: f, rest: args } = parseArgs(rest, { ...RUN, ...storage }, true);
+    if (!args.length) throw new RunError("container run: needs an IMAGE");
+    for (const k of ["detach", "publish", "init"] as const)
+      if (f[k]) throw new RunError(`--${k}: not supported yet`);
+    const list = (k: string) => (f[k] as string[] | undefined) ?? [];
+    const envFileLines = list("env-file").flatMap((p) => {
+      try {
+        return readText(p).split("\n");
+      } catch (e: any) {
+        throw new RunError(`--env-file ${p}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
+      }
+    });
+    const { containerRun } = await import("../engine/containers/containers.ts");
+    return containerRun(
+      {
+        image: args[0]!,
+        cmd: args.slice(1),
+        name: f.name as string | undefined,
+        tty: !!f.tty,
+        interactive: !!f.interactive,
+        rm: !!f.rm,
+        env: list("env"),
+        envFileLines,
+        workdir: f.workdir as string | undefined,
+        user: f.user as string | undefined,
+        volumes: list("volume"),
+        tmpfs: list("tmpfs"),
+        network: f.network as string,
+        hostname: f.hostname as string | undefined,
+        memory: f.memory as string | undefined,
+        cpus: f.cpus as string | undefined,
+        pidsLimit: f["pids-limit"] as string | undefined,
+        readOnly: !!f["read-only"],
+        capAdd: list("cap-add"),
+        capDrop: list("cap-drop"),
+        securityOpt: list("security-opt"),
+        entrypoint: f.entrypoint as string | undefined,
+        cgroupParent: f["cgroup-parent"] as string | undefined,
+      },
+      { storage: f.storage as string | undefined, runtimeRoot, warn },
+    );
+  }
+  const { Store } = await import("../engine/images/store.ts");
+  const { findContainer, listContainers, containerRemove } = await import("../engine/containers/containers.ts");
+  if (sub === "ls" || sub === "ps") {
+    const { flags: f } = parseArgs(rest, { all: { short: "a", help: "all" }, format: { value: true, def: "table", help: "table or json" }, ...storage }, false);
+    const cs = listContainers(new Store(f.storage as string | undefined)).filter((c) => f.all || c.status === "running");
+    if (f.format === "json") {
+      stdout(JSON.stringify(cs) + "\n");
+      return 0;
+    }
+    const rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]];
+    for (const c of cs)
+      rows.push([c.id.slice(0, 12), c.image, JSON.stringify(c.args.join(" ").slice(0, 20)), c.created.slice(0, 19).replace("T", " "), c.status === "exited" ? `Exited (${c.exitCode})` : c.status, c.name]);
+    const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)) + 3);
+    stdout(rows.map((r) => r.map((x, i) => (i < r.length - 1 ? x.padEnd(w[i]!) : x)).join("")).join("\n") + "\n");
+    return 0;
+  }
+  if (sub === "inspect") {
+    const { flags: f, rest: args } = parseArgs(rest, storage, false);
+    if (args.length !== 1) throw new RunError("container inspect: needs one NAME or ID");
+    const st = new Store(f.storage as string | undefined);
+    const c = findContainer(st, args[0]!);
+    const config = JSON.parse(readText(`${st.root}/containers/${c.id}/config.json`));
+    stdout(JSON.stringify({ ...c, config }, null, 2) + "\n");
+    return 0;
+  }
+  if (sub === "rm") {
+    const { flags: f, rest: args } = parseArgs(rest, { force: { short: "f", help: "kill it first" }, ...storage }, false);
+    if (!args.length) throw new RunError("container rm: needs NAME or ID");
+    const st = new Store(f.storage as string | undefined);
+    for (const a of args) stdout((await containerRemove(st, a, runtimeRoot, !!f.force)) + "\n");
+    return 0;
+  }
+  throw new RunError(`container: unknown command ${JSON.stringify(sub)}; see runjs container help`);
+}

@@ -1,0 +1,175 @@
+// Containers of the front end: an image, a copy-on-write root filesystem, an OCI bundle, and
+// the runtime library run in-process on it.
+//
+//   STORE/containers/<id>/container.json   name, image, command, created, state, exit code
+//   STORE/containers/<id>/config.json      the bundle's config (spec.ts)
+//   STORE/containers/<id>/{upper,work}     the overlay's writable half
+//   STORE/containers/<id>/rootfs           the overlay mount (while the container exists)
+//   STORE/containers/<id>/etc/             its own hostname, hosts and resolv.conf
+//   STORE/inuse/<image id>/<id>            pins the image (image rm refuses it)
+// Everything is checked before anything is made; whatever was made is removed on failure and,
+// with --rm, when the container exits.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { findImage } from "../images/image.ts";
+import { formatReference, parseReference } from "../images/reference.ts";
+import { digestHex, ImageError, Store } from "../images/store.ts";
+import { mountOverlay, unmount } from "./overlay.ts";
+import * as seccompLib from "../../sys/libseccomp.ts";
+import { containerSpec, parseVolume, RunError, type RunFlags } from "./spec.ts";
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  args: string[];
+  created: string;
+  status: "created" | "running" | "exited";
+  exitCode?: number;
+  finished?: string;
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+function dirOf(store: Store, id: string): string {
+  return join(store.root, "containers", id);
+}
+
+export function listContainers(store: Store): ContainerRecord[] {
+  const d = join(store.root, "containers");
+  if (!existsSync(d)) return [];
+  return readdirSync(d)
+    .filter((id) => existsSync(join(d, id, "container.json")))
+    .map((id) => JSON.parse(readFileSync(join(d, id, "container.json"), "utf8")) as ContainerRecord)
+    .sort((a, b) => b.created.localeCompare(a.created));
+}
+
+/** By name, full id or unique id prefix. */
+export function findContainer(store: Store, key: string): ContainerRecord {
+  const all = listContainers(store);
+  const byName = all.find((c) => c.name === key);
+  if (byName) return byName;
+  const m = all.filter((c) => c.id.startsWith(key));
+  if (m.length === 1 && /^[a-f0-9]+$/.test(key)) return m[0]!;
+  if (m.length > 1) throw new RunError(`${key}: ambiguous container id prefix (${m.length} containers)`);
+  throw new RunError(`no such container: ${key}`);
+}
+
+function save(store: Store, c: ContainerRecord): void {
+  writeFileSync(join(dirOf(store, c.id), "container.json"), JSON.stringify(c, null, 1));
+}
+
+/** Undo a container's files: the overlay mount, its directory, the image pin. */
+function removeFiles(store: Store, id: string, imageId?: string): void {
+  const dir = dirOf(store, id);
+  unmount(join(dir, "rootfs"));
+  rmSync(dir, { recursive: true, force: true });
+  if (imageId) rmSync(join(store.root, "inuse", digestHex(imageId), id), { force: true });
+}
+
+export interface RunEnv {
+  storage?: string;
+  runtimeRoot: string;
+  warn: (m: string) => void;
+}
+
+export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
+  // 1. everything that can be checked, before anything exists
+  const store = new Store(env.storage);
+  let image;
+  try {
+    image = findImage(store, f.image, (s) => {
+      try {
+        return formatReference(parseReference(s));
+      } catch {
+        return undefined;
+      }
+    });
+  } catch (e) {
+    if (e instanceof ImageError) throw new RunError(`unknown image ${f.image}: pull or import it first (runjs image pull ${f.image})`);
+    throw e;
+  }
+  if (f.name !== undefined && !NAME_RE.test(f.name)) throw new RunError(`--name ${JSON.stringify(f.name)}: use letters, digits, _ . - (not first)`);
+  for (const v of f.volumes) {
+    const vol = parseVolume(v);
+    if (!existsSync(vol.source)) throw new RunError(`--volume ${v}: ${vol.source} does not exist on the host`);
+  }
+  const id = new Bun.CryptoHasher("sha256").update(crypto.getRandomValues(new Uint8Array(32))).digest("hex");
+  const name = f.name ?? `c-${id.slice(0, 12)}`;
+  const cfg = JSON.parse(new TextDecoder().decode(store.readBlob(image.id)));
+  const hostname = f.hostname ?? id.slice(0, 12);
+
+  // 2. the container's files; from here on, undone on failure
+  const dir = dirOf(store, id);
+  const rec: ContainerRecord = { id, name, image: image.names[0] ?? image.id, imageId: image.id, args: [], created: new Date().toISOString(), status: "created" };
+  let made = false;
+  try {
+    store.withLock(() => {
+      if (listContainers(store).some((c) => c.name === name)) throw new RunError(`--name ${name}: already used by another container`);
+      for (const d of ["upper", "work", "rootfs", "etc"]) mkdirSync(join(dir, d), { recursive: true, mode: 0o711 });
+      made = true;
+      save(store, rec);
+    });
+    mkdirSync(join(store.root, "inuse", digestHex(image.id)), { recursive: true });
+    writeFileSync(join(store.root, "inuse", digestHex(image.id), id), name);
+    const lowers = image.layers.map((l) => store.layerPath(l.diffId)).reverse();
+    const rootfs = join(dir, "rootfs");
+    mountOverlay(lowers, join(dir, "upper"), join(dir, "work"), rootfs);
+    const etc = { hostname: join(dir, "etc/hostname"), hosts: join(dir, "etc/hosts"), resolv: join(dir, "etc/resolv.conf") };
+    writeFileSync(etc.hostname, hostname + "\n");
+    writeFileSync(etc.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`);
+    writeFileSync(etc.resolv, f.network === "none" ? "" : existsSync("/etc/resolv.conf") ? readFileSync("/etc/resolv.conf") : "");
+    const read = (p: string) => (existsSync(join(rootfs, p)) ? readFileSync(join(rootfs, p), "utf8") : "");
+    const spec = containerSpec(cfg.config ?? {}, f, {
+      rootfs,
+      hostname,
+      etc,
+      passwd: read("etc/passwd"),
+      group: read("etc/group"),
+      cgroupsPath: `${f.cgroupParent ?? "/runjs"}/${id}`,
+      hostEnv: process.env,
+      readFile: (p) => readFileSync(p, "utf8"),
+      isKnownSyscall: (n) => seccompLib.syscallResolveName(n) !== -1,
+    });
+    writeFileSync(join(dir, "config.json"), JSON.stringify(spec, null, 1));
+    rec.args = spec.process!.args!;
+    rec.status = "running";
+    save(store, rec);
+  } catch (e) {
+    if (made) removeFiles(store, id, image.id);
+    throw e;
+  }
+
+  // 3. run it, attached, with the runtime library in-process
+  const { run } = await import("../../container/run.ts");
+  let code: number;
+  try {
+    code = await run({ root: env.runtimeRoot, id, bundle: dir, warn: env.warn }, env.warn);
+  } catch (e) {
+    removeFiles(store, id, image.id);
+    throw e;
+  }
+  if (f.rm) removeFiles(store, id, image.id);
+  else {
+    unmount(join(dir, "rootfs"));
+    Object.assign(rec, { status: "exited", exitCode: code, finished: new Date().toISOString() });
+    save(store, rec);
+  }
+  return code;
+}
+
+export async function containerRemove(store: Store, key: string, runtimeRoot: string, force: boolean): Promise<string> {
+  const c = findContainer(store, key);
+  if (c.status === "running" && !force) throw new RunError(`container ${c.name} is running: stop it first, or use --force`);
+  if (force) {
+    const { deleteContainer } = await import("../../container/lifecycle.ts");
+    try {
+      deleteContainer(runtimeRoot, c.id, true, () => {});
+    } catch (e: any) {
+      if (!/does not exist/.test(e.message)) throw e;
+    }
+  }
+  removeFiles(store, c.id, c.imageId);
+  return c.name;
+}

@@ -1,0 +1,150 @@
+// The front end for real: `runjs container run` of an image imported here, on an overlay root
+// of its own, with the image's config merged the way Docker merges it.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { close } from "../../src/sys/libc.ts";
+import { CGROUP_PARENT, RUNJS, cgroupDirsOf } from "./helpers.ts";
+import { dockerArchive, layerTar, rootfs } from "./image-fixtures.ts";
+import { openPty, Terminal } from "./pty.ts";
+
+const WORK = mkdtempSync("/tmp/runjs-containers-");
+const STORE = join(WORK, "store");
+const RT = join(WORK, "runtime");
+afterAll(() => {
+  for (const c of existsSync(join(STORE, "containers")) ? readdirSync(join(STORE, "containers")) : [])
+    Bun.spawnSync(["umount", "-l", join(STORE, "containers", c, "rootfs")]);
+  rmSync(WORK, { recursive: true, force: true });
+});
+
+function runjs(args: string[], stdin: "ignore" | Uint8Array = "ignore") {
+  const o = join(WORK, `.o${Math.random()}`);
+  const e = join(WORK, `.e${Math.random()}`);
+  const r = Bun.spawnSync(["sh", "-c", 'exec "$@" >"$O" 2>"$E"', "sh", RUNJS, "--root", RT, "container", ...args], {
+    stdin,
+    env: { ...process.env, O: o, E: e, RUNJS_STORAGE: STORE },
+  });
+  const res = { code: r.exitCode ?? 128, out: readFileSync(o, "utf8"), err: readFileSync(e, "utf8") };
+  rmSync(o);
+  rmSync(e);
+  return res;
+}
+
+/** container run with the test's cgroup parent. */
+const run = (args: string[]) => runjs(["run", "--cgroup-parent", CGROUP_PARENT, ...args]);
+
+const src = rootfs(join(WORK, "src"));
+const archive = dockerArchive([layerTar(src, join(WORK, "layer.tar"))], "runjs-test/app:1", join(WORK, "app.tar"), (cfg) => {
+  cfg.config = { Env: ["PATH=/bin", "FROM_IMAGE=yes", "OVERRIDE=image"], Cmd: ["sh", "-c", "echo default: $FROM_IMAGE $OVERRIDE; pwd; id"], WorkingDir: "/home/user", User: "user" };
+});
+const imp = Bun.spawnSync([RUNJS, "image", "import", archive, "--storage", STORE]);
+if (imp.exitCode !== 0) throw new Error(imp.stderr.toString());
+const IMAGE = "runjs-test/app:1";
+
+/** Nothing of any container left: directories, overlay mounts, runtime state, cgroups. */
+function nothingLeft(): void {
+  expect(existsSync(join(STORE, "containers")) ? readdirSync(join(STORE, "containers")) : []).toEqual([]);
+  expect(readFileSync("/proc/self/mountinfo", "utf8").includes(join(STORE, "containers"))).toBe(false);
+  expect(existsSync(RT) ? readdirSync(RT) : []).toEqual([]);
+}
+
+describe("container run", () => {
+  test("the image's Cmd, Env, WorkingDir and User (resolved in its /etc/passwd)", () => {
+    const r = run(["--rm", IMAGE]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("default: yes image\n/home/user\nuid=1000(user) gid=1000\n");
+    expect(r.code).toBe(0);
+    nothingLeft();
+  });
+
+  test("flags override the image: -e, -w, -u, --entrypoint, the command; exit codes pass through", () => {
+    let r = run(["--rm", "-e", "OVERRIDE=flag", "-e", "NEW=1", "-w", "/tmp", "-u", "0:0", IMAGE, "sh", "-c", "echo $OVERRIDE $NEW $FROM_IMAGE; pwd; id -u; exit 7"]);
+    expect(r.out).toBe("flag 1 yes\n/tmp\n0\n");
+    expect(r.code).toBe(7);
+    r = run(["--rm", "--entrypoint", "/bin/busybox", IMAGE, "echo", "from", "entrypoint"]);
+    expect(r.out).toBe("from entrypoint\n");
+    nothingLeft();
+  });
+
+  test("a write is gone after --rm, and kept without it", () => {
+    expect(run(["--rm", "-u", "0", IMAGE, "sh", "-c", "echo x > /etc/written"]).code).toBe(0);
+    expect(run(["--rm", "-u", "0", IMAGE, "sh", "-c", "cat /etc/written 2>&1; true"]).out).toContain("No such file");
+    const k = run(["--name", "keeper", "-u", "0", IMAGE, "sh", "-c", "echo kept > /etc/written"]);
+    expect(k.code).toBe(0);
+    const ls = JSON.parse(runjs(["ls", "-a", "--format", "json"]).out);
+    expect(ls.map((c: any) => [c.name, c.status, c.exitCode])).toEqual([["keeper", "exited", 0]]);
+    const id = ls[0].id;
+    expect(readFileSync(join(STORE, "containers", id, "upper/etc/written"), "utf8")).toBe("kept\n");
+    expect(readFileSync(join(src, "etc/passwd"), "utf8")).not.toContain("kept"); // the image is untouched
+    expect(runjs(["rm", "keeper"]).out).toBe("keeper\n");
+    nothingLeft();
+  });
+
+  test("a bind mount (rw and ro), its own hostname and hosts, network none, limits in its cgroup", () => {
+    const vol = join(WORK, "vol");
+    mkdirSync(vol, { recursive: true });
+    writeFileSync(join(vol, "in"), "host\n");
+    const r = run([
+      "--rm", "-u", "0", "-v", `${vol}:/data`, "-v", `${vol}:/ro:ro`, "--hostname", "box", "--memory", "64m", "--pids-limit", "50", IMAGE,
+      "sh", "-c",
+      "cat /data/in; echo c > /data/out; touch /ro/x 2>/dev/null || echo ro-refused; hostname; grep box /etc/hosts | cut -f2; " +
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; " +
+        "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '",
+    ]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe(`host\nro-refused\nbox\nbox\n${64 * 1024 * 1024}\n50\nlo\n`);
+    expect(readFileSync(join(vol, "out"), "utf8")).toBe("c\n");
+    nothingLeft();
+  });
+
+  test("--network host shares the host's network namespace; --read-only keeps / read-only", () => {
+    const r = run(["--rm", "--network", "host", "--read-only", "-u", "0", IMAGE, "sh", "-c", "readlink /proc/self/ns/net; touch /x 2>&1 | grep -c Read-only"]);
+    expect(r.out).toBe(`${readlinkSync("/proc/self/ns/net")}\n1\n`);
+  });
+
+  test("-it: an interactive shell on a terminal", async () => {
+    const [m, s] = openPty();
+    const p = Bun.spawn(["setsid", "-c", RUNJS, "--root", RT, "container", "run", "-it", "--rm", "--cgroup-parent", CGROUP_PARENT, "-u", "0", IMAGE, "sh"], {
+      stdio: [s, s, s],
+      env: { ...process.env, RUNJS_STORAGE: STORE },
+    });
+    close(s);
+    const t = new Terminal(m);
+    try {
+      t.expect(/# /);
+      t.type("echo hi-$((6*7)); tty; exit 4\n");
+      expect(t.expect(/\/dev\/pts\/\d+\r\n/)).toContain("hi-42");
+      expect(await p.exited).toBe(4);
+    } finally {
+      p.kill("SIGKILL");
+      t.close();
+    }
+    nothingLeft();
+  });
+});
+
+describe("bad input: a clear error and nothing left", () => {
+  test.each([
+    [["--rm", "nosuch/image:1", "true"], "unknown image nosuch/image:1"],
+    [["--rm", "-v", "relative:/x", IMAGE, "true"], "--volume \"relative:/x\": the source must be an absolute host path"],
+    [["--rm", "-v", "/nonexistent-dir:/x", IMAGE, "true"], "--volume /nonexistent-dir:/x: /nonexistent-dir does not exist on the host"],
+    [["--rm", "--memory", "lots", IMAGE, "true"], "invalid value for --memory: lots"],
+    [["--rm", "-u", "nobody-here", IMAGE, "true"], "no user \"nobody-here\" in the image's /etc/passwd"],
+    [["--rm", "--network", "bridge", IMAGE, "true"], "--network \"bridge\": supported here are none and host"],
+  ])("%j", (args, msg) => {
+    const r = run(args as string[]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(msg as string);
+    nothingLeft();
+  });
+
+  test("a name already used", () => {
+    expect(run(["--name", "dup", IMAGE, "sh", "-c", "true"]).code).toBe(0);
+    const r = run(["--name", "dup", IMAGE, "sh", "-c", "true"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("--name dup: already used by another container");
+    expect(runjs(["rm", "dup"]).code).toBe(0);
+    nothingLeft();
+    expect(cgroupDirsOf("").filter((d) => readdirSync(d).some((e) => /^[a-f0-9]{64}$/.test(e)))).toEqual([]);
+  });
+});
