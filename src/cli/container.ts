@@ -8,11 +8,14 @@ const USAGE = `usage: runjs container COMMAND [options]
 commands:
   run [options] IMAGE [COMMAND [ARG...]]
   ls [-a] [--format table|json]
+  logs [-f] [--tail N] [--since T] [-t] NAME|ID
+  exec [-it] [-e K=V] [-w DIR] [-u UID[:GID]] NAME|ID CMD...
+  stop [-t SECONDS] NAME|ID...      kill [-s SIGNAL] NAME|ID...
   inspect NAME|ID
   rm [-f] NAME|ID...
 
 run options:
-  -i, --interactive  -t, --tty  --rm  --name NAME  -e, --env K=V  --env-file FILE
+  -d, --detach  -i, --interactive  -t, --tty  --rm  --name NAME  -e, --env K=V  --env-file FILE
   -w, --workdir DIR  -u, --user USER[:GROUP]  -v, --volume SRC:DST[:ro]  --tmpfs DST
   --network none|host  --hostname NAME  -m, --memory SIZE  --cpus N  --pids-limit N
   --read-only  --cap-add CAP  --cap-drop CAP  --security-opt seccomp=FILE|unconfined|no-new-privileges
@@ -24,7 +27,7 @@ const RUN: FlagSpec = {
   interactive: { short: "i", help: "keep stdin open" },
   tty: { short: "t", help: "allocate a terminal" },
   rm: { help: "remove the container when it exits" },
-  detach: { short: "d", help: "run in the background (not supported yet)" },
+  detach: { short: "d", help: "run in the background; print the container id" },
   name: { value: true, help: "container name" },
   env: { short: "e", multi: true, help: "K=V" },
   "env-file": { multi: true, help: "file of K=V lines" },
@@ -47,6 +50,15 @@ const RUN: FlagSpec = {
   "cgroup-parent": { value: true, help: "cgroup parent path" },
 };
 
+/** --since: an RFC 3339 time, or a duration ago (10s, 5m, 2h). */
+function sinceTime(s: string): string {
+  const m = /^(\d+)(s|m|h)$/.exec(s);
+  if (m) return new Date(Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6 }[m[2] as "s" | "m" | "h"]).toISOString();
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime())) throw new Error(`--since ${JSON.stringify(s)}: an RFC 3339 time or a duration such as 10m`);
+  return d.toISOString();
+}
+
 export async function containerCommand(argv: string[], runtimeRoot: string, warn: (m: string) => void): Promise<number> {
   const [sub, ...rest] = argv;
   if (!sub || sub === "help" || sub === "--help" || sub === "-h") {
@@ -58,7 +70,7 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
   if (sub === "run") {
     const { flags: f, rest: args } = parseArgs(rest, { ...RUN, ...storage }, true);
     if (!args.length) throw new RunError("container run: needs an IMAGE");
-    for (const k of ["detach", "publish", "init"] as const)
+    for (const k of ["publish", "init"] as const)
       if (f[k]) throw new RunError(`--${k}: not supported yet`);
     const list = (k: string) => (f[k] as string[] | undefined) ?? [];
     const envFileLines = list("env-file").flatMap((p) => {
@@ -77,6 +89,7 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
         tty: !!f.tty,
         interactive: !!f.interactive,
         rm: !!f.rm,
+        detach: !!f.detach,
         env: list("env"),
         envFileLines,
         workdir: f.workdir as string | undefined,
@@ -129,6 +142,85 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
     const st = new Store(f.storage as string | undefined);
     for (const a of args) stdout((await containerRemove(st, a, runtimeRoot, !!f.force)) + "\n");
     return 0;
+  }
+  if (sub === "monitor") {
+    // internal: started by `run -d`, in a session of its own
+    const { flags: f, rest: args } = parseArgs(rest, storage, false);
+    const { monitor } = await import("../engine/containers/containers.ts");
+    return monitor(new Store(f.storage as string | undefined), args[0]!);
+  }
+  if (sub === "logs") {
+    const { flags: f, rest: args } = parseArgs(
+      rest,
+      { follow: { short: "f", help: "follow" }, tail: { value: true, help: "last N lines" }, since: { value: true, help: "RFC 3339 time, or 10s/5m/2h ago" }, timestamps: { short: "t", help: "show times" }, ...storage },
+      false,
+    );
+    if (args.length !== 1) throw new RunError("container logs: needs one NAME or ID");
+    const st = new Store(f.storage as string | undefined);
+    const { containerLogs } = await import("../engine/containers/containers.ts");
+    const since = typeof f.since === "string" ? sinceTime(f.since) : undefined;
+    let shown = 0;
+    const show = (all: { stream: string; log: string; time: string }[], first: boolean) => {
+      let lines = all.slice(shown);
+      shown = all.length;
+      if (since) lines = lines.filter((l) => l.time >= since);
+      if (first && typeof f.tail === "string") lines = lines.slice(-Math.max(0, Number(f.tail)));
+      for (const l of lines) {
+        const text = (f.timestamps ? `${l.time} ` : "") + l.log;
+        if (l.stream === "stderr") process.stderr.write(text);
+        else stdout(text);
+      }
+    };
+    show(containerLogs(st, args[0]!), true);
+    while (f.follow && findContainer(st, args[0]!).status === "running") {
+      await Bun.sleep(100);
+      show(containerLogs(st, args[0]!), false);
+    }
+    if (f.follow) show(containerLogs(st, args[0]!), false);
+    return 0;
+  }
+  if (sub === "stop" || sub === "kill") {
+    const spec: FlagSpec = sub === "stop" ? { time: { short: "t", value: true, def: "10", help: "seconds before SIGKILL" } } : { signal: { short: "s", value: true, def: "KILL", help: "signal" } };
+    const { flags: f, rest: args } = parseArgs(rest, { ...spec, ...storage }, false);
+    if (!args.length) throw new RunError(`container ${sub}: needs NAME or ID`);
+    const st = new Store(f.storage as string | undefined);
+    const { containerSignal } = await import("../engine/containers/containers.ts");
+    const { parseSignal } = await import("../container/lifecycle.ts");
+    for (const a of args)
+      stdout((await containerSignal(st, a, runtimeRoot, sub === "stop" ? 15 : parseSignal(f.signal as string), sub === "stop" ? Number(f.time) : undefined)) + "\n");
+    return 0;
+  }
+  if (sub === "exec") {
+    const { flags: f, rest: args } = parseArgs(
+      rest,
+      {
+        interactive: { short: "i", help: "keep stdin open" },
+        tty: { short: "t", help: "a terminal" },
+        env: { short: "e", multi: true, help: "K=V" },
+        workdir: { short: "w", value: true, help: "directory" },
+        user: { short: "u", value: true, help: "UID[:GID]" },
+        ...storage,
+      },
+      true,
+    );
+    if (args.length < 2) throw new RunError("container exec: needs NAME and a command");
+    const st = new Store(f.storage as string | undefined);
+    const c = findContainer(st, args[0]!);
+    const { exec } = await import("../container/exec.ts");
+    return exec({
+      root: runtimeRoot,
+      id: c.id,
+      args: args.slice(1),
+      tty: !!f.tty,
+      cwd: f.workdir as string | undefined,
+      env: (f.env as string[] | undefined) ?? [],
+      user: f.user as string | undefined,
+      additionalGids: [],
+      caps: [],
+      detach: false,
+      preserveFds: 0,
+      warn,
+    });
   }
   throw new RunError(`container: unknown command ${JSON.stringify(sub)}; see runjs container help`);
 }

@@ -123,6 +123,56 @@ describe("container run", () => {
   });
 });
 
+describe("detached containers", () => {
+  test("-d + logs + exec + stop + rm: the monitor outlives the command, keeps the logs and the exit status", async () => {
+    const d = run(["-d", "--name", "bg", "-u", "0", IMAGE, "sh", "-c", "echo started; echo warned >&2; trap 'echo bye; exit 5' TERM; while true; do sleep 0.1; done"]);
+    expect(d.err).toBe("");
+    expect(d.out).toMatch(/^[a-f0-9]{64}\n$/);
+    const id = d.out.trim();
+    const ls = JSON.parse(runjs(["ls", "--format", "json"]).out);
+    expect(ls.map((c: any) => [c.id, c.name, c.status])).toEqual([[id, "bg", "running"]]);
+    // the container's own process runs in its pid namespace, under the monitor
+    const e = runjs(["exec", "bg", "sh", "-c", "echo from-exec; cat /proc/1/cmdline | tr '\\0' ' '"]);
+    expect(e.out).toMatch(/^from-exec\nsh -c echo started/);
+    for (let i = 0; i < 100 && !runjs(["logs", "bg"]).out.includes("started"); i++) await Bun.sleep(20);
+    const logs = runjs(["logs", "bg"]);
+    expect(logs.out).toBe("started\n");
+    expect(logs.err).toBe("warned\n");
+    const raw = readFileSync(join(STORE, "containers", id, "container.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(raw.map((l: any) => [l.stream, l.log])).toEqual([["stdout", "started\n"], ["stderr", "warned\n"]]);
+    expect(raw.every((l: any) => !Number.isNaN(Date.parse(l.time)))).toBe(true);
+    expect(runjs(["stop", "-t", "5", "bg"]).out).toBe("bg\n");
+    const after = JSON.parse(runjs(["ls", "-a", "--format", "json"]).out)[0];
+    expect([after.status, after.exitCode]).toEqual(["exited", 5]);
+    expect(runjs(["logs", "--tail", "1", "bg"]).out).toBe("bye\n");
+    expect(runjs(["rm", "bg"]).out).toBe("bg\n");
+    nothingLeft();
+  });
+
+  test("a detached container that cannot start: the error, and nothing left", () => {
+    const r = run(["-d", IMAGE, "no-such-program"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("executable file not found in $PATH");
+    nothingLeft();
+  });
+
+  test("kill -s and rm -f of a running container", () => {
+    const d = run(["-d", "--name", "k", "-u", "0", IMAGE, "sh", "-c", "trap 'exit 9' USR1; while true; do sleep 0.1; done"]);
+    expect(d.code).toBe(0);
+    expect(runjs(["kill", "-s", "USR1", "k"]).code).toBe(0);
+    for (let i = 0; i < 200 && JSON.parse(runjs(["ls", "-a", "--format", "json"]).out)[0]?.status !== "exited"; i++) Bun.sleepSync(10);
+    expect(JSON.parse(runjs(["ls", "-a", "--format", "json"]).out)[0].exitCode).toBe(9);
+    expect(runjs(["rm", "k"]).code).toBe(0);
+    expect(run(["-d", "--name", "f", "-u", "0", IMAGE, "sh", "-c", "sleep 100"]).code).toBe(0);
+    const busy = runjs(["rm", "f"]);
+    expect(busy.code).toBe(1);
+    expect(busy.err).toContain("container f is running: stop it first, or use --force");
+    expect(runjs(["rm", "-f", "f"]).code).toBe(0);
+    for (let i = 0; i < 200 && existsSync(RT) && readdirSync(RT).length; i++) Bun.sleepSync(10);
+    nothingLeft();
+  });
+});
+
 describe("bad input: a clear error and nothing left", () => {
   test.each([
     [["--rm", "nosuch/image:1", "true"], "unknown image nosuch/image:1"],

@@ -15,6 +15,7 @@ import { findImage } from "../images/image.ts";
 import { formatReference, parseReference } from "../images/reference.ts";
 import { digestHex, ImageError, Store } from "../images/store.ts";
 import { mountOverlay, unmount } from "./overlay.ts";
+import { stdout } from "../../sys/fs.ts";
 import * as seccompLib from "../../sys/libseccomp.ts";
 import { containerSpec, parseVolume, RunError, type RunFlags } from "./spec.ts";
 
@@ -78,6 +79,7 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
   // 1. everything that can be checked, before anything exists
   const store = new Store(env.storage);
   let image;
+  if (f.detach && f.tty) throw new RunError("-d with -t: a detached container has no terminal to give (not supported yet)");
   try {
     image = findImage(store, f.image, (s) => {
       try {
@@ -141,22 +143,180 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
     throw e;
   }
 
+  if (f.detach) return detach(store, rec, f.rm, env);
+
   // 3. run it, attached, with the runtime library in-process
+  return runAttached(store, rec, f.rm, env);
+}
+
+async function runAttached(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv): Promise<number> {
+  const dir = dirOf(store, rec.id);
   const { run } = await import("../../container/run.ts");
   let code: number;
   try {
-    code = await run({ root: env.runtimeRoot, id, bundle: dir, warn: env.warn }, env.warn);
+    code = await run({ root: env.runtimeRoot, id: rec.id, bundle: dir, warn: env.warn }, env.warn);
   } catch (e) {
-    removeFiles(store, id, image.id);
+    removeFiles(store, rec.id, rec.imageId);
     throw e;
   }
-  if (f.rm) removeFiles(store, id, image.id);
-  else {
+  if (rm) removeFiles(store, rec.id, rec.imageId);
+  else if (existsSync(dir)) {
     unmount(join(dir, "rootfs"));
     Object.assign(rec, { status: "exited", exitCode: code, finished: new Date().toISOString() });
     save(store, rec);
   }
   return code;
+}
+
+/**
+ * -d: a monitor of our own (`runjs container monitor ID`, in a session of its own) runs the
+ * container attached to two pipes, writes what comes out as json lines (Docker's json-file
+ * format: {"log", "stream", "time"}) to container.log, and records the exit status. We wait
+ * until it says the container is running (or failed), print the id and return.
+ */
+async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv): Promise<number> {
+  const dir = dirOf(store, rec.id);
+  writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot }));
+  rec.status = "created";
+  save(store, rec);
+  const self = process.argv[1]?.endsWith(".ts") ? [process.execPath, process.argv[1]] : [process.execPath];
+  const p = Bun.spawn([...self, "container", "monitor", rec.id, "--storage", store.root], {
+    stdio: ["ignore", "ignore", "ignore"],
+    detached: true,
+  });
+  p.unref();
+  for (let i = 0; i < 1000; i++) {
+    const now = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
+    if (now.error) {
+      // it never ran: nothing of it stays (the monitor has exited by now, or is about to)
+      await p.exited;
+      removeFiles(store, rec.id, rec.imageId);
+      throw new RunError(now.error);
+    }
+    if (now.status !== "created") {
+      stdout(rec.id + "\n");
+      return 0;
+    }
+    if (p.exitCode !== null) throw new RunError(`the monitor exited (${p.exitCode}) before the container started`);
+    await Bun.sleep(5);
+  }
+  throw new RunError("the container did not start within 5 s");
+}
+
+/** The monitor's side of -d (see detach). */
+export async function monitor(store: Store, id: string): Promise<number> {
+  const dir = dirOf(store, id);
+  const { rm, runtimeRoot } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
+  const rec = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
+  const { pipe, dup2, devNull } = await import("./stdio.ts");
+  const fs = await import("node:fs");
+  const out = pipe();
+  const err = pipe();
+  dup2(devNull(), 0);
+  dup2(out[1], 1);
+  dup2(err[1], 2);
+  fs.closeSync(out[1]);
+  fs.closeSync(err[1]);
+  const log = fs.openSync(join(dir, "container.log"), "a", 0o640);
+  const drained: Promise<void>[] = [];
+  for (const [fd, stream] of [[out[0], "stdout"], [err[0], "stderr"]] as const) {
+    let rest = "";
+    const s = fs.createReadStream("", { fd, autoClose: true });
+    drained.push(
+      new Promise((done) => {
+        const emit = (line: string) => fs.writeSync(log, JSON.stringify({ log: line, stream, time: new Date().toISOString() }) + "\n");
+        s.on("data", (d) => {
+          rest += d.toString();
+          let i: number;
+          while ((i = rest.indexOf("\n")) >= 0) {
+            emit(rest.slice(0, i + 1));
+            rest = rest.slice(i + 1);
+          }
+        });
+        s.on("end", () => {
+          if (rest) emit(rest);
+          done();
+        });
+        s.on("error", () => done());
+      }),
+    );
+  }
+  const warnings = join(dir, "monitor.log");
+  const warn = (m: string) => fs.appendFileSync(warnings, `${new Date().toISOString()} ${m}\n`);
+  const { create } = await import("../../container/create.ts");
+  const { releaseInit, teardown } = await import("../../container/lifecycle.ts");
+  const { attach } = await import("../../container/run.ts");
+  const { unlock, withContainer } = await import("../../container/state.ts");
+  let code = 255;
+  try {
+    const c = create({ root: runtimeRoot, id, bundle: dir, attached: true, warn });
+    try {
+      releaseInit(c.dir, c.state);
+    } catch (e) {
+      teardown(c.dir, c.state, warn);
+      throw e;
+    }
+    unlock(c.lockFd);
+    rec.status = "running";
+    save(store, rec);
+    code = await attach(c.proc, undefined, () => withContainer(runtimeRoot, id, (x) => teardown(x.dir, x.st, warn)));
+  } catch (e: any) {
+    rec.error = e.message;
+    rec.status = "exited";
+    if (existsSync(dir)) save(store, rec);
+    warn(e.message);
+    return 1;
+  }
+  // the container's processes are gone: our own ends of the pipes go too, then the logs end
+  dup2(devNull(), 1);
+  dup2(devNull(), 2);
+  await Promise.race([Promise.all(drained), Bun.sleep(2000)]);
+  if (!existsSync(dir)) return code; // removed (rm -f) while it ran
+  if (rm) removeFiles(store, id, rec.imageId);
+  else {
+    unmount(join(dir, "rootfs"));
+    Object.assign(rec, { status: "exited", exitCode: code, finished: new Date().toISOString() });
+    save(store, rec);
+  }
+  return 0;
+}
+
+/** stop: SIGTERM, then SIGKILL after `timeout` seconds; kill: one signal. */
+export async function containerSignal(store: Store, key: string, runtimeRoot: string, sig: number, timeout?: number): Promise<string> {
+  const c = findContainer(store, key);
+  if (c.status !== "running") throw new RunError(`container ${c.name} is not running`);
+  const { killContainer } = await import("../../container/lifecycle.ts");
+  const exited = () => (JSON.parse(readFileSync(join(dirOf(store, c.id), "container.json"), "utf8")) as ContainerRecord).status === "exited";
+  try {
+    killContainer(runtimeRoot, c.id, sig, false);
+  } catch (e: any) {
+    if (!/not running|does not exist/.test(e.message)) throw e;
+  }
+  if (timeout === undefined) return c.name;
+  for (let t = 0; t < timeout * 100 && !exited(); t++) await Bun.sleep(10);
+  if (!exited()) {
+    try {
+      killContainer(runtimeRoot, c.id, 9, true);
+    } catch {
+      /* it went meanwhile */
+    }
+    for (let t = 0; t < 500 && !exited(); t++) await Bun.sleep(10);
+  }
+  return c.name;
+}
+
+export function containerLogs(store: Store, key: string): { stream: string; log: string; time: string }[] {
+  const c = findContainer(store, key);
+  const p = join(dirOf(store, c.id), "container.log");
+  if (!existsSync(p)) return [];
+  return readFileSync(p, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+export function containerDir(store: Store, id: string): string {
+  return dirOf(store, id);
 }
 
 export async function containerRemove(store: Store, key: string, runtimeRoot: string, force: boolean): Promise<string> {

@@ -32,6 +32,7 @@ export interface RunFlags {
   tty: boolean;
   interactive: boolean;
   rm: boolean;
+  detach?: boolean;
   env: string[];
   /** Lines of --env-file files, already read. */
   envFileLines: string[];
