@@ -35,8 +35,8 @@ const RUN: FlagSpec = {
   user: { short: "u", value: true, help: "USER[:GROUP]" },
   volume: { short: "v", multi: true, help: "SRC:DST[:ro]" },
   tmpfs: { multi: true, help: "DST[:OPTIONS]" },
-  publish: { short: "p", multi: true, help: "not supported yet" },
-  network: { value: true, def: "none", help: "none or host" },
+  publish: { short: "p", multi: true, help: "[IP:]HOST:CTR[/udp] (with --network bridge)" },
+  network: { value: true, def: "none", help: "none, host or bridge" },
   hostname: { value: true, help: "hostname" },
   memory: { short: "m", value: true, help: "memory limit" },
   cpus: { value: true, help: "CPUs" },
@@ -70,7 +70,7 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
   if (sub === "run") {
     const { flags: f, rest: args } = parseArgs(rest, { ...RUN, ...storage }, true);
     if (!args.length) throw new RunError("container run: needs an IMAGE");
-    for (const k of ["publish", "init"] as const)
+    for (const k of ["init"] as const)
       if (f[k]) throw new RunError(`--${k}: not supported yet`);
     const list = (k: string) => (f[k] as string[] | undefined) ?? [];
     const envFileLines = list("env-file").flatMap((p) => {
@@ -97,6 +97,7 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
         volumes: list("volume"),
         tmpfs: list("tmpfs"),
         network: f.network as string,
+        publish: list("publish"),
         hostname: f.hostname as string | undefined,
         memory: f.memory as string | undefined,
         cpus: f.cpus as string | undefined,

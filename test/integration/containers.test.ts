@@ -151,6 +151,7 @@ describe("detached containers", () => {
 
   test("a detached container that cannot start: the error, and nothing left", () => {
     const r = run(["-d", IMAGE, "no-such-program"]);
+    expect(r.err).not.toBe("");
     expect(r.code).toBe(1);
     expect(r.err).toContain("executable file not found in $PATH");
     nothingLeft();
@@ -173,6 +174,80 @@ describe("detached containers", () => {
   });
 });
 
+describe("bridge networking", () => {
+  // what the bridge network leaves on the host by design (the bridge, CNI's shared chains) is
+  // removed at the end when it was not there before
+  const natBefore = Bun.spawnSync(["iptables", "-t", "nat", "-S"]).stdout.toString().split("\n").filter((l) => l.startsWith("-N "));
+  const filterBefore = Bun.spawnSync(["iptables", "-S"]).stdout.toString().split("\n").filter((l) => l.startsWith("-N "));
+  const bridgeBefore = Bun.spawnSync(["ip", "link", "show", "runjs0"]).exitCode === 0;
+  afterAll(() => {
+    if (!bridgeBefore) Bun.spawnSync(["ip", "link", "del", "runjs0"]);
+    for (const [table, before] of [["nat", natBefore], ["filter", filterBefore]] as const) {
+      const now = Bun.spawnSync(["iptables", "-t", table, "-S"]).stdout.toString().split("\n");
+      const fresh = now.filter((l) => l.startsWith("-N ") && !before.includes(l)).map((l) => l.slice(3));
+      for (const r of now) if (r.startsWith("-A ") && fresh.some((c) => r.includes(`-j ${c}`))) Bun.spawnSync(["sh", "-c", `iptables -t ${table} ${r.replace(/^-A /, "-D ")}`]);
+      for (const c of fresh) Bun.spawnSync(["iptables", "-t", table, "-F", c]);
+      for (const c of fresh) Bun.spawnSync(["iptables", "-t", table, "-X", c]);
+    }
+  });
+
+  test("busybox httpd in a bridged container answers the host on a published port; removal takes its network with it", async () => {
+    const www = join(WORK, "www");
+    mkdirSync(www, { recursive: true });
+    writeFileSync(join(www, "index.html"), "served from a container\n");
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const d = run(["-d", "--name", "web", "--network", "bridge", "-p", `127.0.0.1:${port}:80`, "-v", `${www}:/www:ro`, "-u", "0", IMAGE, "/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"]);
+    expect(d.err).toBe("");
+    const id = d.out.trim();
+    let body = "";
+    for (let i = 0; i < 50 && !body; i++) {
+      try {
+        body = await (await fetch(`http://127.0.0.1:${port}/index.html`)).text();
+      } catch {
+        await Bun.sleep(50);
+      }
+    }
+    expect(body).toBe("served from a container\n");
+    // its own address on the bridge, and a route out through it
+    const e = runjs(["exec", "web", "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'; ip route | grep default"]);
+    expect(e.out).toMatch(/^inet 10\.89\.0\.\d+\ndefault via 10\.89\.0\.1 dev eth0/);
+    // the host answers it (a server of the test's on the bridge's gateway address)
+    const srv = Bun.serve({ hostname: "10.89.0.1", port: 0, fetch: () => new Response("host says hi\n") });
+    try {
+      // spawned, not spawnSync: our server must answer while it runs
+      const p = Bun.spawn([RUNJS, "--root", RT, "container", "exec", "web", "sh", "-c", `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 10.89.0.1 ${srv.port} | tail -1`], {
+        env: { ...process.env, RUNJS_STORAGE: STORE },
+        stdout: "pipe",
+      });
+      const timer = setTimeout(() => p.kill("SIGKILL"), 15000);
+      const out = await new Response(p.stdout).text();
+      await p.exited;
+      clearTimeout(timer);
+      expect(out).toBe("host says hi\n");
+    } finally {
+      srv.stop(true);
+    }
+    expect(runjs(["rm", "-f", "web"]).code).toBe(0);
+    for (let i = 0; i < 200 && existsSync(RT) && readdirSync(RT).length; i++) await Bun.sleep(10);
+    const nat = Bun.spawnSync(["iptables", "-t", "nat", "-S"]).stdout.toString();
+    expect(nat.includes(id)).toBe(false); // its NAT and port rules are gone
+    expect(Bun.spawnSync(["ip", "-o", "link"]).stdout.toString().match(/veth/g)).toBeNull();
+    nothingLeft();
+  });
+
+  test("a host port already in use is refused before anything is made", () => {
+    const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const r = run(["--rm", "--network", "bridge", "-p", `127.0.0.1:${busy.port}:80`, IMAGE, "sh", "-c", "true"]);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`port ${busy.port} is already in use on the host`);
+      nothingLeft();
+    } finally {
+      busy.stop(true);
+    }
+  });
+});
+
 describe("bad input: a clear error and nothing left", () => {
   test.each([
     [["--rm", "nosuch/image:1", "true"], "unknown image nosuch/image:1"],
@@ -180,7 +255,9 @@ describe("bad input: a clear error and nothing left", () => {
     [["--rm", "-v", "/nonexistent-dir:/x", IMAGE, "true"], "--volume /nonexistent-dir:/x: /nonexistent-dir does not exist on the host"],
     [["--rm", "--memory", "lots", IMAGE, "true"], "invalid value for --memory: lots"],
     [["--rm", "-u", "nobody-here", IMAGE, "true"], "no user \"nobody-here\" in the image's /etc/passwd"],
-    [["--rm", "--network", "bridge", IMAGE, "true"], "--network \"bridge\": supported here are none and host"],
+    [["--rm", "--network", "mynet", IMAGE, "true"], "--network \"mynet\": supported are none, host and bridge"],
+    [["--rm", "-p", "8080:80", IMAGE, "true"], "--publish needs --network bridge"],
+    [["--rm", "--network", "bridge", "-p", "80:99999", IMAGE, "true"], "container port 99999 is not in 1-65535"],
   ])("%j", (args, msg) => {
     const r = run(args as string[]);
     expect(r.code).toBe(1);

@@ -1,5 +1,6 @@
 // Docker's rules for turning an image and `container run` flags into a config.json.
 import { describe, expect, test } from "bun:test";
+import { parsePublish } from "../../src/engine/containers/network.ts";
 import { capabilities, containerSpec, DOCKER_CAPS, parseVolume, resolveUser, type RunFlags, type SpecContext } from "../../src/engine/containers/spec.ts";
 
 const flags = (over: Partial<RunFlags> = {}): RunFlags => ({
@@ -74,5 +75,14 @@ describe("hardening, mounts, network, limits", () => {
     expect(() => containerSpec({ Cmd: ["sh"] }, flags({ cpus: "-1" }), ctx)).toThrow("--cpus");
     expect(() => containerSpec({ Cmd: ["sh"] }, flags({ pidsLimit: "x" }), ctx)).toThrow("--pids-limit");
     expect(() => containerSpec({ Cmd: ["sh"] }, flags({ workdir: "rel" }), ctx)).toThrow('--workdir "rel": must be absolute');
+  });
+});
+
+describe("published ports", () => {
+  test("[IP:]HOST:CTR[/udp]", () => {
+    expect(parsePublish("8080:80")).toEqual({ hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp" });
+    expect(parsePublish("127.0.0.1:53:53/udp")).toEqual({ hostIP: "127.0.0.1", hostPort: 53, containerPort: 53, protocol: "udp" });
+    expect(() => parsePublish("80")).toThrow("want [IP:]HOST_PORT:CONTAINER_PORT");
+    expect(() => parsePublish("0:80")).toThrow("host port 0 is not in 1-65535");
   });
 });

@@ -18,6 +18,7 @@ import { mountOverlay, unmount } from "./overlay.ts";
 import { stdout } from "../../sys/fs.ts";
 import * as seccompLib from "../../sys/libseccomp.ts";
 import { containerSpec, parseVolume, RunError, type RunFlags } from "./spec.ts";
+import { checkPortFree, networkAdd, networkDel, parsePublish, type PortMapping } from "./network.ts";
 
 export interface ContainerRecord {
   id: string;
@@ -64,6 +65,11 @@ function save(store: Store, c: ContainerRecord): void {
 /** Undo a container's files: the overlay mount, its directory, the image pin. */
 function removeFiles(store: Store, id: string, imageId?: string): void {
   const dir = dirOf(store, id);
+  try {
+    networkDel(dir); // a no-op unless a crash left the network attached
+  } catch {
+    /* the rest is removed all the same */
+  }
   unmount(join(dir, "rootfs"));
   rmSync(dir, { recursive: true, force: true });
   if (imageId) rmSync(join(store.root, "inuse", digestHex(imageId), id), { force: true });
@@ -97,6 +103,9 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
     const vol = parseVolume(v);
     if (!existsSync(vol.source)) throw new RunError(`--volume ${v}: ${vol.source} does not exist on the host`);
   }
+  const ports = (f.publish ?? []).map(parsePublish);
+  if (ports.length && f.network !== "bridge") throw new RunError(`--publish needs --network bridge (this container's network is ${f.network})`);
+  for (const p of ports) checkPortFree(p);
   const id = new Bun.CryptoHasher("sha256").update(crypto.getRandomValues(new Uint8Array(32))).digest("hex");
   const name = f.name ?? `c-${id.slice(0, 12)}`;
   const cfg = JSON.parse(new TextDecoder().decode(store.readBlob(image.id)));
@@ -143,18 +152,59 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
     throw e;
   }
 
-  if (f.detach) return detach(store, rec, f.rm, env);
+  const net = { bridged: f.network === "bridge", ports };
+  if (f.detach) return detach(store, rec, f.rm, env, net);
 
   // 3. run it, attached, with the runtime library in-process
-  return runAttached(store, rec, f.rm, env);
+  return runAttached(store, rec, f.rm, env, net);
 }
 
-async function runAttached(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv): Promise<number> {
+interface Net {
+  bridged: boolean;
+  ports: PortMapping[];
+}
+
+/**
+ * create, then (bridge) the CNI ADD into the init's network namespace, then start: the
+ * network is there before the container's program runs. Undone on failure.
+ */
+async function startContainer(store: Store, rec: ContainerRecord, runtimeRoot: string, net: Net, warn: (m: string) => void) {
   const dir = dirOf(store, rec.id);
-  const { run } = await import("../../container/run.ts");
+  const { create } = await import("../../container/create.ts");
+  const { releaseInit, teardown } = await import("../../container/lifecycle.ts");
+  const { unlock } = await import("../../container/state.ts");
+  const c = create({ root: runtimeRoot, id: rec.id, bundle: dir, attached: true, warn });
+  try {
+    if (net.bridged) networkAdd(dir, store.root, rec.id, `/proc/${c.state.pid}/ns/net`, net.ports);
+    releaseInit(c.dir, c.state);
+  } catch (e) {
+    teardown(c.dir, c.state, warn);
+    try {
+      networkDel(dir);
+    } catch {
+      /* reported by the first error */
+    }
+    throw e;
+  }
+  unlock(c.lockFd);
+  return c;
+}
+
+async function waitAndTeardown(c: Awaited<ReturnType<typeof startContainer>>, dir: string, runtimeRoot: string, id: string, warn: (m: string) => void): Promise<number> {
+  const { teardown } = await import("../../container/lifecycle.ts");
+  const { attach } = await import("../../container/run.ts");
+  const { withContainer } = await import("../../container/state.ts");
+  const code = await attach(c.proc, c.master, () => withContainer(runtimeRoot, id, (x) => teardown(x.dir, x.st, warn)));
+  networkDel(dir);
+  return code;
+}
+
+async function runAttached(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv, net: Net): Promise<number> {
+  const dir = dirOf(store, rec.id);
   let code: number;
   try {
-    code = await run({ root: env.runtimeRoot, id: rec.id, bundle: dir, warn: env.warn }, env.warn);
+    const c = await startContainer(store, rec, env.runtimeRoot, net, env.warn);
+    code = await waitAndTeardown(c, dir, env.runtimeRoot, rec.id, env.warn);
   } catch (e) {
     removeFiles(store, rec.id, rec.imageId);
     throw e;
@@ -174,9 +224,9 @@ async function runAttached(store: Store, rec: ContainerRecord, rm: boolean, env:
  * format: {"log", "stream", "time"}) to container.log, and records the exit status. We wait
  * until it says the container is running (or failed), print the id and return.
  */
-async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv): Promise<number> {
+async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv, net: Net): Promise<number> {
   const dir = dirOf(store, rec.id);
-  writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot }));
+  writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot, net }));
   rec.status = "created";
   save(store, rec);
   const self = process.argv[1]?.endsWith(".ts") ? [process.execPath, process.argv[1]] : [process.execPath];
@@ -188,8 +238,9 @@ async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunE
   for (let i = 0; i < 1000; i++) {
     const now = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
     if (now.error) {
-      // it never ran: nothing of it stays (the monitor has exited by now, or is about to)
-      await p.exited;
+      // it never ran: nothing of it stays. The monitor exits right after saying so; poll
+      // (awaiting p.exited on an unref'd child would let the event loop end, and us with it)
+      for (let j = 0; j < 400 && p.exitCode === null; j++) await Bun.sleep(5);
       removeFiles(store, rec.id, rec.imageId);
       throw new RunError(now.error);
     }
@@ -206,7 +257,7 @@ async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunE
 /** The monitor's side of -d (see detach). */
 export async function monitor(store: Store, id: string): Promise<number> {
   const dir = dirOf(store, id);
-  const { rm, runtimeRoot } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
+  const { rm, runtimeRoot, net } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
   const rec = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
   const { pipe, dup2, devNull } = await import("./stdio.ts");
   const fs = await import("node:fs");
@@ -243,23 +294,12 @@ export async function monitor(store: Store, id: string): Promise<number> {
   }
   const warnings = join(dir, "monitor.log");
   const warn = (m: string) => fs.appendFileSync(warnings, `${new Date().toISOString()} ${m}\n`);
-  const { create } = await import("../../container/create.ts");
-  const { releaseInit, teardown } = await import("../../container/lifecycle.ts");
-  const { attach } = await import("../../container/run.ts");
-  const { unlock, withContainer } = await import("../../container/state.ts");
   let code = 255;
   try {
-    const c = create({ root: runtimeRoot, id, bundle: dir, attached: true, warn });
-    try {
-      releaseInit(c.dir, c.state);
-    } catch (e) {
-      teardown(c.dir, c.state, warn);
-      throw e;
-    }
-    unlock(c.lockFd);
+    const c = await startContainer(store, rec, runtimeRoot, net, warn);
     rec.status = "running";
     save(store, rec);
-    code = await attach(c.proc, undefined, () => withContainer(runtimeRoot, id, (x) => teardown(x.dir, x.st, warn)));
+    code = await waitAndTeardown(c, dir, runtimeRoot, id, warn);
   } catch (e: any) {
     rec.error = e.message;
     rec.status = "exited";

@@ -26,3 +26,9 @@ export function unmount(target: string): void {
     if (e !== 22 /* EINVAL: not mounted */ && e !== 2) throw new Error(`umount ${target}: ${strerror(e)}`);
   }
 }
+
+/** Bind path onto target (a network namespace kept alive by a file, for CNI's DEL). */
+export function bindMount(path: string, target: string): void {
+  if ((lib ??= open()).mount(c(path), c(target), c(""), 4096n /* MS_BIND */, null) < 0)
+    throw new Error(`bind ${path} on ${target}: ${strerror(errno())}`);
+}

@@ -41,6 +41,7 @@ export interface RunFlags {
   volumes: string[];
   tmpfs: string[];
   network: string;
+  publish?: string[];
   hostname?: string;
   memory?: string;
   cpus?: string;
@@ -225,8 +226,8 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
 
   const linux = spec.linux!;
   if (f.network === "host") linux.namespaces = linux.namespaces!.filter((n) => n.type !== "network");
-  else if (f.network !== "none")
-    throw new RunError(`--network ${JSON.stringify(f.network)}: supported here are none and host (bridge networking is not supported yet)`);
+  else if (f.network !== "none" && f.network !== "bridge")
+    throw new RunError(`--network ${JSON.stringify(f.network)}: supported are none, host and bridge (named networks are not supported yet)`);
   linux.cgroupsPath = ctx.cgroupsPath;
   linux.resources = {};
   if (f.memory !== undefined) {
