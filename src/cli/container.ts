@@ -11,6 +11,7 @@ commands:
   logs [-f] [--tail N] [--since T] [-t] NAME|ID
   exec [-it] [-e K=V] [-w DIR] [-u UID[:GID]] NAME|ID CMD...
   stop [-t SECONDS] NAME|ID...      kill [-s SIGNAL] NAME|ID...
+  stats [--no-stream] [--format table|json] [NAME|ID...]      top NAME|ID [ps options]
   inspect NAME|ID
   rm [-f] NAME|ID...
 
@@ -49,6 +50,16 @@ const RUN: FlagSpec = {
   init: { help: "not supported yet" },
   "cgroup-parent": { value: true, help: "cgroup parent path" },
 };
+
+function human(n: number): string {
+  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)}${u[i]}`;
+}
 
 /** --since: an RFC 3339 time, or a duration ago (10s, 5m, 2h). */
 function sinceTime(s: string): string {
@@ -222,6 +233,31 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
       preserveFds: 0,
       warn,
     });
+  }
+  if (sub === "top") {
+    const { flags: f, rest: args } = parseArgs(rest, storage, true);
+    if (!args.length) throw new RunError("container top: needs NAME or ID");
+    const c = findContainer(new Store(f.storage as string | undefined), args[0]!);
+    if (c.status !== "running") throw new RunError(`container ${c.name} is not running`);
+    const { ps } = await import("../container/ps.ts");
+    return ps(runtimeRoot, c.id, "table", args.slice(1));
+  }
+  if (sub === "stats") {
+    const { flags: f, rest: args } = parseArgs(rest, { "no-stream": { help: "one sample" }, format: { value: true, def: "table", help: "table or json" }, ...storage }, false);
+    const st = new Store(f.storage as string | undefined);
+    const { containerStats } = await import("../engine/containers/stats.ts");
+    const cs = args.length ? args.map((a) => findContainer(st, a)) : listContainers(st).filter((c) => c.status === "running");
+    for (;;) {
+      const rows = cs.filter((c) => c.status === "running").map((c) => containerStats(runtimeRoot, c));
+      if (f.format === "json") stdout(JSON.stringify(rows) + "\n");
+      else {
+        const t = [["CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS"], ...rows.map((r) => [r.id.slice(0, 12), r.name, `${(r.cpuNs / 1e9).toFixed(2)}s`, `${human(r.memory)} / ${r.memoryLimit ? human(r.memoryLimit) : "-"}`, String(r.pids)])];
+        const w = t[0]!.map((_, i) => Math.max(...t.map((r) => r[i]!.length)) + 3);
+        stdout(t.map((r) => r.map((x, i) => (i < r.length - 1 ? x.padEnd(w[i]!) : x)).join("")).join("\n") + "\n");
+      }
+      if (f["no-stream"]) return 0;
+      await Bun.sleep(1000);
+    }
   }
   throw new RunError(`container: unknown command ${JSON.stringify(sub)}; see runjs container help`);
 }

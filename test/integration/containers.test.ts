@@ -157,6 +157,20 @@ describe("detached containers", () => {
     nothingLeft();
   });
 
+  test("stats and top show what the kernel counts", () => {
+    expect(run(["-d", "--name", "s", "-m", "64m", "-u", "0", IMAGE, "sh", "-c", "while true; do sleep 0.1; done"]).code).toBe(0);
+    const [s] = JSON.parse(runjs(["stats", "--no-stream", "--format", "json", "s"]).out);
+    expect(s.name).toBe("s");
+    expect(s.memoryLimit).toBe(64 * 1024 * 1024);
+    expect(s.memory).toBeGreaterThan(0);
+    expect(s.pids).toBeGreaterThanOrEqual(1);
+    expect(runjs(["stats", "--no-stream", "s"]).out).toMatch(/^CONTAINER ID\s+NAME\s+CPU TIME\s+MEM USAGE \/ LIMIT\s+PIDS\n[a-f0-9]{12}\s+s\s+[\d.]+s\s+[\d.]+\w+ \/ 64\.0MiB\s+\d+\n$/);
+    expect(runjs(["top", "s"]).out).toContain("sh -c while true; do sleep 0.1; done");
+    expect(runjs(["rm", "-f", "s"]).code).toBe(0);
+    for (let i = 0; i < 200 && existsSync(RT) && readdirSync(RT).length; i++) Bun.sleepSync(10);
+    nothingLeft();
+  });
+
   test("kill -s and rm -f of a running container", () => {
     const d = run(["-d", "--name", "k", "-u", "0", IMAGE, "sh", "-c", "trap 'exit 9' USR1; while true; do sleep 0.1; done"]);
     expect(d.code).toBe(0);
