@@ -97,6 +97,26 @@ describe("container run", () => {
     nothingLeft();
   });
 
+  test("a named volume: made on first use from the image's content, kept for the next container", () => {
+    let r = run(["--rm", "-u", "0", "-v", "appdata:/home/user", IMAGE, "sh", "-c", "cat /home/user/notes; echo more >> /home/user/notes"]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("mine\n");
+    r = run(["--rm", "-u", "0", "-v", "appdata:/data", IMAGE, "sh", "-c", "cat /data/notes"]);
+    expect(r.out).toBe("mine\nmore\n");
+    expect(readFileSync(join(STORE, "volumes/appdata/_data/notes"), "utf8")).toBe("mine\nmore\n");
+    nothingLeft();
+  });
+
+  test("inspect shows the record and the bundle's config", () => {
+    expect(run(["--name", "insp", "-e", "X=1", IMAGE, "sh", "-c", "true"]).code).toBe(0);
+    const i = JSON.parse(runjs(["inspect", "insp"]).out);
+    expect([i.name, i.status, i.exitCode, i.image]).toEqual(["insp", "exited", 0, "docker.io/runjs-test/app:1"]);
+    expect(i.config.process.env).toContain("X=1");
+    expect(i.config.root.path).toBe(join(STORE, "containers", i.id, "rootfs"));
+    expect(runjs(["rm", "insp"]).code).toBe(0);
+    nothingLeft();
+  });
+
   test("--network host shares the host's network namespace; --read-only keeps / read-only", () => {
     const r = run(["--rm", "--network", "host", "--read-only", "-u", "0", IMAGE, "sh", "-c", "readlink /proc/self/ns/net; touch /x 2>&1 | grep -c Read-only"]);
     expect(r.out).toBe(`${readlinkSync("/proc/self/ns/net")}\n1\n`);
@@ -265,7 +285,7 @@ describe("bridge networking", () => {
 describe("bad input: a clear error and nothing left", () => {
   test.each([
     [["--rm", "nosuch/image:1", "true"], "unknown image nosuch/image:1"],
-    [["--rm", "-v", "relative:/x", IMAGE, "true"], "--volume \"relative:/x\": the source must be an absolute host path"],
+    [["--rm", "-v", "./relative:/x", IMAGE, "true"], "--volume \"./relative:/x\": the source must be an absolute host path or a volume name"],
     [["--rm", "-v", "/nonexistent-dir:/x", IMAGE, "true"], "--volume /nonexistent-dir:/x: /nonexistent-dir does not exist on the host"],
     [["--rm", "--memory", "lots", IMAGE, "true"], "invalid value for --memory: lots"],
     [["--rm", "-u", "nobody-here", IMAGE, "true"], "no user \"nobody-here\" in the image's /etc/passwd"],

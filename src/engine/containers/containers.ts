@@ -9,7 +9,7 @@
 //   STORE/inuse/<image id>/<id>            pins the image (image rm refuses it)
 // Everything is checked before anything is made; whatever was made is removed on failure and,
 // with --rm, when the container exits.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findImage } from "../images/image.ts";
 import { formatReference, parseReference } from "../images/reference.ts";
@@ -101,7 +101,7 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
   if (f.name !== undefined && !NAME_RE.test(f.name)) throw new RunError(`--name ${JSON.stringify(f.name)}: use letters, digits, _ . - (not first)`);
   for (const v of f.volumes) {
     const vol = parseVolume(v);
-    if (!existsSync(vol.source)) throw new RunError(`--volume ${v}: ${vol.source} does not exist on the host`);
+    if (!vol.named && !existsSync(vol.source)) throw new RunError(`--volume ${v}: ${vol.source} does not exist on the host`);
   }
   const ports = (f.publish ?? []).map(parsePublish);
   if (ports.length && f.network !== "bridge") throw new RunError(`--publish needs --network bridge (this container's network is ${f.network})`);
@@ -132,6 +132,23 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
     writeFileSync(etc.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`);
     writeFileSync(etc.resolv, f.network === "none" ? "" : existsSync("/etc/resolv.conf") ? readFileSync("/etc/resolv.conf") : "");
     const read = (p: string) => (existsSync(join(rootfs, p)) ? readFileSync(join(rootfs, p), "utf8") : "");
+    // A named volume is made on first use, with what the image has at its destination
+    // (Docker's rule); later containers find it as the earlier ones left it.
+    const volumePath = (name: string) => join(store.root, "volumes", name, "_data");
+    for (const vol of f.volumes.map(parseVolume).filter((v) => v.named)) {
+      const data = volumePath(vol.source);
+      if (existsSync(data)) continue;
+      const tmp = store.tmpPath("volume");
+      mkdirSync(tmp, { recursive: true });
+      const from = join(rootfs, vol.destination);
+      if (existsSync(from)) Bun.spawnSync(["cp", "-a", `${from}/.`, tmp]);
+      mkdirSync(join(store.root, "volumes", vol.source), { recursive: true });
+      try {
+        renameSync(tmp, data);
+      } catch {
+        rmSync(tmp, { recursive: true, force: true }); // made by another container meanwhile
+      }
+    }
     const spec = containerSpec(cfg.config ?? {}, f, {
       rootfs,
       hostname,
@@ -142,6 +159,7 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
       hostEnv: process.env,
       readFile: (p) => readFileSync(p, "utf8"),
       isKnownSyscall: (n) => seccompLib.syscallResolveName(n) !== -1,
+      volumePath,
     });
     writeFileSync(join(dir, "config.json"), JSON.stringify(spec, null, 1));
     rec.args = spec.process!.args!;

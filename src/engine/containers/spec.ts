@@ -69,20 +69,26 @@ export const DOCKER_CAPS = [
 ];
 
 export interface Volume {
+  /** An absolute host path, or the name of a volume in the store. */
   source: string;
+  named: boolean;
   destination: string;
   readOnly: boolean;
 }
 
-/** -v SRC:DST[:ro|rw]: both absolute (named volumes are not supported yet). */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** -v SRC:DST[:ro|rw]: SRC an absolute host path or a volume name, DST absolute. */
 export function parseVolume(s: string): Volume {
   const parts = s.split(":");
   if (parts.length < 2 || parts.length > 3) throw new RunError(`--volume ${JSON.stringify(s)}: want SRC:DST[:ro|rw]`);
   const [source, destination, mode = "rw"] = parts as [string, string, string?];
-  if (!source.startsWith("/")) throw new RunError(`--volume ${JSON.stringify(s)}: the source must be an absolute host path (named volumes are not supported yet)`);
+  const named = !source.startsWith("/");
+  if (named && !VOLUME_NAME.test(source))
+    throw new RunError(`--volume ${JSON.stringify(s)}: the source must be an absolute host path or a volume name (letters, digits, _ . -)`);
   if (!destination.startsWith("/")) throw new RunError(`--volume ${JSON.stringify(s)}: the destination must be an absolute path in the container`);
   if (mode !== "ro" && mode !== "rw") throw new RunError(`--volume ${JSON.stringify(s)}: unknown mode ${JSON.stringify(mode)} (ro or rw)`);
-  return { source, destination, readOnly: mode === "ro" };
+  return { source, named, destination, readOnly: mode === "ro" };
 }
 
 function capName(c: string): string {
@@ -157,6 +163,8 @@ export interface SpecContext {
   hostEnv: Record<string, string | undefined>;
   /** Read a --security-opt seccomp=FILE. */
   readFile: (path: string) => string;
+  /** Where a named volume's data lives on the host. */
+  volumePath?: (name: string) => string;
   /** Syscall names the host's libseccomp knows (the default profile leaves out the others). */
   isKnownSyscall?: (name: string) => boolean;
 }
@@ -216,7 +224,10 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
     options: ["rbind", "rprivate", ...(ro ? ["ro"] : [])],
   });
   mounts.push(bind(ctx.etc.hostname, "/etc/hostname", false), bind(ctx.etc.hosts, "/etc/hosts", false), bind(ctx.etc.resolv, "/etc/resolv.conf", false));
-  for (const v of f.volumes.map(parseVolume)) mounts.push(bind(v.source, v.destination, v.readOnly));
+  for (const v of f.volumes.map(parseVolume)) {
+    if (v.named && !ctx.volumePath) throw new RunError(`--volume ${v.source}: named volumes need a store`);
+    mounts.push(bind(v.named ? ctx.volumePath!(v.source) : v.source, v.destination, v.readOnly));
+  }
   for (const t of f.tmpfs) {
     const [dest, opts] = t.split(":", 2) as [string, string?];
     if (!dest.startsWith("/")) throw new RunError(`--tmpfs ${JSON.stringify(t)}: the destination must be absolute`);
