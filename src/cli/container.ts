@@ -12,6 +12,7 @@ commands:
   exec [-it] [-e K=V] [-w DIR] [-u UID[:GID]] NAME|ID CMD...
   stop [-t SECONDS] NAME|ID...      kill [-s SIGNAL] NAME|ID...
   stats [--no-stream] [--format table|json] [NAME|ID...]      top NAME|ID [ps options]
+  start NAME|ID...   restart [-t SECONDS] NAME|ID...   prune (remove every exited container)
   inspect NAME|ID
   rm [-f] NAME|ID...
 
@@ -233,6 +234,23 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
       preserveFds: 0,
       warn,
     });
+  }
+  if (sub === "start" || sub === "restart") {
+    const { flags: f, rest: args } = parseArgs(rest, { time: { short: "t", value: true, def: "10", help: "restart: seconds before SIGKILL" }, ...storage }, false);
+    if (!args.length) throw new RunError(`container ${sub}: needs NAME or ID`);
+    const st = new Store(f.storage as string | undefined);
+    const { containerStart, containerSignal } = await import("../engine/containers/containers.ts");
+    for (const a of args) {
+      if (sub === "restart" && findContainer(st, a).status === "running") await containerSignal(st, a, runtimeRoot, 15, Number(f.time));
+      stdout((await containerStart(st, a, { storage: f.storage as string | undefined, runtimeRoot, warn })) + "\n");
+    }
+    return 0;
+  }
+  if (sub === "prune") {
+    const { flags: f } = parseArgs(rest, storage, false);
+    const { containerPrune } = await import("../engine/containers/containers.ts");
+    for (const n of await containerPrune(new Store(f.storage as string | undefined), runtimeRoot)) stdout(n + "\n");
+    return 0;
   }
   if (sub === "top") {
     const { flags: f, rest: args } = parseArgs(rest, storage, true);

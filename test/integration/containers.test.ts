@@ -177,6 +177,26 @@ describe("detached containers", () => {
     nothingLeft();
   });
 
+  test("start runs an exited container again on the root it left; restart; prune", async () => {
+    const exited = async () => {
+      for (let i = 0; i < 300 && JSON.parse(runjs(["ls", "-a", "--format", "json"]).out).some((c: any) => c.status === "running"); i++) await Bun.sleep(10);
+    };
+    expect(run(["--name", "again", "-u", "0", IMAGE, "sh", "-c", "echo x >> /tmp/count; echo runs=$(grep -c x /tmp/count)"]).out).toBe("runs=1\n");
+    expect(runjs(["start", "again"]).out).toBe("again\n");
+    await exited();
+    expect(runjs(["start", "again"]).out).toBe("again\n");
+    await exited();
+    expect(runjs(["logs", "again"]).out).toBe("runs=2\nruns=3\n"); // the writes survived, the logs add up
+    expect(run(["-d", "--name", "loop", "-u", "0", IMAGE, "sh", "-c", "echo up; trap 'exit 0' TERM; while true; do sleep 0.1; done"]).code).toBe(0);
+    for (let i = 0; i < 100 && !runjs(["logs", "loop"]).out.includes("up"); i++) await Bun.sleep(20);
+    expect(runjs(["restart", "-t", "5", "loop"]).out).toBe("loop\n");
+    for (let i = 0; i < 100 && runjs(["logs", "loop"]).out !== "up\nup\n"; i++) await Bun.sleep(20);
+    expect(runjs(["logs", "loop"]).out).toBe("up\nup\n");
+    expect(runjs(["stop", "loop"]).code).toBe(0);
+    expect(runjs(["prune"]).out.split("\n").filter(Boolean).sort()).toEqual(["again", "loop"]);
+    nothingLeft();
+  });
+
   test("stats and top show what the kernel counts", () => {
     expect(run(["-d", "--name", "s", "-m", "64m", "-u", "0", IMAGE, "sh", "-c", "while true; do sleep 0.1; done"]).code).toBe(0);
     const [s] = JSON.parse(runjs(["stats", "--no-stream", "--format", "json", "s"]).out);

@@ -30,9 +30,14 @@ export interface ContainerRecord {
   status: "created" | "running" | "exited";
   exitCode?: number;
   finished?: string;
+  /** How it is attached to a network, for start. */
+  net?: Net;
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Where `run -d` prints the id (start prints the name instead). */
+let stdoutSink: (s: string) => void = (s) => stdout(s);
 
 function dirOf(store: Store, id: string): string {
   return join(store.root, "containers", id);
@@ -171,6 +176,8 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
   }
 
   const net = { bridged: f.network === "bridge", ports };
+  rec.net = net;
+  save(store, rec);
   if (f.detach) return detach(store, rec, f.rm, env, net);
 
   // 3. run it, attached, with the runtime library in-process
@@ -263,7 +270,7 @@ async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunE
       throw new RunError(now.error);
     }
     if (now.status !== "created") {
-      stdout(rec.id + "\n");
+      stdoutSink(rec.id + "\n");
       return 0;
     }
     if (p.exitCode !== null) throw new RunError(`the monitor exited (${p.exitCode}) before the container started`);
@@ -390,4 +397,34 @@ export async function containerRemove(store: Store, key: string, runtimeRoot: st
   }
   removeFiles(store, c.id, c.imageId);
   return c.name;
+}
+
+/** start: an exited container again, detached, on the root filesystem it left. */
+export async function containerStart(store: Store, key: string, env: RunEnv): Promise<string> {
+  const c = findContainer(store, key);
+  if (c.status === "running") throw new RunError(`container ${c.name} is already running`);
+  const image = store.images().find((r) => r.id === c.imageId);
+  if (!image) throw new RunError(`container ${c.name}: its image ${c.imageId} is gone`);
+  const dir = dirOf(store, c.id);
+  const lowers = image.layers.map((l) => store.layerPath(l.diffId)).reverse();
+  mountOverlay(lowers, join(dir, "upper"), join(dir, "work"), join(dir, "rootfs"));
+  for (const p of (c.net?.ports ?? [])) checkPortFree(p);
+  delete c.exitCode;
+  delete c.finished;
+  const out: string[] = [];
+  const realStdout = stdoutSink;
+  stdoutSink = (s) => out.push(s);
+  try {
+    await detach(store, c, false, env, c.net ?? { bridged: false, ports: [] });
+  } finally {
+    stdoutSink = realStdout;
+  }
+  return c.name;
+}
+
+/** prune: every container that has exited. */
+export async function containerPrune(store: Store, runtimeRoot: string): Promise<string[]> {
+  const gone: string[] = [];
+  for (const c of listContainers(store)) if (c.status === "exited") gone.push(await containerRemove(store, c.id, runtimeRoot, false));
+  return gone;
 }
