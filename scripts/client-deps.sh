@@ -13,6 +13,7 @@ command -v skopeo >/dev/null || pkgs+=(skopeo)
 command -v zstd >/dev/null || pkgs+=(zstd)
 [ -x /usr/bin/docker-registry ] || pkgs+=(docker-registry)
 command -v htpasswd >/dev/null || pkgs+=(apache2-utils)
+[ -x /usr/bin/tini-static ] || pkgs+=(tini) # container run --init
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 guard=/usr/sbin/policy-rc.d
 made_guard=0

@@ -21,7 +21,7 @@ run options:
   -w, --workdir DIR  -u, --user USER[:GROUP]  -v, --volume SRC:DST[:ro]  --tmpfs DST
   --network none|host  --hostname NAME  -m, --memory SIZE  --cpus N  --pids-limit N
   --read-only  --cap-add CAP  --cap-drop CAP  --security-opt seccomp=FILE|unconfined|no-new-privileges
-  --entrypoint CMD  --cgroup-parent PATH
+  --entrypoint CMD  --init  --cgroup-parent PATH
 options for all: --storage DIR (default /var/lib/runjs, or $RUNJS_STORAGE)
 `;
 
@@ -48,7 +48,7 @@ const RUN: FlagSpec = {
   "cap-drop": { multi: true, help: "capability" },
   "security-opt": { multi: true, help: "seccomp=…, no-new-privileges" },
   entrypoint: { value: true, help: "entrypoint" },
-  init: { help: "not supported yet" },
+  init: { help: "run a small init (tini) as PID 1" },
   "cgroup-parent": { value: true, help: "cgroup parent path" },
 };
 
@@ -82,8 +82,6 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
   if (sub === "run") {
     const { flags: f, rest: args } = parseArgs(rest, { ...RUN, ...storage }, true);
     if (!args.length) throw new RunError("container run: needs an IMAGE");
-    for (const k of ["init"] as const)
-      if (f[k]) throw new RunError(`--${k}: not supported yet`);
     const list = (k: string) => (f[k] as string[] | undefined) ?? [];
     const envFileLines = list("env-file").flatMap((p) => {
       try {
@@ -120,6 +118,7 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
         securityOpt: list("security-opt"),
         entrypoint: f.entrypoint as string | undefined,
         cgroupParent: f["cgroup-parent"] as string | undefined,
+        init: !!f.init,
       },
       { storage: f.storage as string | undefined, runtimeRoot, warn },
     );

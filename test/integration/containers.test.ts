@@ -107,6 +107,12 @@ describe("container run", () => {
     nothingLeft();
   });
 
+  test("--init: tini (the host's static one, bound in read-only) is PID 1, the command its child", () => {
+    const r = run(["--rm", "--init", "-u", "0", IMAGE, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo ppid=$PPID"]);
+    expect(r.err).toBe("");
+    expect(r.out).toMatch(/^\/dev\/init -- sh -c .*\nppid=1\n$/);
+  });
+
   test("inspect shows the record and the bundle's config", () => {
     expect(run(["--name", "insp", "-e", "X=1", IMAGE, "sh", "-c", "true"]).code).toBe(0);
     const i = JSON.parse(runjs(["inspect", "insp"]).out);

@@ -165,6 +165,7 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
       readFile: (p) => readFileSync(p, "utf8"),
       isKnownSyscall: (n) => seccompLib.syscallResolveName(n) !== -1,
       volumePath,
+      initBinary: ["/usr/bin/tini-static", "/usr/bin/catatonit"].find((b) => existsSync(b)),
     });
     writeFileSync(join(dir, "config.json"), JSON.stringify(spec, null, 1));
     rec.args = spec.process!.args!;

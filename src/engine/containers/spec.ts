@@ -52,6 +52,8 @@ export interface RunFlags {
   securityOpt: string[];
   entrypoint?: string;
   cgroupParent?: string;
+  /** --init: a small init (tini) as PID 1 that reaps zombies and passes signals on. */
+  init?: boolean;
 }
 
 /** The config part of an OCI image config ("config" in the JSON). */
@@ -163,6 +165,8 @@ export interface SpecContext {
   hostEnv: Record<string, string | undefined>;
   /** Read a --security-opt seccomp=FILE. */
   readFile: (path: string) => string;
+  /** --init: the host's static init binary, bound in as /dev/init. */
+  initBinary?: string;
   /** Where a named volume's data lives on the host. */
   volumePath?: (name: string) => string;
   /** Syscall names the host's libseccomp knows (the default profile leaves out the others). */
@@ -205,7 +209,8 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
   const spec = defaultSpec({}) as Spec;
   const p = spec.process!;
   p.terminal = f.tty;
-  p.args = args;
+  if (f.init && !ctx.initBinary) throw new RunError("--init: no static init on this host (Debian: the tini package, /usr/bin/tini-static)");
+  p.args = f.init ? ["/dev/init", "--", ...args] : args;
   p.env = env;
   p.cwd = f.workdir ?? (image.WorkingDir || "/");
   if (!p.cwd.startsWith("/")) throw new RunError(`--workdir ${JSON.stringify(p.cwd)}: must be absolute`);
@@ -224,6 +229,7 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
     options: ["rbind", "rprivate", ...(ro ? ["ro"] : [])],
   });
   mounts.push(bind(ctx.etc.hostname, "/etc/hostname", false), bind(ctx.etc.hosts, "/etc/hosts", false), bind(ctx.etc.resolv, "/etc/resolv.conf", false));
+  if (f.init) mounts.push(bind(ctx.initBinary!, "/dev/init", true));
   for (const v of f.volumes.map(parseVolume)) {
     if (v.named && !ctx.volumePath) throw new RunError(`--volume ${v.source}: named volumes need a store`);
     mounts.push(bind(v.named ? ctx.volumePath!(v.source) : v.source, v.destination, v.readOnly));
