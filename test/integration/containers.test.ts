@@ -107,6 +107,21 @@ describe("container run", () => {
     nothingLeft();
   });
 
+  test("the image's Volumes get volumes of their own, filled from the image, gone with the container", () => {
+    const vimg = dockerArchive([layerTar(src, join(WORK, "layer-v.tar"))], "runjs-test/vol:1", join(WORK, "vol.tar"), (cfg) => {
+      cfg.config = { Cmd: ["sh"], Volumes: { "/home/user": {} } };
+    });
+    expect(Bun.spawnSync([RUNJS, "image", "import", vimg, "--storage", STORE]).exitCode).toBe(0);
+    const r = run(["--name", "anon", "-u", "0", "runjs-test/vol:1", "sh", "-c", "cat /home/user/notes; grep ' /home/user ' /proc/self/mountinfo | wc -l"]);
+    expect(r.out).toBe("mine\n1\n");
+    const rec = JSON.parse(runjs(["inspect", "anon"]).out);
+    expect(rec.anonymousVolumes.length).toBe(1);
+    expect(existsSync(join(STORE, "volumes", rec.anonymousVolumes[0], "_data/notes"))).toBe(true);
+    expect(runjs(["rm", "anon"]).code).toBe(0);
+    expect(existsSync(join(STORE, "volumes", rec.anonymousVolumes[0]))).toBe(false);
+    nothingLeft();
+  });
+
   test("--init: tini (the host's static one, bound in read-only) is PID 1, the command its child", () => {
     const r = run(["--rm", "--init", "-u", "0", IMAGE, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo ppid=$PPID"]);
     expect(r.err).toBe("");

@@ -32,6 +32,8 @@ export interface ContainerRecord {
   finished?: string;
   /** How it is attached to a network, for start. */
   net?: Net;
+  /** Volumes made for the image's Volumes: removed with the container. */
+  anonymousVolumes?: string[];
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -71,6 +73,12 @@ function save(store: Store, c: ContainerRecord): void {
 function removeFiles(store: Store, id: string, imageId?: string): void {
   const dir = dirOf(store, id);
   try {
+    const rec = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord;
+    for (const v of rec.anonymousVolumes ?? []) rmSync(join(store.root, "volumes", v), { recursive: true, force: true });
+  } catch {
+    /* no record yet */
+  }
+  try {
     networkDel(dir); // a no-op unless a crash left the network attached
   } catch {
     /* the rest is removed all the same */
@@ -86,7 +94,8 @@ export interface RunEnv {
   warn: (m: string) => void;
 }
 
-export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
+export async function containerRun(flags: RunFlags, env: RunEnv): Promise<number> {
+  let f = flags;
   // 1. everything that can be checked, before anything exists
   const store = new Store(env.storage);
   let image;
@@ -115,10 +124,26 @@ export async function containerRun(f: RunFlags, env: RunEnv): Promise<number> {
   const name = f.name ?? `c-${id.slice(0, 12)}`;
   const cfg = JSON.parse(new TextDecoder().decode(store.readBlob(image.id)));
   const hostname = f.hostname ?? id.slice(0, 12);
+  // The image's Volumes that no -v covers get a volume of their own (Docker's anonymous volumes)
+  const covered = new Set(f.volumes.map((v) => parseVolume(v).destination.replace(/\/+$/, "")));
+  const anonymous = Object.keys(cfg.config?.Volumes ?? {})
+    .map((p) => p.replace(/\/+$/, ""))
+    .filter((p) => p.startsWith("/") && !covered.has(p))
+    .map((p, i) => ({ name: `${id.slice(0, 16)}-anon-${i}`, path: p }));
+  f = { ...f, volumes: [...f.volumes, ...anonymous.map((a) => `${a.name}:${a.path}`)] };
 
   // 2. the container's files; from here on, undone on failure
   const dir = dirOf(store, id);
-  const rec: ContainerRecord = { id, name, image: image.names[0] ?? image.id, imageId: image.id, args: [], created: new Date().toISOString(), status: "created" };
+  const rec: ContainerRecord = {
+    id,
+    name,
+    image: image.names[0] ?? image.id,
+    imageId: image.id,
+    args: [],
+    created: new Date().toISOString(),
+    status: "created",
+    ...(anonymous.length ? { anonymousVolumes: anonymous.map((a) => a.name) } : {}),
+  };
   let made = false;
   try {
     store.withLock(() => {
