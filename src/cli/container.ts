@@ -127,14 +127,19 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
   const { findContainer, listContainers, containerRemove } = await import("../engine/containers/containers.ts");
   if (sub === "ls" || sub === "ps") {
     const { flags: f } = parseArgs(rest, { all: { short: "a", help: "all" }, format: { value: true, def: "table", help: "table or json" }, ...storage }, false);
-    const cs = listContainers(new Store(f.storage as string | undefined)).filter((c) => f.all || c.status === "running");
+    // "running" is what the monitor last wrote; a container whose runtime state is gone (its
+    // monitor killed, the machine rebooted) has stopped whatever the record says
+    const { exists } = await import("../sys/fs.ts");
+    const cs = listContainers(new Store(f.storage as string | undefined))
+      .map((c) => (c.status === "running" && !exists(`${runtimeRoot}/${c.id}`) ? { ...c, status: "exited" as const } : c))
+      .filter((c) => f.all || c.status === "running");
     if (f.format === "json") {
       stdout(JSON.stringify(cs) + "\n");
       return 0;
     }
     const rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]];
     for (const c of cs)
-      rows.push([c.id.slice(0, 12), c.image, JSON.stringify(c.args.join(" ").slice(0, 20)), c.created.slice(0, 19).replace("T", " "), c.status === "exited" ? `Exited (${c.exitCode})` : c.status, c.name]);
+      rows.push([c.id.slice(0, 12), c.image, JSON.stringify(c.args.join(" ").slice(0, 20)), c.created.slice(0, 19).replace("T", " "), c.status === "exited" ? `Exited (${c.exitCode ?? "unknown"})` : c.status, c.name]);
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)) + 3);
     stdout(rows.map((r) => r.map((x, i) => (i < r.length - 1 ? x.padEnd(w[i]!) : x)).join("")).join("\n") + "\n");
     return 0;

@@ -218,6 +218,24 @@ describe("detached containers", () => {
     nothingLeft();
   });
 
+  test("ls tells the truth when a monitor is gone", () => {
+    const id = run(["-d", "--name", "orphan", "-u", "0", IMAGE, "sh", "-c", "sleep 100"]).out.trim();
+    const monitor = readdirSync("/proc").find((p) => /^\d+$/.test(p) && (() => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`monitor\0${id}`);
+      } catch {
+        return false;
+      }
+    })());
+    expect(monitor).toBeDefined();
+    process.kill(Number(monitor), "SIGKILL"); // the monitor this test started
+    expect(Bun.spawnSync([RUNJS, "--root", RT, "delete", "--force", id]).exitCode).toBe(0);
+    const c = JSON.parse(runjs(["ls", "-a", "--format", "json"]).out).find((x: any) => x.name === "orphan");
+    expect(c.status).toBe("exited");
+    expect(runjs(["rm", "orphan"]).code).toBe(0);
+    nothingLeft();
+  });
+
   test("stats and top show what the kernel counts", () => {
     expect(run(["-d", "--name", "s", "-m", "64m", "-u", "0", IMAGE, "sh", "-c", "while true; do sleep 0.1; done"]).code).toBe(0);
     const [s] = JSON.parse(runjs(["stats", "--no-stream", "--format", "json", "s"]).out);

@@ -412,7 +412,8 @@ export function containerDir(store: Store, id: string): string {
 
 export async function containerRemove(store: Store, key: string, runtimeRoot: string, force: boolean): Promise<string> {
   const c = findContainer(store, key);
-  if (c.status === "running" && !force) throw new RunError(`container ${c.name} is running: stop it first, or use --force`);
+  const running = c.status === "running" && existsSync(join(runtimeRoot, c.id)); // its monitor may be gone
+  if (running && !force) throw new RunError(`container ${c.name} is running: stop it first, or use --force`);
   if (force) {
     const { deleteContainer } = await import("../../container/lifecycle.ts");
     try {
