@@ -233,7 +233,8 @@ export function containerPids(st: SavedState): number[] {
   }
   if (ns === readlink("/proc/self/ns/pid")) return [st.pid];
   const out: number[] = [];
-  for (const d of (require("node:fs") as typeof import("node:fs")).readdirSync("/proc")) {
+  // Bun.Glob, not node:fs: loading node:fs would cost every `state` call ~2 ms
+  for (const d of new Bun.Glob("[0-9]*").scanSync({ cwd: "/proc", onlyFiles: false })) {
     if (!/^\d+$/.test(d)) continue;
     try {
       if (readlink(`/proc/${d}/ns/pid`) === ns) out.push(Number(d));
