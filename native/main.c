@@ -274,6 +274,8 @@ int main(int argc, char **argv)
 	char *end;
 	if (argc == 2 && !strcmp(argv[1], "check-plan"))
 		return check_plan();
+	if (argc >= 2 && !strcmp(argv[1], "monitor"))
+		return monitor_main(argc, argv);
 	if (argc == 3 && !strcmp(argv[1], "init")) {
 		long fd = strtol(argv[2], &end, 10);
 		if (*argv[2] && !*end && fd >= 0 && fd < INT_MAX) {
@@ -282,6 +284,6 @@ int main(int argc, char **argv)
 			init(fd);
 		}
 	}
-	fprintf(stderr, "usage: runjs-init init FD | runjs-init check-plan\n");
+	fprintf(stderr, "usage: runjs-init init FD | runjs-init check-plan | runjs-init monitor LOG EXIT START... --then THEN...\n");
 	return 2;
 }

@@ -85,6 +85,7 @@ void fork_init(const struct plan *p);                     /* ns.c: returns in th
 void setup_terminal(const struct plan *p);                /* console.c */
 void copy_up(int covered, int fresh, const char *step);   /* copyup.c */
 void prepare_idmapped(struct plan *p);                    /* idmap.c */
+int monitor_main(int argc, char **argv);                  /* monitor.c: not part of a plan */
 void loopback_up(const struct plan *p);                   /* copyup.c */
 void own_stdio(const struct plan *p);                     /* console.c */
 void become_userns_root(const struct plan *p);            /* ns.c */

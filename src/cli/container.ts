@@ -160,11 +160,12 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
     for (const a of args) stdout((await containerRemove(st, a, runtimeRoot, !!f.force)) + "\n");
     return 0;
   }
-  if (sub === "monitor") {
-    // internal: started by `run -d`, in a session of its own
+  if (sub === "start-detached" || sub === "cleanup") {
+    // internal: run by runjs-init's monitor for `run -d` and `start`
     const { flags: f, rest: args } = parseArgs(rest, storage, false);
-    const { monitor } = await import("../engine/containers/containers.ts");
-    return monitor(new Store(f.storage as string | undefined), args[0]!);
+    const { startDetached, cleanupDetached } = await import("../engine/containers/containers.ts");
+    const st = new Store(f.storage as string | undefined);
+    return sub === "cleanup" ? cleanupDetached(st, args[0]!) : startDetached(st, args[0]!);
   }
   if (sub === "logs") {
     const { flags: f, rest: args } = parseArgs(

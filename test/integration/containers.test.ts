@@ -222,7 +222,8 @@ describe("detached containers", () => {
     const id = run(["-d", "--name", "orphan", "-u", "0", IMAGE, "sh", "-c", "sleep 100"]).out.trim();
     const monitor = readdirSync("/proc").find((p) => /^\d+$/.test(p) && (() => {
       try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`monitor\0${id}`);
+        const argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+        return argv[1] === "monitor" && argv.some((a) => a.includes(id));
       } catch {
         return false;
       }

@@ -9,7 +9,7 @@
 //   STORE/inuse/<image id>/<id>            pins the image (image rm refuses it)
 // Everything is checked before anything is made; whatever was made is removed on failure and,
 // with --rm, when the container exits.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findImage } from "../images/image.ts";
 import { formatReference, parseReference } from "../images/reference.ts";
@@ -219,12 +219,12 @@ interface Net {
  * create, then (bridge) the CNI ADD into the init's network namespace, then start: the
  * network is there before the container's program runs. Undone on failure.
  */
-async function startContainer(store: Store, rec: ContainerRecord, runtimeRoot: string, net: Net, warn: (m: string) => void) {
+async function startContainer(store: Store, rec: ContainerRecord, runtimeRoot: string, net: Net, warn: (m: string) => void, attached = true) {
   const dir = dirOf(store, rec.id);
   const { create } = await import("../../container/create.ts");
   const { releaseInit, teardown } = await import("../../container/lifecycle.ts");
   const { unlock } = await import("../../container/state.ts");
-  const c = create({ root: runtimeRoot, id: rec.id, bundle: dir, attached: true, warn });
+  const c = create({ root: runtimeRoot, id: rec.id, bundle: dir, attached, warn });
   try {
     if (net.bridged) networkAdd(dir, store.root, rec.id, `/proc/${c.state.pid}/ns/net`, net.ports);
     releaseInit(c.dir, c.state);
@@ -270,18 +270,23 @@ async function runAttached(store: Store, rec: ContainerRecord, rm: boolean, env:
 }
 
 /**
- * -d: a monitor of our own (`runjs container monitor ID`, in a session of its own) runs the
- * container attached to two pipes, writes what comes out as json lines (Docker's json-file
- * format: {"log", "stream", "time"}) to container.log, and records the exit status. We wait
- * until it says the container is running (or failed), print the id and return.
+ * -d: runjs-init's monitor mode (native/monitor.c), a few hundred kilobytes that stay with
+ * the container: it runs `container start-detached` (create and start, the helper not
+ * waiting, so the kernel reparents the container's init to the monitor, a child subreaper),
+ * copies the container's output to container.log as Docker's json-file lines, writes the
+ * init's exit status to the exit file, then runs `container cleanup`. We wait until the
+ * record says the container runs (or failed), print the id and return.
  */
 async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv, net: Net): Promise<number> {
   const dir = dirOf(store, rec.id);
   writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot, net }));
+  rmSync(join(dir, "exit"), { force: true });
   rec.status = "created";
   save(store, rec);
+  const { helperPath } = await import("../../container/create.ts");
   const self = process.argv[1]?.endsWith(".ts") ? [process.execPath, process.argv[1]] : [process.execPath];
-  const p = Bun.spawn([...self, "container", "monitor", rec.id, "--storage", store.root], {
+  const runjs = (...a: string[]) => [...self, "--root", env.runtimeRoot, "container", ...a, rec.id, "--storage", store.root];
+  const p = Bun.spawn([helperPath(), "monitor", join(dir, "container.log"), join(dir, "exit"), ...runjs("start-detached"), "--then", ...runjs("cleanup")], {
     stdio: ["ignore", "ignore", "ignore"],
     detached: true,
   });
@@ -289,8 +294,8 @@ async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunE
   for (let i = 0; i < 1000; i++) {
     const now = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
     if (now.error) {
-      // it never ran: nothing of it stays. The monitor exits right after saying so; poll
-      // (awaiting p.exited on an unref'd child would let the event loop end, and us with it)
+      // it never ran: nothing of it stays. The monitor runs cleanup next; poll for it (awaiting
+      // p.exited on an unref'd child would let the event loop end, and us with it)
       for (let j = 0; j < 400 && p.exitCode === null; j++) await Bun.sleep(5);
       removeFiles(store, rec.id, rec.imageId);
       throw new RunError(now.error);
@@ -305,64 +310,40 @@ async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunE
   throw new RunError("the container did not start within 5 s");
 }
 
-/** The monitor's side of -d (see detach). */
-export async function monitor(store: Store, id: string): Promise<number> {
+/** Under the monitor: create and start; the container's output goes to the monitor's pipes. */
+export async function startDetached(store: Store, id: string): Promise<number> {
   const dir = dirOf(store, id);
-  const { rm, runtimeRoot, net } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
+  const { runtimeRoot, net } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
   const rec = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
-  const { pipe, dup2, devNull } = await import("./stdio.ts");
-  const fs = await import("node:fs");
-  const out = pipe();
-  const err = pipe();
-  dup2(devNull(), 0);
-  dup2(out[1], 1);
-  dup2(err[1], 2);
-  fs.closeSync(out[1]);
-  fs.closeSync(err[1]);
-  const log = fs.openSync(join(dir, "container.log"), "a", 0o640);
-  const drained: Promise<void>[] = [];
-  for (const [fd, stream] of [[out[0], "stdout"], [err[0], "stderr"]] as const) {
-    let rest = "";
-    const s = fs.createReadStream("", { fd, autoClose: true });
-    drained.push(
-      new Promise((done) => {
-        const emit = (line: string) => fs.writeSync(log, JSON.stringify({ log: line, stream, time: new Date().toISOString() }) + "\n");
-        s.on("data", (d) => {
-          rest += d.toString();
-          let i: number;
-          while ((i = rest.indexOf("\n")) >= 0) {
-            emit(rest.slice(0, i + 1));
-            rest = rest.slice(i + 1);
-          }
-        });
-        s.on("end", () => {
-          if (rest) emit(rest);
-          done();
-        });
-        s.on("error", () => done());
-      }),
-    );
-  }
-  const warnings = join(dir, "monitor.log");
-  const warn = (m: string) => fs.appendFileSync(warnings, `${new Date().toISOString()} ${m}\n`);
-  let code = 255;
+  const warn = (m: string) => appendFileSync(join(dir, "monitor.log"), `${new Date().toISOString()} ${m}\n`);
   try {
-    const c = await startContainer(store, rec, runtimeRoot, net, warn);
-    rec.status = "running";
-    save(store, rec);
-    code = await waitAndTeardown(c, dir, runtimeRoot, id, warn);
+    await startContainer(store, rec, runtimeRoot, net, warn, false);
   } catch (e: any) {
-    rec.error = e.message;
-    rec.status = "exited";
-    if (existsSync(dir)) save(store, rec);
+    Object.assign(rec, { error: e.message, status: "exited" });
+    save(store, rec);
     warn(e.message);
     return 1;
   }
-  // the container's processes are gone: our own ends of the pipes go too, then the logs end
-  dup2(devNull(), 1);
-  dup2(devNull(), 2);
-  await Promise.race([Promise.all(drained), Bun.sleep(2000)]);
-  if (!existsSync(dir)) return code; // removed (rm -f) while it ran
+  rec.status = "running";
+  save(store, rec);
+  return 0;
+}
+
+/** After the container's init is gone (run by the monitor): tear down, record the status. */
+export async function cleanupDetached(store: Store, id: string): Promise<number> {
+  const dir = dirOf(store, id);
+  if (!existsSync(join(dir, "container.json"))) return 0; // removed (rm -f) while it ran
+  const { rm, runtimeRoot } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
+  const rec = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
+  const code = existsSync(join(dir, "exit")) ? Number(readFileSync(join(dir, "exit"), "utf8")) : undefined;
+  const { deleteContainer } = await import("../../container/lifecycle.ts");
+  try {
+    deleteContainer(runtimeRoot, id, true, () => {});
+  } catch (e: any) {
+    if (!/does not exist/.test(e.message)) throw e;
+  }
+  networkDel(dir);
+  if (rec.error) return 0; // start-detached failed; run -d removes it
   if (rm) removeFiles(store, id, rec.imageId);
   else {
     unmount(join(dir, "rootfs"));
@@ -414,6 +395,18 @@ export async function containerRemove(store: Store, key: string, runtimeRoot: st
   const c = findContainer(store, key);
   const running = c.status === "running" && existsSync(join(runtimeRoot, c.id)); // its monitor may be gone
   if (running && !force) throw new RunError(`container ${c.name} is running: stop it first, or use --force`);
+  if (force && running) {
+    // kill it, and let its monitor's cleanup (network, runtime state) finish first: two
+    // teardowns at once would race over the network namespace CNI's DEL needs
+    const { killContainer } = await import("../../container/lifecycle.ts");
+    try {
+      killContainer(runtimeRoot, c.id, 9, true);
+    } catch {
+      /* stopped meanwhile */
+    }
+    const rec = () => JSON.parse(readFileSync(join(dirOf(store, c.id), "container.json"), "utf8")) as ContainerRecord;
+    for (let i = 0; i < 500 && rec().status !== "exited"; i++) await Bun.sleep(10);
+  }
   if (force) {
     const { deleteContainer } = await import("../../container/lifecycle.ts");
     try {
