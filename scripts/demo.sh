@@ -14,5 +14,6 @@ bash scripts/demo-bundle.sh demo/bundle "$@"
 # (`bin/runjs image ls` lists it as docker.io/runjs-demo/busybox:latest).
 tar --numeric-owner -C demo/bundle/rootfs -cf demo/busybox-rootfs.tar .
 bin/runjs image import --name runjs-demo/busybox demo/busybox-rootfs.tar >/dev/null
+bin/runjs image prune >/dev/null # the previous demo's image, if any
 cd demo/bundle
 exec ../../bin/runjs run "demo-$$"

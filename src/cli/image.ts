@@ -12,7 +12,7 @@ commands:
   inspect NAME|ID
   rm [-f] NAME|ID...
   tag SOURCE TARGET
-  prune                            remove layers and blobs no image uses
+  prune                            remove unnamed images no container uses, and what no image needs
 
 options for all: --storage DIR (default /var/lib/runjs, or $RUNJS_STORAGE)
 `;
@@ -162,7 +162,7 @@ export async function imageCommand(argv: string[], storage: string | undefined):
     case "prune": {
       const { prune } = await import("../engine/images/gc.ts");
       const p = prune(store);
-      stdout(`removed ${p.layers} layers and ${p.blobs} blobs (${human(p.bytes)})\n`);
+      stdout(`removed ${p.images} images, ${p.layers} layers and ${p.blobs} blobs (${human(p.bytes)})\n`);
       return 0;
     }
   }

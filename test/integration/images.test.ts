@@ -237,8 +237,19 @@ describe("tag, rm, prune", () => {
     expect(runjs(st, ["rm", "localhost:5000/bb:copy"]).out).toBe(`deleted ${id}\n`);
     expect(runjs(st, ["inspect", id]).err).toContain(`image not known: ${id}`);
     const p = runjs(st, ["prune"]);
-    expect(p.out).toMatch(/^removed 1 layers and 3 blobs/);
+    expect(p.out).toMatch(/^removed 0 images, 1 layers and 3 blobs/);
     expect(storeFiles(st)).toEqual([]);
+  });
+
+  test("prune removes an image whose name moved to a newer one", () => {
+    const st = store();
+    expect(runjs(st, ["import", "--name", "moving", base]).code).toBe(0);
+    // the same tar again: its config (created now) differs, so it is another image
+    expect(runjs(st, ["import", "--name", "moving", base]).code).toBe(0);
+    const ls = JSON.parse(runjs(st, ["ls", "--format", "json"]).out);
+    expect(ls.map((x: any) => x.names)).toEqual([[], ["docker.io/library/moving:latest"]]);
+    expect(runjs(st, ["prune"]).out).toMatch(/^removed 1 images, /);
+    expect(JSON.parse(runjs(st, ["ls", "--format", "json"]).out).length).toBe(1);
   });
 
   test("an image a container uses is only removed with --force", () => {

@@ -3,7 +3,8 @@
 // `rm NAME` takes the name off its image, and removes the image record once it has no name
 // left; `rm ID` removes the record with all its names. Neither deletes files: blobs and layer
 // directories may be shared with other images, so `prune` removes, under the store's lock,
-// every blob and unpacked layer that no remaining image refers to. A container made from an
+// every image left without a name (unless a container uses it), then every blob and
+// unpacked layer that no remaining image refers to. A container made from an
 // image pins it with an entry under ROOT/inuse/<image id>/ (written by the container front
 // end); such an image is only removed with --force.
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -67,8 +68,12 @@ function referenced(store: Store): { blobs: Set<string>; layers: Set<string> } {
   return { blobs, layers };
 }
 
-export function prune(store: Store): { layers: number; blobs: number; bytes: number } {
+export function prune(store: Store): { images: number; layers: number; blobs: number; bytes: number } {
   return store.withLock(() => {
+    // dangling images (no name left, as after a name moved to a newer image) no container uses
+    const list = store.images();
+    const keep = list.filter((r) => r.names.length > 0 || usersOf(store, r.id).length > 0);
+    if (keep.length !== list.length) store.saveImages(keep);
     const { blobs, layers } = referenced(store);
     let nl = 0;
     let nb = 0;
@@ -85,7 +90,7 @@ export function prune(store: Store): { layers: number; blobs: number; bytes: num
         rmSync(p, { force: true });
         nb++;
       }
-    return { layers: nl, blobs: nb, bytes };
+    return { images: list.length - keep.length, layers: nl, blobs: nb, bytes };
   });
 }
 
