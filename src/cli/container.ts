@@ -38,7 +38,7 @@ const RUN: FlagSpec = {
   volume: { short: "v", multi: true, help: "SRC:DST[:ro]" },
   tmpfs: { multi: true, help: "DST[:OPTIONS]" },
   publish: { short: "p", multi: true, help: "[IP:]HOST:CTR[/udp] (with --network bridge)" },
-  network: { value: true, def: "none", help: "none, host or bridge" },
+  network: { value: true, def: "none", help: "none, host, bridge, or a CNI network list's name" },
   hostname: { value: true, help: "hostname" },
   memory: { short: "m", value: true, help: "memory limit" },
   cpus: { value: true, help: "CPUs" },

@@ -329,6 +329,27 @@ describe("bridge networking", () => {
     nothingLeft();
   });
 
+  test("a named network: a CNI network list of the operator's, with a bridge and subnet of its own", () => {
+    mkdirSync(join(STORE, "networks"), { recursive: true });
+    writeFileSync(
+      join(STORE, "networks", "backend.conflist"),
+      JSON.stringify({
+        cniVersion: "1.0.0",
+        name: "backend",
+        plugins: [{ type: "bridge", bridge: "runjs-be0", isGateway: true, ipam: { type: "host-local", dataDir: join(WORK, "ipam-be"), ranges: [[{ subnet: "10.90.7.0/24" }]] } }],
+      }),
+    );
+    try {
+      const r = run(["--rm", "--network", "backend", "-u", "0", IMAGE, "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'"]);
+      expect(r.err).toBe("");
+      expect(r.out).toMatch(/^inet 10\.90\.7\.\d+\n$/);
+      expect(Bun.spawnSync(["ip", "-o", "link"]).stdout.toString().match(/veth/g)).toBeNull();
+      nothingLeft();
+    } finally {
+      Bun.spawnSync(["ip", "link", "del", "runjs-be0"]);
+    }
+  });
+
   test("a host port already in use is refused before anything is made", () => {
     const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
@@ -349,7 +370,7 @@ describe("bad input: a clear error and nothing left", () => {
     [["--rm", "-v", "/nonexistent-dir:/x", IMAGE, "true"], "--volume /nonexistent-dir:/x: /nonexistent-dir does not exist on the host"],
     [["--rm", "--memory", "lots", IMAGE, "true"], "invalid value for --memory: lots"],
     [["--rm", "-u", "nobody-here", IMAGE, "true"], "no user \"nobody-here\" in the image's /etc/passwd"],
-    [["--rm", "--network", "mynet", IMAGE, "true"], "--network \"mynet\": supported are none, host and bridge"],
+    [["--rm", "--network", "mynet", IMAGE, "true"], "--network \"mynet\": no such network"],
     [["--rm", "-p", "8080:80", IMAGE, "true"], "--publish needs --network bridge"],
     [["--rm", "--network", "bridge", "-p", "80:99999", IMAGE, "true"], "container port 99999 is not in 1-65535"],
   ])("%j", (args, msg) => {

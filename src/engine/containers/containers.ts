@@ -18,7 +18,7 @@ import { mountOverlay, unmount } from "./overlay.ts";
 import { stdout } from "../../sys/fs.ts";
 import * as seccompLib from "../../sys/libseccomp.ts";
 import { containerSpec, parseVolume, RunError, type RunFlags } from "./spec.ts";
-import { checkPortFree, networkAdd, networkDel, parsePublish, type PortMapping } from "./network.ts";
+import { checkPortFree, findNetwork, networkAdd, networkDel, parsePublish, type PortMapping } from "./network.ts";
 
 export interface ContainerRecord {
   id: string;
@@ -34,6 +34,8 @@ export interface ContainerRecord {
   net?: Net;
   /** Volumes made for the image's Volumes: removed with the container. */
   anonymousVolumes?: string[];
+  /** The image's ExposedPorts ("80/tcp"), as Docker records them; published only with -p. */
+  exposedPorts?: string[];
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -118,7 +120,10 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<number
     if (!vol.named && !existsSync(vol.source)) throw new RunError(`--volume ${v}: ${vol.source} does not exist on the host`);
   }
   const ports = (f.publish ?? []).map(parsePublish);
-  if (ports.length && f.network !== "bridge") throw new RunError(`--publish needs --network bridge (this container's network is ${f.network})`);
+  const named = ["none", "host", "bridge"].includes(f.network) ? undefined : findNetwork(store.root, f.network);
+  if (!named && !["none", "host", "bridge"].includes(f.network))
+    throw new RunError(`--network ${JSON.stringify(f.network)}: no such network (none, host, bridge, or a CNI network list named so in ${join(store.root, "networks")} or /etc/cni/net.d)`);
+  if (ports.length && f.network !== "bridge" && !named) throw new RunError(`--publish needs --network bridge (this container's network is ${f.network})`);
   for (const p of ports) checkPortFree(p);
   const id = new Bun.CryptoHasher("sha256").update(crypto.getRandomValues(new Uint8Array(32))).digest("hex");
   const name = f.name ?? `c-${id.slice(0, 12)}`;
@@ -143,6 +148,7 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<number
     created: new Date().toISOString(),
     status: "created",
     ...(anonymous.length ? { anonymousVolumes: anonymous.map((a) => a.name) } : {}),
+    ...(cfg.config?.ExposedPorts ? { exposedPorts: Object.keys(cfg.config.ExposedPorts) } : {}),
   };
   let made = false;
   try {
@@ -201,7 +207,7 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<number
     throw e;
   }
 
-  const net = { bridged: f.network === "bridge", ports };
+  const net: Net = { bridged: f.network === "bridge" || !!named, ports, list: named?.list };
   rec.net = net;
   save(store, rec);
   if (f.detach) return detach(store, rec, f.rm, env, net);
@@ -213,6 +219,8 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<number
 interface Net {
   bridged: boolean;
   ports: PortMapping[];
+  /** A named network's CNI list (absent: runjs's bridge). */
+  list?: any;
 }
 
 /**
@@ -226,7 +234,7 @@ async function startContainer(store: Store, rec: ContainerRecord, runtimeRoot: s
   const { unlock } = await import("../../container/state.ts");
   const c = create({ root: runtimeRoot, id: rec.id, bundle: dir, attached, warn });
   try {
-    if (net.bridged) networkAdd(dir, store.root, rec.id, `/proc/${c.state.pid}/ns/net`, net.ports);
+    if (net.bridged) networkAdd(dir, store.root, rec.id, `/proc/${c.state.pid}/ns/net`, net.ports, net.list);
     releaseInit(c.dir, c.state);
   } catch (e) {
     teardown(c.dir, c.state, warn);

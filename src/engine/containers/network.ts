@@ -9,10 +9,13 @@
 //              an address from host-local IPAM (its state under the store), outbound NAT
 //   portmap    DNAT rules for published ports (-p HOST:CTR)
 //   firewall   lets the bridge's traffic through the host's FORWARD chain
-// The result (and the configuration it was made with) is kept in the container's directory,
+// (CHECK, optional for runtimes in the CNI spec, is not used: Debian's portmap fails it on a
+// host without ip6tables NAT chains.) Other networks (--network NAME) are network lists of
+// the operator's (findNetwork). The result (and the configuration it was made with) is kept
+// in the container's directory,
 // so DEL can always run, even after a crash: removing a container removes its veth, its
 // address lease and its port rules.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RunError } from "./spec.ts";
 import { bindMount, unmount } from "./overlay.ts";
@@ -59,6 +62,27 @@ export function bridgeConfList(stateDir: string) {
   };
 }
 
+/**
+ * A named network: a CNI network list of the operator's, STORE/networks/NAME.conflist, or
+ * one in /etc/cni/net.d whose "name" is NAME. "bridge" is runjs's own (bridgeConfList).
+ */
+export function findNetwork(storeRoot: string, name: string): { path: string; list: any } | undefined {
+  const candidates = [join(storeRoot, "networks", `${name}.conflist`)];
+  const etc = "/etc/cni/net.d";
+  if (existsSync(etc)) for (const f of readdirSync(etc).sort()) if (f.endsWith(".conflist")) candidates.push(join(etc, f));
+  for (const p of candidates) {
+    if (!existsSync(p)) continue;
+    let list: any;
+    try {
+      list = JSON.parse(readFileSync(p, "utf8"));
+    } catch (e: any) {
+      throw new RunError(`--network ${name}: ${p}: invalid JSON: ${e.message}`);
+    }
+    if (list?.name === name && Array.isArray(list.plugins)) return { path: p, list };
+  }
+  return undefined;
+}
+
 function pluginPath(type: string): string {
   for (const d of CNI_PATH) if (existsSync(join(d, type))) return join(d, type);
   throw new RunError(`--network bridge: the CNI plugin ${type} is not installed (Debian: containernetworking-plugins)`);
@@ -99,11 +123,11 @@ export interface Attached {
  * container's processes, so DEL can still see its interface (the bridge plugin reads the
  * address there to remove the NAT rules it added).
  */
-export function networkAdd(dir: string, stateDir: string, id: string, initNetns: string, ports: PortMapping[]): Attached {
+export function networkAdd(dir: string, stateDir: string, id: string, initNetns: string, ports: PortMapping[], named?: any): Attached {
   const netns = join(dir, "netns");
   writeFileSync(netns, "");
   bindMount(initNetns, netns);
-  const list = bridgeConfList(stateDir);
+  const list = named ?? bridgeConfList(stateDir);
   writeFileSync(join(dir, "cni.json"), JSON.stringify({ list, id, netns, ports }));
   let prev: unknown;
   for (const p of list.plugins) prev = invoke("ADD", p, list, { id, netns }, prev, ports) ?? prev;

@@ -243,8 +243,7 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
 
   const linux = spec.linux!;
   if (f.network === "host") linux.namespaces = linux.namespaces!.filter((n) => n.type !== "network");
-  else if (f.network !== "none" && f.network !== "bridge")
-    throw new RunError(`--network ${JSON.stringify(f.network)}: supported are none, host and bridge (named networks are not supported yet)`);
+  // none, bridge and named networks: a network namespace of its own (CNI fills it)
   linux.cgroupsPath = ctx.cgroupsPath;
   linux.resources = {};
   if (f.memory !== undefined) {
