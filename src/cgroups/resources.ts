@@ -12,6 +12,7 @@ import { CgroupError, NotSupportedError } from "../errors.ts";
 import { hostHierarchies } from "./hierarchy.ts";
 import { createdByThisProcess } from "./manager.ts";
 import { writable } from "../sys/fs.ts";
+import { hugepageSizeName, limitValue } from "./convert.ts";
 import { put, unavailable, type CgroupDir, type Warn } from "./files.ts";
 import * as v1 from "./v1.ts";
 import * as v2 from "./v2.ts";
@@ -61,6 +62,19 @@ const FIELD: Record<string, string> = {
 };
 
 type Target = { version: 1 | 2; dir: string };
+
+/** hugetlb.<size>.limit_in_bytes (v1) or hugetlb.<size>.max (v2), one per page size. */
+function hugetlb(dir: string, version: 1 | 2, list: NonNullable<LinuxResources["hugepageLimits"]>): void {
+  list.forEach((h, i) => {
+    let size: string;
+    try {
+      size = hugepageSizeName(h.pageSize);
+    } catch (e: any) {
+      throw new NotSupportedError(`linux.resources.hugepageLimits[${i}].pageSize: ${e.message}`);
+    }
+    put(dir, `hugetlb.${size}.${version === 1 ? "limit_in_bytes" : "max"}`, limitValue(h.limit, version), `hugepageLimits[${i}] (${size} pages)`);
+  });
+}
 
 /** A directory whose controllers runjs may enable for its children. */
 function mayEnable(d: string): boolean {
@@ -132,7 +146,7 @@ export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[],
   }
   if (wanted.includes("hugetlb")) {
     const t = target("hugetlb");
-    (t.version === 1 ? v1.hugetlbV1 : v2.hugetlbV2)(t.dir, r.hugepageLimits!);
+    hugetlb(t.dir, t.version, r.hugepageLimits!);
   }
   for (const c of ["net_cls", "net_prio"]) {
     if (!wanted.includes(c)) continue;

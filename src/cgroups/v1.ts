@@ -13,7 +13,7 @@
 // Values are written in runc's order where the kernel checks one file against another.
 import type { LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxMemory, LinuxResources } from "../oci/spec.ts";
 import { CgroupError, NotSupportedError } from "../errors.ts";
-import { blkioDeviceLine, deviceRule, hugepageSizeName, limitValue, memoryWriteOrder } from "./convert.ts";
+import { blkioDeviceLine, deviceRule, limitValue, memoryWriteOrder } from "./convert.ts";
 import { has, put, read, type Warn } from "./files.ts";
 
 export function memoryV1(dir: string, m: LinuxMemory, warn: Warn): void {
@@ -107,18 +107,6 @@ export function blkioV1(dir: string, b: LinuxBlockIO): void {
     ["throttleWriteIOPSDevice", "blkio.throttle.write_iops_device"],
   ] as const)
     (b[key] ?? []).forEach((d, i) => put(dir, file, blkioDeviceLine(d, d.rate), `blockIO.${key}[${i}]`));
-}
-
-export function hugetlbV1(dir: string, list: NonNullable<LinuxResources["hugepageLimits"]>): void {
-  list.forEach((h, i) => {
-    let size: string;
-    try {
-      size = hugepageSizeName(h.pageSize);
-    } catch (e: any) {
-      throw new NotSupportedError(`linux.resources.hugepageLimits[${i}].pageSize: ${e.message}`);
-    }
-    put(dir, `hugetlb.${size}.limit_in_bytes`, limitValue(h.limit, 1), `hugepageLimits[${i}] (${size} pages)`);
-  });
 }
 
 export function netClsV1(dir: string, classID: number): void {

@@ -13,7 +13,7 @@
 import type { LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxMemory, LinuxResources } from "../oci/spec.ts";
 import { CgroupError, NotSupportedError } from "../errors.ts";
 import { exists, readText, writeExisting } from "../sys/fs.ts";
-import { blkioWeightToIoWeight, cpuMax, hugepageSizeName, ioMaxLines, limitValue, sharesToWeight, swapToV2 } from "./convert.ts";
+import { blkioWeightToIoWeight, cpuMax, ioMaxLines, limitValue, sharesToWeight, swapToV2 } from "./convert.ts";
 import { put, read, type Warn } from "./files.ts";
 import { deviceFilter, encode } from "./devices-bpf.ts";
 import { deviceWrites } from "./v1.ts";
@@ -61,18 +61,6 @@ export function ioV2(dir: string, b: LinuxBlockIO): void {
     if (d.weight) put(dir, "io.weight", `${d.major}:${d.minor} ${blkioWeightToIoWeight(d.weight)}`, `blockIO.weightDevice[${i}]`);
   });
   for (const l of ioMaxLines(b)) put(dir, "io.max", l, `blockIO (io.max ${l.split(" ")[0]})`);
-}
-
-export function hugetlbV2(dir: string, list: NonNullable<LinuxResources["hugepageLimits"]>): void {
-  list.forEach((h, i) => {
-    let size: string;
-    try {
-      size = hugepageSizeName(h.pageSize);
-    } catch (e: any) {
-      throw new NotSupportedError(`linux.resources.hugepageLimits[${i}].pageSize: ${e.message}`);
-    }
-    put(dir, `hugetlb.${size}.max`, limitValue(h.limit, 2), `hugepageLimits[${i}] (${size} pages)`);
-  });
 }
 
 /**
