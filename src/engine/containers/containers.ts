@@ -52,7 +52,7 @@ export function listContainers(store: Store): ContainerRecord[] {
   if (!existsSync(d)) return [];
   return readdirSync(d)
     .filter((id) => existsSync(join(d, id, "container.json")))
-    .map((id) => JSON.parse(readFileSync(join(d, id, "container.json"), "utf8")) as ContainerRecord)
+    .map((id) => load(store, id) as ContainerRecord)
     .sort((a, b) => b.created.localeCompare(a.created));
 }
 
@@ -67,6 +67,13 @@ export function findContainer(store: Store, key: string): ContainerRecord {
   throw new RunError(`no such container: ${key}`);
 }
 
+/** The record, with the error a start that failed left in it. */
+type Saved = ContainerRecord & { error?: string };
+
+function load(store: Store, id: string): Saved {
+  return JSON.parse(readFileSync(join(dirOf(store, id), "container.json"), "utf8"));
+}
+
 function save(store: Store, c: ContainerRecord): void {
   writeFileSync(join(dirOf(store, c.id), "container.json"), JSON.stringify(c, null, 1));
 }
@@ -75,8 +82,7 @@ function save(store: Store, c: ContainerRecord): void {
 function removeFiles(store: Store, id: string, imageId?: string): void {
   const dir = dirOf(store, id);
   try {
-    const rec = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord;
-    for (const v of rec.anonymousVolumes ?? []) rmSync(join(store.root, "volumes", v), { recursive: true, force: true });
+    for (const v of load(store, id).anonymousVolumes ?? []) rmSync(join(store.root, "volumes", v), { recursive: true, force: true });
   } catch {
     /* no record yet */
   }
@@ -300,7 +306,7 @@ async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunE
   });
   p.unref();
   for (let i = 0; i < 1000; i++) {
-    const now = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
+    const now = load(store, rec.id);
     if (now.error) {
       // it never ran: nothing of it stays. The monitor runs cleanup next; poll for it (awaiting
       // p.exited on an unref'd child would let the event loop end, and us with it)
@@ -322,7 +328,7 @@ async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunE
 export async function startDetached(store: Store, id: string): Promise<number> {
   const dir = dirOf(store, id);
   const { runtimeRoot, net } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
-  const rec = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
+  const rec = load(store, id);
   const warn = (m: string) => appendFileSync(join(dir, "monitor.log"), `${new Date().toISOString()} ${m}\n`);
   try {
     await startContainer(store, rec, runtimeRoot, net, warn, false);
@@ -342,7 +348,7 @@ export async function cleanupDetached(store: Store, id: string): Promise<number>
   const dir = dirOf(store, id);
   if (!existsSync(join(dir, "container.json"))) return 0; // removed (rm -f) while it ran
   const { rm, runtimeRoot } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
-  const rec = JSON.parse(readFileSync(join(dir, "container.json"), "utf8")) as ContainerRecord & { error?: string };
+  const rec = load(store, id);
   const code = existsSync(join(dir, "exit")) ? Number(readFileSync(join(dir, "exit"), "utf8")) : undefined;
   const { deleteContainer } = await import("../../container/lifecycle.ts");
   try {
@@ -366,7 +372,7 @@ export async function containerSignal(store: Store, key: string, runtimeRoot: st
   const c = findContainer(store, key);
   if (c.status !== "running") throw new RunError(`container ${c.name} is not running`);
   const { killContainer } = await import("../../container/lifecycle.ts");
-  const exited = () => (JSON.parse(readFileSync(join(dirOf(store, c.id), "container.json"), "utf8")) as ContainerRecord).status === "exited";
+  const exited = () => load(store, c.id).status === "exited";
   try {
     killContainer(runtimeRoot, c.id, sig, false);
   } catch (e: any) {
@@ -395,9 +401,6 @@ export function containerLogs(store: Store, key: string): { stream: string; log:
     .map((l) => JSON.parse(l));
 }
 
-export function containerDir(store: Store, id: string): string {
-  return dirOf(store, id);
-}
 
 export async function containerRemove(store: Store, key: string, runtimeRoot: string, force: boolean): Promise<string> {
   const c = findContainer(store, key);
@@ -412,8 +415,7 @@ export async function containerRemove(store: Store, key: string, runtimeRoot: st
     } catch {
       /* stopped meanwhile */
     }
-    const rec = () => JSON.parse(readFileSync(join(dirOf(store, c.id), "container.json"), "utf8")) as ContainerRecord;
-    for (let i = 0; i < 500 && rec().status !== "exited"; i++) await Bun.sleep(10);
+    for (let i = 0; i < 500 && load(store, c.id).status !== "exited"; i++) await Bun.sleep(10);
   }
   if (force) {
     const { deleteContainer } = await import("../../container/lifecycle.ts");

@@ -15,7 +15,7 @@
 // in the container's directory,
 // so DEL can always run, even after a crash: removing a container removes its veth, its
 // address lease and its port rules.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RunError } from "./spec.ts";
 import { bindMount, unmount } from "./overlay.ts";
@@ -153,7 +153,7 @@ export function networkDel(dir: string): void {
   }
   if (errors.length === 0) {
     unmount(netns);
-    Bun.spawnSync(["rm", "-f", p, join(dir, "cni-result.json"), netns]);
+    for (const f of [p, join(dir, "cni-result.json"), netns]) rmSync(f, { force: true });
     return;
   }
   throw new RunError(errors.join("; "));

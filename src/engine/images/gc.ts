@@ -94,4 +94,3 @@ export function prune(store: Store): { images: number; layers: number; blobs: nu
   });
 }
 
-export { ImageError };

@@ -7,7 +7,7 @@
 // diff id is checked against the config's, so a layer directory always holds exactly what
 // the image says it does. Only then is the image record written (under the store's lock).
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
-import { digestHex, ImageError, sha256, type ImageRecord, type Store } from "./store.ts";
+import { digestHex, ImageError, type ImageRecord, type Store } from "./store.ts";
 
 import { LAYER_TYPES } from "./media.ts";
 
@@ -87,4 +87,3 @@ export function findImage(store: Store, nameOrId: string, normalise: (s: string)
   throw new ImageError(`image not known: ${nameOrId}`);
 }
 
-export { sha256 };

@@ -14,7 +14,8 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { join } from "node:path";
 import { registerImage, type Fetched } from "./image.ts";
 import { LAYER_TYPES, MEDIA } from "./media.ts";
-import { ImageError, sha256, type ImageRecord, type Store } from "./store.ts";
+import { latin1, parseNumber, parsePax } from "./tar.ts";
+import { ImageError, type ImageRecord, type Store } from "./store.ts";
 
 interface Entry {
   name: string;
@@ -23,38 +24,36 @@ interface Entry {
   type: string;
 }
 
-/** The regular files of an uncompressed tar: names, where their data starts, sizes. */
+/**
+ * The regular files of an uncompressed tar: names, where their data starts, sizes. Only the
+ * headers are read (the data is skipped by seeking); the fields are parsed as tar.ts parses
+ * them, GNU long names and PAX path/size included.
+ */
 export function tarIndex(path: string): Map<string, Entry> {
   const fd = openSync(path, "r");
   const total = statSync(path).size;
   const out = new Map<string, Entry>();
   const h = new Uint8Array(512);
-  const dec = new TextDecoder();
-  const str = (b: Uint8Array) => dec.decode(b.subarray(0, b.indexOf(0) < 0 ? b.length : b.indexOf(0)));
-  const num = (b: Uint8Array) => {
-    if (b[0]! & 0x80) {
-      let v = 0;
-      for (let i = 1; i < b.length; i++) v = v * 256 + b[i]!;
-      return v;
-    }
-    const s = str(b).trim();
-    return s ? parseInt(s, 8) : 0;
-  };
+  const str = (b: Uint8Array) => latin1(b.subarray(0, b.indexOf(0) < 0 ? b.length : b.indexOf(0)));
   let pos = 0;
   let longName: string | undefined;
-  let paxPath: string | undefined;
+  let pax: ReturnType<typeof parsePax> = {};
   try {
     for (;;) {
       if (pos + 512 > total) throw new ImageError(`${path}: truncated tar (header at ${pos} of ${total} bytes)`);
       if (readSync(fd, h, 0, 512, pos) !== 512) throw new ImageError(`${path}: short read at ${pos}`);
       if (h.every((x) => x === 0)) break;
-      const size = num(h.subarray(124, 136));
       const type = String.fromCharCode(h[156]! || 48);
-      const magic = str(h.subarray(257, 263));
       let name = str(h.subarray(0, 100));
-      if (magic.startsWith("ustar")) {
+      if (str(h.subarray(257, 263)).startsWith("ustar")) {
         const prefix = str(h.subarray(345, 500));
         if (prefix) name = `${prefix}/${name}`;
+      }
+      let size: number;
+      try {
+        size = pax.size ?? parseNumber(h, 124, 12);
+      } catch (e: any) {
+        throw new ImageError(`${path}: ${name}: ${e.message}`);
       }
       const data = pos + 512;
       if (data + size > total) throw new ImageError(`${path}: truncated tar (${name} wants ${size} bytes, the file ends first)`);
@@ -64,14 +63,11 @@ export function tarIndex(path: string): Map<string, Entry> {
         return b;
       };
       if (type === "L") longName = str(body());
-      else if (type === "x") {
-        for (const rec of dec.decode(body()).split("\n")) {
-          const m = /^\d+ path=(.*)$/.exec(rec);
-          if (m) paxPath = m[1];
-        }
-      } else {
-        const n = (paxPath ?? longName ?? name).replace(/^\.\//, "").replace(/^\/+/, "");
-        longName = paxPath = undefined;
+      else if (type === "x") pax = parsePax(body(), {});
+      else if (type !== "g") {
+        const n = (pax.path ?? longName ?? name).replace(/^\.\//, "").replace(/^\/+/, "");
+        longName = undefined;
+        pax = {};
         if (type === "0" || type === "7") out.set(n, { name: n, offset: data, size, type });
       }
       pos = data + Math.ceil(size / 512) * 512;
@@ -304,4 +300,3 @@ export async function importImage(store: Store, path: string, name?: string): Pr
   return fromRootfsTar(store, path, name);
 }
 
-export { sha256 };
