@@ -10,6 +10,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { hostHierarchies } from "../../src/cgroups/hierarchy.ts";
+import { removeNewChains, snapshotChains } from "../netclean.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const RUNTIME = process.env.RUNJS_CLIENT_RUNTIME ?? join(REPO, "bin/runjs");
@@ -147,12 +148,7 @@ export async function startContainerd(): Promise<{ address: string; daemon: Daem
 
 /** Bridges and iptables chains the tests made, to remove at the end. */
 const madeLinks: string[] = [];
-const natChainsBefore = natChains();
-
-function natChains(): string[] {
-  const r = Bun.spawnSync(["iptables", "-t", "nat", "-S"]);
-  return r.exitCode === 0 ? r.stdout.toString().split("\n").filter((l) => l.startsWith("-N ")).map((l) => l.slice(3)) : [];
-}
+const chainsBefore = snapshotChains();
 
 /** A bridge of ours for a client's containers (its own, never the host's). */
 export function makeBridge(name: string, cidr: string): void {
@@ -164,18 +160,6 @@ export function makeBridge(name: string, cidr: string): void {
 
 export function ownBridge(name: string): void {
   madeLinks.push(name);
-}
-
-/** Remove the nat chains that appeared while we ran (CNI's portmap makes them), and the jumps to them. */
-function removeNewNatChains(): void {
-  const fresh = natChains().filter((c) => !natChainsBefore.includes(c));
-  if (!fresh.length) return;
-  const rules = Bun.spawnSync(["iptables", "-t", "nat", "-S"]).stdout.toString().split("\n");
-  for (const r of rules)
-    if (r.startsWith("-A ") && fresh.some((c) => r.includes(`-j ${c}`)))
-      Bun.spawnSync(["sh", "-c", `iptables -t nat ${r.replace(/^-A /, "-D ")}`]);
-  for (const c of fresh) Bun.spawnSync(["iptables", "-t", "nat", "-F", c]);
-  for (const c of fresh) Bun.spawnSync(["iptables", "-t", "nat", "-X", c]);
 }
 
 export async function startDockerd(): Promise<{ host: string; daemon: Daemon }> {
@@ -251,7 +235,7 @@ export function removeEverything(): void {
   for (const m of ourMounts().reverse()) Bun.spawnSync(["umount", "-l", m]);
   for (const h of hostHierarchies()) removeTree(`${h.mountpoint}${CGROUP_PARENT}`);
   for (const l of madeLinks) Bun.spawnSync(["ip", "link", "del", l]);
-  removeNewNatChains();
+  removeNewChains(chainsBefore);
   rmSync(WORK, { recursive: true, force: true });
   for (const p of FIXED) if (!preexisting.includes(p)) rmSync(p, { recursive: true, force: true });
 }

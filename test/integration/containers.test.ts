@@ -7,6 +7,7 @@ import { close } from "../../src/sys/libc.ts";
 import { CGROUP_PARENT, RUNJS, cgroupDirsOf } from "./helpers.ts";
 import { dockerArchive, layerTar, rootfs } from "./image-fixtures.ts";
 import { openPty, Terminal } from "./pty.ts";
+import { removeNewChains, snapshotChains } from "../netclean.ts";
 
 const WORK = mkdtempSync("/tmp/runjs-containers-");
 const STORE = join(WORK, "store");
@@ -271,18 +272,11 @@ describe("detached containers", () => {
 describe("bridge networking", () => {
   // what the bridge network leaves on the host by design (the bridge, CNI's shared chains) is
   // removed at the end when it was not there before
-  const natBefore = Bun.spawnSync(["iptables", "-t", "nat", "-S"]).stdout.toString().split("\n").filter((l) => l.startsWith("-N "));
-  const filterBefore = Bun.spawnSync(["iptables", "-S"]).stdout.toString().split("\n").filter((l) => l.startsWith("-N "));
+  const chainsBefore = snapshotChains();
   const bridgeBefore = Bun.spawnSync(["ip", "link", "show", "runjs0"]).exitCode === 0;
   afterAll(() => {
     if (!bridgeBefore) Bun.spawnSync(["ip", "link", "del", "runjs0"]);
-    for (const [table, before] of [["nat", natBefore], ["filter", filterBefore]] as const) {
-      const now = Bun.spawnSync(["iptables", "-t", table, "-S"]).stdout.toString().split("\n");
-      const fresh = now.filter((l) => l.startsWith("-N ") && !before.includes(l)).map((l) => l.slice(3));
-      for (const r of now) if (r.startsWith("-A ") && fresh.some((c) => r.includes(`-j ${c}`))) Bun.spawnSync(["sh", "-c", `iptables -t ${table} ${r.replace(/^-A /, "-D ")}`]);
-      for (const c of fresh) Bun.spawnSync(["iptables", "-t", table, "-F", c]);
-      for (const c of fresh) Bun.spawnSync(["iptables", "-t", table, "-X", c]);
-    }
+    removeNewChains(chainsBefore);
   });
 
   test("busybox httpd in a bridged container answers the host on a published port; removal takes its network with it", async () => {
