@@ -1,6 +1,7 @@
 // `runjs container …`: the daemonless front end (run, ls, inspect, rm). Loaded only for
 // `runjs container`.
 import { parseArgs, type FlagSpec } from "./args.ts";
+import { table } from "./table.ts";
 import { readText, stdout } from "../sys/fs.ts";
 
 const USAGE = `usage: runjs container COMMAND [options]
@@ -140,8 +141,7 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
     const rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]];
     for (const c of cs)
       rows.push([c.id.slice(0, 12), c.image, JSON.stringify(c.args.join(" ").slice(0, 20)), c.created.slice(0, 19).replace("T", " "), c.status === "exited" ? `Exited (${c.exitCode ?? "unknown"})` : c.status, c.name]);
-    const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)) + 3);
-    stdout(rows.map((r) => r.map((x, i) => (i < r.length - 1 ? x.padEnd(w[i]!) : x)).join("")).join("\n") + "\n");
+    stdout(table(rows));
     return 0;
   }
   if (sub === "inspect") {
@@ -275,8 +275,7 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
       if (f.format === "json") stdout(JSON.stringify(rows) + "\n");
       else {
         const t = [["CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS"], ...rows.map((r) => [r.id.slice(0, 12), r.name, `${(r.cpuNs / 1e9).toFixed(2)}s`, `${human(r.memory)} / ${r.memoryLimit ? human(r.memoryLimit) : "-"}`, String(r.pids)])];
-        const w = t[0]!.map((_, i) => Math.max(...t.map((r) => r[i]!.length)) + 3);
-        stdout(t.map((r) => r.map((x, i) => (i < r.length - 1 ? x.padEnd(w[i]!) : x)).join("")).join("\n") + "\n");
+        stdout(table(t));
       }
       if (f["no-stream"]) return 0;
       await Bun.sleep(1000);

@@ -1,6 +1,7 @@
 // `runjs image …`: the image store from the command line (import, pull, ls, inspect, rm, tag,
 // prune). Loaded only for `runjs image`, so the runtime's verbs never pay for it.
 import { parseArgs, type FlagSpec } from "./args.ts";
+import { table } from "./table.ts";
 import { stdout } from "../sys/fs.ts";
 
 const USAGE = `usage: runjs image COMMAND [options]
@@ -130,8 +131,7 @@ export async function imageCommand(argv: string[], storage: string | undefined):
           rows.push([n.slice(0, at), n.slice(at + 1), r.id.slice(7, 19), r.created.slice(0, 19).replace("T", " "), human(r.size)]);
         }
       }
-      const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)) + 3);
-      stdout(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]!) : c)).join("")).join("\n") + "\n");
+      stdout(table(rows));
       return 0;
     }
     case "inspect": {

@@ -5,6 +5,7 @@
 // loaded only when that verb runs.
 import { parseArgs, type FlagSpec } from "./args.ts";
 import { Logger } from "./log.ts";
+import { table } from "./table.ts";
 import { stderr, stdout } from "../sys/fs.ts";
 
 export const VERSION = "0.1.0";
@@ -195,8 +196,7 @@ const COMMANDS: Record<string, Command> = {
       const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
       for (const c of cs)
         rows.push([c.st.id, String(c.status === "stopped" ? 0 : c.st.pid), c.status, c.st.bundle, c.st.created, c.st.owner || "root"]);
-      const w = rows[0]!.map((_, i) => Math.max(12, ...rows.map((r) => r[i]!.length + 3)));
-      stdout(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]!) : c)).join("")).join("\n") + "\n");
+      stdout(table(rows, 12));
     },
   },
   spec: {
