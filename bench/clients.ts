@@ -8,7 +8,7 @@
 // each iteration. crun needs a v1 hugetlb hierarchy on this hybrid host (see bench/README.md).
 import { join } from "node:path";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { buildImage, CGROUP_PARENT, IMAGE, REPO, removeEverything, sh, startContainerd, WORK } from "../test/clients/harness.ts";
+import { BIN, buildImage, CGROUP_PARENT, IMAGE, REPO, removeEverything, sh, startContainerd, WORK } from "../test/clients/harness.ts";
 
 const N = Number(process.argv[2] ?? 20);
 const runtimes: Record<string, string> = { runjs: join(REPO, "bin/runjs") };
@@ -26,7 +26,7 @@ writeFileSync(
   `[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\nnetns = "none"\n[network]\nnetwork_config_dir = "${pdir}/cni"\n`,
 );
 const podman = (rt: string) => [
-  "podman", "--root", join(pdir, "root"), "--runroot", join(pdir, "runroot"), "--tmpdir", join(pdir, "tmp"),
+  BIN.podman, "--root", join(pdir, "root"), "--runroot", join(pdir, "runroot"), "--tmpdir", join(pdir, "tmp"),
   "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", rt,
 ];
 
@@ -42,7 +42,7 @@ const times: Record<string, Record<string, number[]>> = {};
 try {
   if (sh([...podman(runtimes.runjs!), "load", "-i", archive]).code !== 0) throw new Error("podman load failed");
   const { address, daemon } = await startContainerd();
-  const ctr = ["ctr", "--address", address, "--namespace", "bench"];
+  const ctr = [BIN.ctr, "--address", address, "--namespace", "bench"];
   if (sh([...ctr, "images", "import", archive]).code !== 0) throw new Error("ctr import failed");
 
   // A runtime that cannot run here is reported and left out.

@@ -9,7 +9,7 @@
 // hierarchy on this hybrid host (see bench/README.md).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildImage, CGROUP_PARENT, IMAGE, REPO, removeEverything, sh, WORK } from "../test/clients/harness.ts";
+import { BIN, buildImage, CGROUP_PARENT, IMAGE, REPO, removeEverything, sh, WORK } from "../test/clients/harness.ts";
 
 const N = Number(process.argv[2] ?? 20);
 const runjs = join(REPO, "bin/runjs");
@@ -21,7 +21,7 @@ mkdirSync(pdir, { recursive: true });
 process.env.CONTAINERS_CONF = join(pdir, "containers.conf");
 writeFileSync(process.env.CONTAINERS_CONF, `[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\nnetns = "none"\n[network]\nnetwork_config_dir = "${pdir}/cni"\n`);
 const podman = (runtime: string) => [
-  "podman", "--root", join(pdir, "root"), "--runroot", join(pdir, "runroot"), "--tmpdir", join(pdir, "tmp"),
+  BIN.podman, "--root", join(pdir, "root"), "--runroot", join(pdir, "runroot"), "--tmpdir", join(pdir, "tmp"),
   "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", runtime,
 ];
 

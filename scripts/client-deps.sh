@@ -5,14 +5,16 @@
 # policy-rc.d refuses every service start while the packages install, and the tests start
 # the daemons they need themselves, with private state.
 set -euo pipefail
+# Checked by the paths Debian installs them at (the tests call them by these paths): a machine
+# may carry other builds elsewhere on PATH, such as a newer Docker CLI in /usr/local/bin.
 pkgs=()
-command -v podman >/dev/null || pkgs+=(podman conmon containernetworking-plugins)
-command -v containerd >/dev/null || pkgs+=(containerd)
-command -v dockerd >/dev/null || pkgs+=(docker.io)
-command -v skopeo >/dev/null || pkgs+=(skopeo)
-command -v zstd >/dev/null || pkgs+=(zstd)
+[ -x /usr/bin/podman ] && [ -x /usr/bin/conmon ] || pkgs+=(podman conmon containernetworking-plugins)
+[ -x /usr/bin/containerd ] && [ -x /usr/bin/ctr ] || pkgs+=(containerd)
+[ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] || pkgs+=(docker.io)
+[ -x /usr/bin/skopeo ] || pkgs+=(skopeo)
+[ -x /usr/bin/zstd ] || pkgs+=(zstd)
 [ -x /usr/bin/docker-registry ] || pkgs+=(docker-registry)
-command -v htpasswd >/dev/null || pkgs+=(apache2-utils)
+[ -x /usr/bin/htpasswd ] || pkgs+=(apache2-utils)
 [ -x /usr/bin/tini-static ] || pkgs+=(tini) # container run --init
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 guard=/usr/sbin/policy-rc.d

@@ -18,6 +18,19 @@ export const CGROUP_PARENT = "/runjs-clients";
 export const IMAGE = "localhost/runjs-test/busybox:latest";
 
 export const WORK = mkdtempSync("/tmp/runjs-clients-");
+
+/**
+ * The clients as scripts/client-deps.sh installs them from Debian, by full path: a machine may
+ * have other builds ahead of them on PATH (a newer Docker CLI in /usr/local/bin, say), and the
+ * suite must drive the ones it installed, which match their daemons.
+ */
+export const BIN = {
+  podman: "/usr/bin/podman",
+  containerd: "/usr/bin/containerd",
+  ctr: "/usr/bin/ctr",
+  dockerd: "/usr/sbin/dockerd",
+  docker: "/usr/bin/docker",
+} as const;
 const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => existsSync(p)) ?? "/bin/busybox";
 
 export interface Result {
@@ -141,7 +154,7 @@ export async function startContainerd(): Promise<{ address: string; daemon: Daem
     ].join("\n"),
   );
   const log = join(dir, "log");
-  const p = Bun.spawn(["containerd", "--config", join(dir, "config.toml")], { stdio: ["ignore", Bun.file(log), Bun.file(log)] });
+  const p = Bun.spawn([BIN.containerd, "--config", join(dir, "config.toml")], { stdio: ["ignore", Bun.file(log), Bun.file(log)] });
   await waitFor(address, "containerd", log);
   return { address, daemon: { pid: p.pid, stop: () => stopPid(p) } };
 }
@@ -171,7 +184,7 @@ export async function startDockerd(): Promise<{ host: string; daemon: Daemon }> 
   const log = join(dir, "log");
   const p = Bun.spawn(
     [
-      "dockerd",
+      BIN.dockerd,
       "--data-root", join(dir, "data"),
       "--exec-root", join(dir, "exec"),
       "--pidfile", join(dir, "docker.pid"),
@@ -189,7 +202,7 @@ export async function startDockerd(): Promise<{ host: string; daemon: Daemon }> 
     { stdio: ["ignore", Bun.file(log), Bun.file(log)] },
   );
   await waitFor(sock, "dockerd", log);
-  for (let i = 0; i < 100 && sh(["docker", "-H", `unix://${sock}`, "version"]).code !== 0; i++) await Bun.sleep(100);
+  for (let i = 0; i < 100 && sh([BIN.docker, "-H", `unix://${sock}`, "version"]).code !== 0; i++) await Bun.sleep(100);
   return { host: `unix://${sock}`, daemon: { pid: p.pid, stop: () => stopPid(p) } };
 }
 
