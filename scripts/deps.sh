@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing runjs needs on Debian, as root: a C compiler, the
-# static busybox the demo and test images are made of, newuidmap/newgidmap, and Bun (from
-# npm, pinned).
+# static busybox the demo and test images are made of, newuidmap/newgidmap, Debian's runc (whose
+# `runc spec` the tests run), and Bun (from npm, pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -10,6 +10,7 @@ command -v cc >/dev/null || need+=(gcc libc6-dev)
 command -v npm >/dev/null || need+=(npm)
 [ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || need+=(libseccomp2)
 command -v newuidmap >/dev/null || need+=(uidmap) # rootless containers that map more than one id
+[ -x /usr/sbin/runc ] || need+=(runc) # its `runc spec` bundles are tested, and it is the reference for comparisons
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -430,6 +430,16 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
         caps[set] &= facts.ownCaps;
       }
     }
+  // The kernel raises an ambient capability only when it is both permitted and inheritable
+  // (PR_CAP_AMBIENT_RAISE fails with EPERM otherwise). `runc spec` before 1.2 writes ambient
+  // capabilities without inheritable ones; runc warns for each and runs the container, and so
+  // does runjs, deciding here rather than letting the init fail.
+  if (caps) {
+    const cannot = caps.ambient & ~(caps.permitted & caps.inheritable);
+    for (const name of capNames(cannot))
+      facts.warn(`process.capabilities.ambient: can't raise ambient capability ${name}: it is not both permitted and inheritable`);
+    caps.ambient &= ~cannot;
+  }
 
   return {
     helperWaits: facts.helperWaits,

@@ -278,3 +278,21 @@ describe("capabilities runjs does not hold", () => {
     );
   });
 });
+
+describe("ambient capabilities the kernel will not raise", () => {
+  test("ambient without inheritable (runc 1.1's `runc spec`): each one a warning, left out; the rest kept", () => {
+    const s = spec();
+    const three = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    s.process!.capabilities = { bounding: three, effective: three, permitted: three, ambient: three };
+    const warnings: string[] = [];
+    const p = compilePlan(s, facts({ warn: (m) => warnings.push(m) }));
+    expect(p.caps!.ambient).toBe(0n);
+    expect(p.caps!.permitted).toBe((1n << 29n) | (1n << 5n) | (1n << 10n));
+    expect(warnings).toEqual(["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"].map((c) => `process.capabilities.ambient: can't raise ambient capability ${c}: it is not both permitted and inheritable`));
+    // permitted and inheritable: raised, no warning
+    s.process!.capabilities = { bounding: three, permitted: three, inheritable: ["CAP_KILL", "CAP_NET_BIND_SERVICE"], ambient: three };
+    warnings.length = 0;
+    expect(compilePlan(s, facts({ warn: (m) => warnings.push(m) })).caps!.ambient).toBe((1n << 5n) | (1n << 10n));
+    expect(warnings).toEqual(["process.capabilities.ambient: can't raise ambient capability CAP_AUDIT_WRITE: it is not both permitted and inheritable"]);
+  });
+});
