@@ -12,6 +12,7 @@
 // not taken for "absent" (Go writers omit empty optional fields; they never write null).
 
 import { ValidationError } from "./errors.ts";
+import { canonicalKeys } from "./keys.ts";
 import { OCI_VERSION, type Spec } from "./spec.ts";
 
 export interface ValidateOptions {
@@ -29,7 +30,7 @@ export function validateSpec(raw: unknown, opts: ValidateOptions): Spec {
   if (typeof opts.bundle !== "string" || !opts.bundle.startsWith("/")) {
     throw new Error(`validateSpec: bundle must be an absolute path, got ${JSON.stringify(opts.bundle)}`);
   }
-  const doc = object(raw, "");
+  const doc = object(canonicalKeys(raw), "");
   const ctx: Ctx = {
     requireProcess: opts.requireProcess ?? true,
     warn: opts.warn ?? (() => {}),
@@ -480,6 +481,8 @@ function checkNamespaces(doc: Json, ctx: Ctx): void {
     if (!NAMESPACE_TYPES.includes(type)) fail(`${path}.type`, `unknown namespace type ${q(type)}`);
     const first = ctx.ns.get(type);
     if (first) fail(`${path}.type`, `duplicate namespace ${q(type)}, first at linux.namespaces[${first.index}]`);
+    // An empty path is no path (a new namespace), as Go's decoder and runc read it.
+    if (o.path === "") delete o.path;
     const nsPath = opt(o, "path", path, absolute);
     ctx.ns.set(type, { index: i, path: nsPath });
   });
@@ -628,18 +631,23 @@ function sysctlProblem(name: string, ns: Ctx["ns"]): string | undefined {
 // linux.resources: shapes only; the cgroups layer decides what each value means.
 const throttle = arrayOf(fields({ major: int(I64), minor: int(I64), rate: uint(U64) }, ["major", "minor", "rate"]));
 
+/** A memory size in bytes, or -1 for no limit; any other negative number is a mistake. */
+function bytesOrUnlimited(v: unknown, path: string): number {
+  const n = int(I64)(v, path);
+  if (n < -1) fail(path, `must be -1 (no limit) or a number of bytes, got ${n}`);
+  return n;
+}
+
 const RESOURCES = fields({
   devices: arrayOf(fields({
     allow: bool,
     type: oneOf(["a", "c", "b"]),
     major: int(I64),
     minor: int(I64),
-    access: (v, path) => {
-      if (!/^[rwm]*$/.test(str(v, path))) fail(path, `must be made of r, w and m, got ${q(v as string)}`);
-    },
+    access: str, // letters other than r, w, m: ignored with a warning (checkResources), as runc does
   }, ["allow"])),
   memory: fields({
-    limit: int(I64), reservation: int(I64), swap: int(I64), kernel: int(I64), kernelTCP: int(I64),
+    limit: bytesOrUnlimited, reservation: bytesOrUnlimited, swap: bytesOrUnlimited, kernel: bytesOrUnlimited, kernelTCP: bytesOrUnlimited,
     swappiness: uint(U64), disableOOMKiller: bool, useHierarchy: bool, checkBeforeUpdate: bool,
   }),
   cpu: fields({
@@ -659,9 +667,16 @@ const RESOURCES = fields({
   unified: mapOf(str),
 });
 
-function checkResources(doc: Json): void {
+function checkResources(doc: Json, ctx: Ctx): void {
   const linux = section(doc, "linux");
-  if (linux) opt(linux, "resources", "linux", RESOURCES);
+  if (!linux) return;
+  const r = opt(linux, "resources", "linux", RESOURCES);
+  // runc takes the r, w and m of a device rule's access and ignores anything else
+  ((r?.devices as Json[] | undefined) ?? []).forEach((d, i) => {
+    if (typeof d.access !== "string" || /^[rwm]*$/.test(d.access)) return;
+    ctx.warn(`config.json: linux.resources.devices[${i}].access: ${q(d.access)}: only r, w and m are device permissions, the rest is ignored`);
+    d.access = d.access.replace(/[^rwm]/g, "");
+  });
 }
 
 // linux.seccomp: the names are libseccomp's (seccomp.h); runtime-spec lists them as of

@@ -42,7 +42,7 @@ test("config.json errors name the field", () => {
     [(e) => (e.spec.ociVersion = "2.0.0"), "config.json: ociVersion: unsupported version 2.0.0"],
     [(e) => e.spec.process!.rlimits!.push({ type: "RLIMIT_NOFILE", soft: 1, hard: 1 }), "config.json: process.rlimits[1]"],
     [(e) => (e.spec.process!.rlimits![0]!.type = "RLIMIT_BOGUS" as any), "config.json: process.rlimits[0].type"],
-    [(e) => e.spec.linux!.namespaces!.push({ type: "pid" }), "config.json: linux.namespaces[6]"],
+    [(e) => e.spec.linux!.namespaces!.push({ type: "pid" }), "config.json: linux.namespaces[5]"],
     [(e) => (e.spec.hooks = { prestart: [{ path: "relative/hook" }] }), "config.json: hooks.prestart[0].path: must be absolute"],
     [(e) => (e.spec.process!.capabilities!.bounding = ["CAP_NOT_A_THING"]), "CAP_NOT_A_THING"],
     [(e) => (e.spec.mounts![0]!.destination = "proc"), ""],

@@ -16,7 +16,7 @@ function ok(env: ReturnType<typeof newEnv>, args: string[]): string {
 
 test("new namespaces differ from the host's; PID 1 inside", () => {
   const env = newEnv();
-  env.spec.linux!.namespaces!.push({ type: "time" });
+  env.spec.linux!.namespaces!.push({ type: "cgroup" }, { type: "time" });
   const out = ok(env, ["sh", "-c", "for n in pid mnt net ipc uts cgroup time; do readlink /proc/self/ns/$n; done; echo $$"]);
   const lines = out.trim().split("\n");
   const kinds = ["pid", "mnt", "net", "ipc", "uts", "cgroup", "time"];

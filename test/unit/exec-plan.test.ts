@@ -92,7 +92,9 @@ describe("the exec plan", () => {
   };
 
   test("joins the init's namespaces, user first and mount last, and sets nothing up", () => {
-    const p = compilePlan(spec(), testFacts({ exec: { pid: 42 }, fifo: undefined, helperWaits: true }));
+    const s = spec();
+    s.linux!.namespaces!.push({ type: "cgroup" });
+    const p = compilePlan(s, testFacts({ exec: { pid: 42 }, fifo: undefined, helperWaits: true }));
     expect(p.nsJoin.map((j) => j.path)).toEqual(
       ["ipc", "uts", "net", "pid", "cgroup", "mnt"].map((n) => `/proc/42/ns/${n}`),
     );

@@ -47,7 +47,7 @@ describe("defaultSpec", () => {
   });
 
   test("linux", () => {
-    expect(s.linux!.namespaces!.map((n) => n.type)).toEqual(["pid", "network", "ipc", "uts", "mount", "cgroup"]);
+    expect(s.linux!.namespaces!.map((n) => n.type)).toEqual(["pid", "network", "ipc", "uts", "mount"]);
     expect(s.linux!.maskedPaths).toContain("/proc/kcore");
     expect(s.linux!.readonlyPaths).toContain("/proc/sys");
     expect(s.linux!.resources).toEqual({ devices: [{ allow: false, access: "rwm" }] });

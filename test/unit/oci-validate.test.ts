@@ -3,6 +3,9 @@ import { ValidationError } from "../../src/oci/errors.ts";
 import { CHECK_NAMES, sysctlDots, u64, validateSpec } from "../../src/oci/validate.ts";
 import { defaultSpec } from "../../src/oci/defaults.ts";
 import { capMask, CAPABILITIES } from "../../src/oci/capabilities.ts";
+import { SPEC_FIELDS } from "../../src/oci/keys.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 type Any = any; // test configs are deliberately ill-typed
 
@@ -133,9 +136,9 @@ const failures: [string, (s: Any) => void, string | RegExp][] = [
   ["namespaces object", (s) => { s.linux.namespaces = {}; }, "config.json: linux.namespaces: must be an array, got object"],
   ["namespace type unknown", (s) => { s.linux.namespaces[2].type = "net"; }, 'config.json: linux.namespaces[2].type: unknown namespace type "net"'],
   ["namespace type missing", (s) => { s.linux.namespaces[1] = { path: "/proc/1/ns/net" }; }, "config.json: linux.namespaces[1].type: required"],
-  ["namespace duplicate", (s) => { s.linux.namespaces.push({ type: "pid" }); }, 'config.json: linux.namespaces[7].type: duplicate namespace "pid", first at linux.namespaces[0]'],
+  ["namespace duplicate", (s) => { s.linux.namespaces.push({ type: "pid" }); }, 'config.json: linux.namespaces[6].type: duplicate namespace "pid", first at linux.namespaces[0]'],
   ["namespace path relative", (s) => { s.linux.namespaces[1].path = "netns/a"; }, "config.json: linux.namespaces[1].path: must be absolute"],
-  ["user namespace without mappings", (s) => { s.linux.namespaces.push({ type: "user" }); }, "config.json: linux.namespaces[7]: a new user namespace needs linux.uidMappings and linux.gidMappings"],
+  ["user namespace without mappings", (s) => { s.linux.namespaces.push({ type: "user" }); }, "config.json: linux.namespaces[6]: a new user namespace needs linux.uidMappings and linux.gidMappings"],
   ["mappings without user namespace", (s) => { s.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, "config.json: linux.uidMappings: requires a user namespace in linux.namespaces"],
   ["uidMappings hostID string", (s) => { s.linux.uidMappings = [{ containerID: 0, hostID: "1000", size: 1 }]; }, "config.json: linux.uidMappings[0].hostID: must be an integer, got string"],
   ["gidMappings size missing", (s) => { s.linux.gidMappings = [{ containerID: 0, hostID: 1000 }]; }, "config.json: linux.gidMappings[0].size: required"],
@@ -143,7 +146,7 @@ const failures: [string, (s: Any) => void, string | RegExp][] = [
   ["timeOffsets secs string", (s) => { s.linux.timeOffsets.monotonic.secs = "10"; }, "config.json: linux.timeOffsets.monotonic.secs: must be an integer, got string"],
   ["timeOffsets nanosecs range", (s) => { s.linux.timeOffsets.boottime.nanosecs = 1e9; }, "config.json: linux.timeOffsets.boottime.nanosecs: must be between 0 and 999999999, got 1000000000"],
   ["timeOffsets without time ns", (s) => { s.linux.namespaces.pop(); }, "config.json: linux.timeOffsets: requires a time namespace in linux.namespaces"],
-  ["timeOffsets with joined time ns", (s) => { s.linux.namespaces[6].path = "/proc/1/ns/time"; }, "config.json: linux.timeOffsets: cannot be set when joining an existing time namespace (linux.namespaces[6].path)"],
+  ["timeOffsets with joined time ns", (s) => { s.linux.namespaces[5].path = "/proc/1/ns/time"; }, "config.json: linux.timeOffsets: cannot be set when joining an existing time namespace (linux.namespaces[5].path)"],
   ["device path relative", (s) => { s.linux.devices[0].path = "dev/fuse"; }, "config.json: linux.devices[0].path: must be absolute"],
   ["device type", (s) => { s.linux.devices[0].type = "x"; }, 'config.json: linux.devices[0].type: must be one of c, b, u, p, got "x"'],
   ["device major missing", (s) => { delete s.linux.devices[0].major; }, 'config.json: linux.devices[0].major: required for type "c"'],
@@ -167,7 +170,9 @@ const failures: [string, (s: Any) => void, string | RegExp][] = [
   ["cgroupsPath number", (s) => { s.linux.cgroupsPath = 5; }, "config.json: linux.cgroupsPath: must be a string, got number"],
   ["resources array", (s) => { s.linux.resources = []; }, "config.json: linux.resources: must be an object, got array"],
   ["resources device allow missing", (s) => { s.linux.resources.devices[0] = { access: "rwm" }; }, "config.json: linux.resources.devices[0].allow: required"],
-  ["resources device access", (s) => { s.linux.resources.devices[0].access = "rwx"; }, 'config.json: linux.resources.devices[0].access: must be made of r, w and m, got "rwx"'],
+  ["resources device access", (s) => { s.linux.resources.devices[0].access = 7; }, "config.json: linux.resources.devices[0].access: must be a string, got number"],
+  ["memory limit below -1", (s) => { s.linux.resources.memory = { limit: -12345 }; }, "config.json: linux.resources.memory.limit: must be -1 (no limit) or a number of bytes, got -12345"],
+  ["memory swap below -1", (s) => { s.linux.resources.memory = { swap: -2 }; }, "config.json: linux.resources.memory.swap: must be -1 (no limit) or a number of bytes, got -2"],
   ["resources memory limit string", (s) => { s.linux.resources.memory = { limit: "1G" }; }, "config.json: linux.resources.memory.limit: must be an integer, got string"],
   ["resources cpu shares negative", (s) => { s.linux.resources.cpu = { shares: -1 }; }, "config.json: linux.resources.cpu.shares: must not be negative, got -1"],
   ["resources pids limit fraction", (s) => { s.linux.resources.pids = { limit: 1.5 }; }, "config.json: linux.resources.pids.limit: must be an integer, got 1.5"],
@@ -410,4 +415,43 @@ describe("capMask", () => {
     expect(mask).toBe(1n << 5n);
     expect(seen).toEqual(['config.json: p[0]: unknown capability "CAP_FLY"']);
   });
+});
+
+describe("field names as Go's decoder matches them", () => {
+  test("a key that differs from a field only in case is that field; exact keys and map keys stay", () => {
+    const cfg = base();
+    cfg.linux.resources = { hugepageLimits: [{ pagesize: "2MB", LIMIT: 1 }] };
+    delete cfg.linux.cgroupsPath;
+    cfg.linux.CGROUPSPATH = "/x";
+    cfg.linux.resources.unified = { Limit: "1" };
+    cfg.annotations = { Root: "kept", LINUX: "too" };
+    const s = validateSpec(cfg, { bundle: "/b" }) as any;
+    expect(s.linux.resources.hugepageLimits).toEqual([{ pageSize: "2MB", limit: 1 }]);
+    expect(s.linux.cgroupsPath).toBe("/x");
+    expect(s.linux.resources.unified).toEqual({ Limit: "1" });
+    expect(s.annotations).toEqual({ Root: "kept", LINUX: "too" });
+  });
+
+  test("SPEC_FIELDS lists every field of the types in spec.ts", () => {
+    const src = readFileSync(join(import.meta.dir, "../../src/oci/spec.ts"), "utf8").replace(/\/\/.*$/gm, "");
+    const names = new Set([...src.matchAll(/\b([a-zA-Z]+)\??: /g)].map((m) => m[1]!));
+    expect([...names].filter((n) => !SPEC_FIELDS.includes(n))).toEqual([]);
+  });
+});
+
+test("device access letters other than r, w, m are dropped with a warning, as runc ignores them", () => {
+  const cfg = base();
+  cfg.linux.resources.devices = [{ allow: false, type: "c", major: 1, minor: 11, access: "rwa" }];
+  cfg.linux.resources.memory = { limit: -1 };
+  const warnings: string[] = [];
+  const s = validateSpec(cfg, { bundle: "/b", warn: (m) => warnings.push(m) }) as any;
+  expect(s.linux.resources.devices[0].access).toBe("rw");
+  expect(warnings).toEqual(['config.json: linux.resources.devices[0].access: "rwa": only r, w and m are device permissions, the rest is ignored']);
+});
+
+test("an empty namespace path is a new namespace, as runc reads it", () => {
+  const cfg = base();
+  cfg.linux.namespaces = cfg.linux.namespaces.map((n: Any) => (n.type === "mount" ? { type: "mount", path: "" } : n));
+  const s = validateSpec(cfg, { bundle: "/b" }) as any;
+  expect(s.linux.namespaces.find((n: Any) => n.type === "mount")).toEqual({ type: "mount" });
 });

@@ -64,7 +64,7 @@ describe("compilePlan", () => {
 
   test("with a user namespace, v1 cgroup hierarchies are bind-mounted, never mounted afresh", () => {
     const s = spec();
-    s.linux!.namespaces!.push({ type: "user" });
+    s.linux!.namespaces!.push({ type: "cgroup" }, { type: "user" });
     s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
     s.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
     const f = facts({ cgroups: [{ version: 1, name: "memory", controllers: ["memory"], dir: "/sys/fs/cgroup/memory/c1" }, { version: 2, name: "unified", controllers: [], dir: "/sys/fs/cgroup/unified/c1" }] });

@@ -207,6 +207,9 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
   }
 
   const spec = defaultSpec({}) as Spec;
+  // a cgroup namespace of its own, as Docker gives on cgroup v2: the container sees its own
+  // cgroup as the root of /sys/fs/cgroup and of /proc/self/cgroup
+  spec.linux!.namespaces!.push({ type: "cgroup" });
   const p = spec.process!;
   p.terminal = f.tty;
   if (f.init && !ctx.initBinary) throw new RunError("--init: no static init on this host (Debian: the tini package, /usr/bin/tini-static)");
