@@ -28,9 +28,9 @@
 //   listener fd to the agent at listenerPath (required then; ignored, as the spec says, when
 //   no rule notifies) with the container process state that seccompProcessState() composes.
 //   The init's own syscalls after the install are filtered too, so NOTIFY may not be the
-//   default action, nor apply to sendmsg and shutdown, with which the init hands the
-//   listener over: they would wait for an agent that cannot have the fd (or the end of the
-//   message) yet. runc has the same two limits, for write, which its init uses instead.
+//   default action, nor apply to write, sendmsg and shutdown, which the init uses to report
+//   and to hand the listener over: they would wait for an agent that cannot have the fd (or
+//   the end of the message) yet. runc has the same two limits, for write.
 // - libseccomp's own no_new_privs and TSYNC attributes are off: we only export bytes, and the
 //   init sets no_new_privs itself, from process.noNewPrivileges.
 //
@@ -75,8 +75,12 @@ export interface CompiledSeccomp {
   listener?: string;
 }
 
-/** The init's own syscalls between the install and the agent having the fd (native/notify.c). */
-const NOT_NOTIFIED = ["sendmsg", "shutdown"];
+/**
+ * The init's own syscalls after the install, while the agent cannot have the fd yet: sendmsg
+ * and shutdown hand the listener over (native/notify.c); write reports READY or an error and
+ * releases `start` through the exec fifo. runc refuses write for the same reason.
+ */
+const NOT_NOTIFIED = ["write", "sendmsg", "shutdown"];
 
 /** sockaddr_un.sun_path holds 108 bytes, the NUL included. */
 const SUN_PATH_MAX = 107;
@@ -160,7 +164,7 @@ function prepare(s: LinuxSeccomp, warn: (m: string) => void) {
     if (action === scmp.SCMP_ACT.NOTIFY && j >= 0)
       throw new ValidationError(
         `${path}.names[${j}]`,
-        `SCMP_ACT_NOTIFY cannot apply to ${names[j]}: the runtime hands the listener to the agent with sendmsg and ends the message with shutdown`,
+        `SCMP_ACT_NOTIFY cannot be used for the ${names[j]} syscall: the runtime's init uses it after the filter is in and before the agent has the listener (write reports set-up and releases start; sendmsg and shutdown hand the listener over)`,
       );
     return { path, names, action, conds };
   });
@@ -224,8 +228,10 @@ export function compileSeccomp(s: LinuxSeccomp, warn: (m: string) => void): Comp
     set(scmp.SCMP_FLTATR.CTL_NNP, 0, "SCMP_FLTATR_CTL_NNP");
     set(scmp.SCMP_FLTATR.CTL_TSYNC, 0, "SCMP_FLTATR_CTL_TSYNC");
 
+    const tokens = [scmp.archNative()];
     for (const a of archs) {
       const token = scmp.archResolveName(a.name);
+      if (token !== 0 && !tokens.includes(token)) tokens.push(token);
       if (token === 0) {
         warn(`config.json: ${a.path}: ${a.spec} is not known to libseccomp ${scmp.version()}: skipped`);
         continue;
@@ -257,15 +263,94 @@ export function compileSeccomp(s: LinuxSeccomp, warn: (m: string) => void): Comp
       }
     }
 
-    const bpf = scmp.exportBpf(ctx);
+    const filter = scmp.exportBpf(ctx);
+    if (filter.length === 0 || filter.length % 8) throw new Error(`${P}: libseccomp exported ${filter.length} bytes, not a BPF program`);
+    const stub = needsEnosysStub(s) ? enosysStub(lastSyscalls(s, tokens)) : new Uint8Array(0);
+    const bpf = new Uint8Array(stub.length + filter.length);
+    bpf.set(stub);
+    bpf.set(filter, stub.length);
     const n = bpf.length / 8;
-    if (bpf.length === 0 || !Number.isInteger(n)) throw new Error(`${P}: libseccomp exported ${bpf.length} bytes, not a BPF program`);
     if (n > BPF_MAXINSNS)
       throw new ValidationError(P, `the filter has ${n} instructions, the kernel accepts at most ${BPF_MAXINSNS}`);
     return { bpf, flags, listener };
   } finally {
     scmp.release(ctx);
   }
+}
+
+// ---- -ENOSYS for syscalls newer than the profile ----------------------------------------------
+//
+// A profile lists the syscalls it knows of. A program run on a newer kernel than the profile
+// (or than this libseccomp) tries newer syscalls, and glibc falls back to an older way only
+// when the answer is ENOSYS ("no such syscall"); EPERM from a default-deny profile would make
+// it fail instead. So, as runc does, a program of our own goes in front of libseccomp's:
+// on each architecture of the filter, a syscall number above the largest one the profile
+// names gets ENOSYS; everything else falls through to the filter. x86_64 and x32 share an
+// audit architecture and differ by bit 30 of the number, so that arch checks the bit first.
+// Not for a permissive default (ALLOW, LOG, TRACE: nothing is refused anyway) nor when the
+// default errno is ENOSYS already.
+
+const ENOSYS = 38;
+const X32_SYSCALL_BIT = 0x4000_0000;
+/** libseccomp's token for x32 (the kernel's audit arch for it is AUDIT_ARCH_X86_64's). */
+const SCMP_ARCH_X32 = 0x4000_003e;
+const AUDIT_ARCH_X86_64 = 0xc000_003e;
+
+function needsEnosysStub(s: LinuxSeccomp): boolean {
+  if (["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"].includes(s.defaultAction)) return false;
+  return s.defaultErrnoRet !== ENOSYS;
+}
+
+/** Per kernel audit arch, the largest syscall number the profile names: native, and x32's. */
+export type LastSyscalls = Map<number, { native?: number; x32?: number }>;
+
+function lastSyscalls(s: LinuxSeccomp, tokens: number[]): LastSyscalls {
+  const out: LastSyscalls = new Map();
+  const names = (s.syscalls ?? []).flatMap((r) => r.names ?? []);
+  for (const t of tokens) {
+    let last = -1;
+    for (const n of names) last = Math.max(last, scmp.syscallResolveNameArch(t, n));
+    if (last < 0) continue; // no syscall of the profile exists there: libseccomp's bad-arch action rules it
+    const audit = t === SCMP_ARCH_X32 ? AUDIT_ARCH_X86_64 : t;
+    const e = out.get(audit) ?? {};
+    if (t === SCMP_ARCH_X32) e.x32 = last;
+    else e.native = last;
+    out.set(audit, e);
+  }
+  return out;
+}
+
+/** The stub as struct sock_filter bytes; it ends by falling through into the filter. */
+export function enosysStub(last: LastSyscalls): Uint8Array {
+  if (last.size === 0) return new Uint8Array(0);
+  const LD_ABS = 0x20, JEQ = 0x15, JGT = 0x25, JSET = 0x45, JA = 0x05, RET = 0x06;
+  type Ins = { code: number; k: number; jt?: string; jf?: string; label?: string; ja?: string };
+  const prog: Ins[] = [{ code: LD_ABS, k: 4 }]; // seccomp_data.arch
+  for (const a of last.keys()) prog.push({ code: JEQ, k: a, jt: `arch${a}` });
+  prog.push({ code: JA, k: 0, ja: "filter" });
+  for (const [a, e] of last) {
+    prog.push({ code: LD_ABS, k: 0, label: `arch${a}` }); // seccomp_data.nr
+    if (e.x32 !== undefined) {
+      prog.push({ code: JSET, k: X32_SYSCALL_BIT, jt: `x32${a}`, jf: e.native === undefined ? "filter" : undefined });
+      if (e.native !== undefined) prog.push({ code: JGT, k: e.native, jt: "enosys", jf: "filter" });
+      prog.push({ code: JGT, k: e.x32, jt: "enosys", jf: "filter", label: `x32${a}` });
+    } else prog.push({ code: JGT, k: e.native!, jt: "enosys", jf: "filter" });
+  }
+  prog.push({ code: RET, k: 0x0005_0000 | ENOSYS, label: "enosys" }); // SECCOMP_RET_ERRNO | ENOSYS
+  const at = new Map(prog.flatMap((x, i) => (x.label ? [[x.label, i] as const] : [])));
+  at.set("filter", prog.length);
+  const out = new Uint8Array(prog.length * 8);
+  const dv = new DataView(out.buffer);
+  prog.forEach((x, i) => {
+    const rel = (l: string | undefined) => (l === undefined ? 0 : at.get(l)! - (i + 1));
+    const jt = rel(x.jt), jf = rel(x.jf);
+    if (jt > 255 || jf > 255) throw new Error("seccomp: the -ENOSYS stub needs a jump beyond 255");
+    dv.setUint16(i * 8, x.code, true);
+    dv.setUint8(i * 8 + 2, jt);
+    dv.setUint8(i * 8 + 3, jf);
+    dv.setUint32(i * 8 + 4, x.ja !== undefined ? rel(x.ja) : x.k >>> 0, true);
+  });
+  return out;
 }
 
 /**

@@ -91,6 +91,7 @@ function open() {
     seccomp_arch_native: { args: [], returns: u32 },
     seccomp_arch_resolve_name: { args: [P], returns: u32 },
     seccomp_syscall_resolve_name: { args: [P], returns: i32 },
+    seccomp_syscall_resolve_name_arch: { args: [u32, P], returns: i32 },
     seccomp_rule_add_array: { args: [P, u32, i32, u32, P], returns: i32 },
     seccomp_attr_set: { args: [P, u32, u32], returns: i32 },
     seccomp_export_bpf: { args: [P, i32], returns: i32 },
@@ -170,6 +171,11 @@ export function archAdd(ctx: Pointer, arch: number): number {
  */
 export function syscallResolveName(name: string): number {
   return L().s.seccomp_syscall_resolve_name(cstr(name));
+}
+
+/** The syscall number on one architecture (its token); negative if it has none there. */
+export function syscallResolveNameArch(arch: number, name: string): number {
+  return L().s.seccomp_syscall_resolve_name_arch(arch >>> 0, cstr(name));
 }
 
 export function attrSet(ctx: Pointer, attr: number, value: number): number {

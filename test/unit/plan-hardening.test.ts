@@ -224,12 +224,15 @@ describe("seccomp user notification", () => {
     expect(compileSeccomp(notify({ listenerPath: "/" + "a".repeat(106) }), () => {}).listener).toHaveLength(107);
   });
 
-  test("NOTIFY cannot apply to sendmsg or shutdown, with the name pointed at", () => {
+  test("NOTIFY cannot apply to write, sendmsg or shutdown, with the name pointed at", () => {
     const e = err(notify({ syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO" }, { names: ["mkdir", "sendmsg"], action: "SCMP_ACT_NOTIFY" }] }));
     expect(e).toBeInstanceOf(ValidationError);
-    expect(e.message).toStartWith("config.json: linux.seccomp.syscalls[1].names[1]: SCMP_ACT_NOTIFY cannot apply to sendmsg");
+    expect(e.message).toStartWith("config.json: linux.seccomp.syscalls[1].names[1]: SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall");
     expect(err(notify({ syscalls: [{ names: ["shutdown"], action: "SCMP_ACT_NOTIFY" }] })).message).toStartWith(
-      "config.json: linux.seccomp.syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot apply to shutdown",
+      "config.json: linux.seccomp.syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for the shutdown syscall",
+    );
+    expect(err(notify({ syscalls: [{ names: ["write"], action: "SCMP_ACT_NOTIFY" }] })).message).toStartWith(
+      "config.json: linux.seccomp.syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for the write syscall",
     );
     // sendmsg with another action is fine
     compileSeccomp(notify({ syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_ERRNO" }] }), () => {});

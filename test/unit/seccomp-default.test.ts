@@ -372,3 +372,38 @@ describe("defaultSeccompProfile: compiled", () => {
     expect(run(prog, seccompData(63, AUDIT_ARCH_AARCH64))).toBe(scmp.SCMP_ACT.KILL_THREAD);
   });
 });
+
+describe("-ENOSYS for syscalls beyond the profile (runc's stub in front of the filter)", () => {
+  const X86_64 = 0xc000003e;
+  const I386 = 0x40000003;
+  const ENOSYS = 0x00050026;
+  const EPERM = 0x00050001;
+  const prog = (s: LinuxSeccomp) => decode(compileSeccomp(s, () => {}).bpf);
+  const allow = { names: ["read", "write", "close"], action: "SCMP_ACT_ALLOW" as const };
+
+  test("default-deny: above the largest syscall named, ENOSYS; below it, the profile decides", () => {
+    const p = prog({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [allow] });
+    expect(run(p, seccompData(0, X86_64))).toBe(ALLOW); // read
+    expect(run(p, seccompData(2, X86_64))).toBe(EPERM); // open: not named, below close (3)
+    expect(run(p, seccompData(4, X86_64))).toBe(ENOSYS);
+    expect(run(p, seccompData(1000, X86_64))).toBe(ENOSYS);
+  });
+
+  test("each architecture by its own numbers; x32 by bit 30 of x86_64's", () => {
+    const p = prog({ defaultAction: "SCMP_ACT_ERRNO", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], syscalls: [allow] });
+    expect(run(p, seccompData(3, I386))).toBe(ALLOW); // read on i386
+    expect(run(p, seccompData(2000, I386))).toBe(ENOSYS);
+    expect(run(p, seccompData(0x40000000 | 0, X86_64))).toBe(ALLOW); // read on x32
+    expect(run(p, seccompData(0x40000000 | 1000, X86_64))).toBe(ENOSYS);
+    expect(run(p, seccompData(1000, X86_64))).toBe(ENOSYS);
+  });
+
+  test("not in front of a permissive default, nor when the default errno is ENOSYS already", () => {
+    const kill = { names: ["mkdir"], action: "SCMP_ACT_KILL" as const };
+    expect(run(prog({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [kill] }), seccompData(1000, X86_64))).toBe(ALLOW);
+    expect(run(prog({ defaultAction: "SCMP_ACT_LOG", syscalls: [kill] }), seccompData(1000, X86_64))).toBe(scmp.SCMP_ACT.LOG);
+    expect(run(prog({ defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 38, syscalls: [allow] }), seccompData(1000, X86_64))).toBe(ENOSYS);
+    const n = prog({ defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 38, syscalls: [allow] }).length;
+    expect(n).toBeLessThan(prog({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [allow] }).length);
+  });
+});
