@@ -18,6 +18,8 @@ export class CgroupError extends Error {
     public file: string,
     public value: string,
     message: string,
+    /** The errno name of a failed write (EINVAL, ENOSPC …), when there was one. */
+    public code?: string,
   ) {
     super(`cgroup ${file}${value ? ` (${value})` : ""}: ${message}`);
   }

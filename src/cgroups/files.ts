@@ -14,7 +14,7 @@ export function put(dir: string, file: string, value: string, field: string): vo
   try {
     writeExisting(p, value);
   } catch (e: any) {
-    throw new CgroupError(p, value, `linux.resources.${field}: ${e.message}`);
+    throw new CgroupError(p, value, `linux.resources.${field}: ${e.message}`, e.code);
   }
 }
 

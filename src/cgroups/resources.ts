@@ -13,7 +13,7 @@ import { hostHierarchies } from "./hierarchy.ts";
 import { createdByThisProcess } from "./manager.ts";
 import { writable } from "../sys/fs.ts";
 import { hugepageSizeName, limitValue } from "./convert.ts";
-import { put, unavailable, type CgroupDir, type Warn } from "./files.ts";
+import { has, put, unavailable, type CgroupDir, type Warn } from "./files.ts";
 import * as v1 from "./v1.ts";
 import * as v2 from "./v2.ts";
 
@@ -63,8 +63,13 @@ const FIELD: Record<string, string> = {
 
 type Target = { version: 1 | 2; dir: string };
 
-/** hugetlb.<size>.limit_in_bytes (v1) or hugetlb.<size>.max (v2), one per page size. */
+/**
+ * hugetlb.<size>.limit_in_bytes (v1) or hugetlb.<size>.max (v2), one per page size; and the
+ * same limit on reservations (hugetlb.<size>.rsvd.*, kernel 5.7+) where the kernel has them,
+ * as runc does: a page reserved by mmap but not yet touched then counts too.
+ */
 function hugetlb(dir: string, version: 1 | 2, list: NonNullable<LinuxResources["hugepageLimits"]>): void {
+  const suffix = version === 1 ? "limit_in_bytes" : "max";
   list.forEach((h, i) => {
     let size: string;
     try {
@@ -72,7 +77,9 @@ function hugetlb(dir: string, version: 1 | 2, list: NonNullable<LinuxResources["
     } catch (e: any) {
       throw new NotSupportedError(`linux.resources.hugepageLimits[${i}].pageSize: ${e.message}`);
     }
-    put(dir, `hugetlb.${size}.${version === 1 ? "limit_in_bytes" : "max"}`, limitValue(h.limit, version), `hugepageLimits[${i}] (${size} pages)`);
+    const value = limitValue(h.limit, version);
+    put(dir, `hugetlb.${size}.${suffix}`, value, `hugepageLimits[${i}] (${size} pages)`);
+    if (has(dir, `hugetlb.${size}.rsvd.${suffix}`)) put(dir, `hugetlb.${size}.rsvd.${suffix}`, value, `hugepageLimits[${i}] (${size} page reservations)`);
   });
 }
 
@@ -159,6 +166,11 @@ export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[],
   if (wanted.includes("rdma")) v1.rdma(target("rdma").dir, r.rdma!);
   if (r.unified && Object.keys(r.unified).length) {
     if (!unified) throw new NotSupportedError("linux.resources.unified: cgroup v2 is not mounted on this host");
+    // runc's rule: unified is for a host with only cgroup v2. On a hybrid host the
+    // controllers live in v1 hierarchies, and a file of the same name in the v2 tree would not
+    // limit what the config means to limit.
+    if (dirs.some((d) => d.version === 1))
+      throw new NotSupportedError("linux.resources.unified: invalid configuration: cannot use unified on cgroup v1 (this host has cgroup v1 hierarchies)");
     v2.unifiedV2(unified.dir, r.unified);
   }
 }

@@ -63,9 +63,20 @@ export function memoryV1(dir: string, m: LinuxMemory, warn: Warn): void {
 }
 
 export function cpuV1(dir: string, c: LinuxCPU): void {
-  // Real-time first (runc's order): the rt budget is checked against the period.
-  if (c.realtimePeriod) put(dir, "cpu.rt_period_us", String(c.realtimePeriod), "cpu.realtimePeriod");
+  // Real-time first (runc's order). The kernel checks the runtime against the period, so a
+  // period shorter than the current runtime is refused (EINVAL) until the runtime is lowered:
+  // then write the runtime and the period again, as runc does.
+  let rtPeriodLeft = false;
+  if (c.realtimePeriod) {
+    try {
+      put(dir, "cpu.rt_period_us", String(c.realtimePeriod), "cpu.realtimePeriod");
+    } catch (e) {
+      if (!(e instanceof CgroupError && e.code === "EINVAL" && c.realtimeRuntime)) throw e;
+      rtPeriodLeft = true;
+    }
+  }
   if (c.realtimeRuntime) put(dir, "cpu.rt_runtime_us", String(c.realtimeRuntime), "cpu.realtimeRuntime");
+  if (rtPeriodLeft) put(dir, "cpu.rt_period_us", String(c.realtimePeriod), "cpu.realtimePeriod");
   if (c.shares) put(dir, "cpu.shares", String(c.shares), "cpu.shares");
   // A shorter period can be refused (EINVAL) until the quota fits it: retry after the quota.
   let periodLeft = false;
@@ -73,7 +84,7 @@ export function cpuV1(dir: string, c: LinuxCPU): void {
     try {
       put(dir, "cpu.cfs_period_us", String(c.period), "cpu.period");
     } catch (e) {
-      if (!c.quota || !(e instanceof CgroupError) || !/invalid argument/i.test(e.message)) throw e;
+      if (!c.quota || !(e instanceof CgroupError) || e.code !== "EINVAL") throw e;
       periodLeft = true;
     }
   }

@@ -145,7 +145,7 @@ const rd = (d: string, f: string) => readFileSync(`${d}/${f}`, "utf8");
 
 test("v2: memory, cpu, cpuset, pids, io, hugetlb and unified go to their v2 files, converted", () => {
   const d = fake(
-    ["memory.max", "memory.low", "memory.swap.max", "cpu.weight", "cpu.max", "cpu.max.burst", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "memory.high"],
+    ["memory.max", "memory.low", "memory.swap.max", "cpu.weight", "cpu.max", "cpu.max.burst", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "memory.high"],
     "cpuset cpu io memory hugetlb pids",
   );
   const warns: string[] = [];
@@ -172,6 +172,7 @@ test("v2: memory, cpu, cpuset, pids, io, hugetlb and unified go to their v2 file
   expect(rd(d, "io.weight")).toBe("4950");
   expect(rd(d, "io.max")).toBe("8:0 rbps=1000");
   expect(rd(d, "hugetlb.2MB.max")).toBe(String(1 << 22));
+  expect(rd(d, "hugetlb.2MB.rsvd.max")).toBe(String(1 << 22)); // reservations too, where the kernel has them
   expect(rd(d, "memory.high")).toBe("12345678");
   expect(warns).toEqual(["linux.resources.memory.swappiness: not applied, cgroup v2 has no per-cgroup swappiness"]);
 });
@@ -198,6 +199,11 @@ test("errors name the field and the controller or file the host lacks", () => {
   expect(() => applyResources({ network: { classID: 1 } }, v1, no)).toThrow("linux.resources.network.classID: the net_cls controller is not available on this host");
   expect(() => applyResources({ rdma: { mlx4_0: { hcaHandles: 1 } } }, v1, no)).toThrow("linux.resources.rdma: the rdma controller");
   expect(() => applyResources({ unified: { "memory.high": "1" } }, v1, no)).toThrow("linux.resources.unified: cgroup v2 is not mounted on this host");
+  // hybrid: a v2 tree beside v1 hierarchies takes no unified keys (runc's rule)
+  const hybrid = [...v1, { version: 2 as const, controllers: [], dir: fake(["memory.high"], "memory") }];
+  expect(() => applyResources({ unified: { "memory.high": "1" } }, hybrid, no)).toThrow(
+    "linux.resources.unified: invalid configuration: cannot use unified on cgroup v1 (this host has cgroup v1 hierarchies)",
+  );
   expect(() => applyResources({ memory: { limit: 1 } }, v1, no)).toThrow("linux.resources.memory: the memory controller is not available");
   const v2 = [{ version: 2 as const, controllers: [], dir: fake(["memory.max"], "memory") }];
   expect(() => applyResources({ network: { priorities: [{ name: "eth0", priority: 1 }] } }, v2, no)).toThrow(
