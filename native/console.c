@@ -68,6 +68,12 @@ void setup_terminal(const struct plan *p)
 	must(ioctl(m, TIOCGPTN, &n), step, "ioctl", "TIOCGPTN");
 	snprintf(pts, sizeof pts, "/dev/pts/%d", n);
 	int s = must(ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), step, "ioctl", "TIOCGPTPEER");
+	if (p->console_no_onlcr) { /* runjs bridges this terminal: "\n" stays "\n", as with runc */
+		struct termios t;
+		must(tcgetattr(s, &t), step, "tcgetattr", pts);
+		t.c_oflag &= ~ONLCR;
+		must(tcsetattr(s, TCSANOW, &t), step, "tcsetattr", pts);
+	}
 	if (p->console_rows || p->console_cols) {
 		struct winsize ws = {.ws_row = p->console_rows, .ws_col = p->console_cols};
 		must(ioctl(m, TIOCSWINSZ, &ws), "process.consoleSize", "ioctl", "TIOCSWINSZ");

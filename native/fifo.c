@@ -9,7 +9,9 @@
  * the directory that holds it while the path is still visible; O_PATH opens
  * nothing for reading or writing, and the handle is close-on-exec. The final
  * openat(2) through that handle needs no /proc in the container (a container
- * without a mount namespace has none). The byte we write tells start we are off.
+ * without a mount namespace has none). The byte we write tells start we are off;
+ * a failure before that (a startContainer hook) writes "!" and its message
+ * instead (util.c), which start reports.
  */
 #include "proto.h"
 
@@ -47,6 +49,7 @@ int fifo_wait(const struct plan *p, int dirfd)
 		;
 	must(fd, "fifo", "open", p->fifo);
 	close(dirfd);
+	report_fd = fd;
 	return fd;
 }
 
@@ -57,4 +60,5 @@ void fifo_signal(const struct plan *p, int fd)
 {
 	if (fd >= 0)
 		must(write_full(fd, "0", 1), "fifo", "write", p->fifo);
+	report_fd = -1; /* said: what fails from here is the program's */
 }

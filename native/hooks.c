@@ -11,6 +11,7 @@
  */
 #include "proto.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -22,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static pid_t spawn(const struct hook *h, const char *state)
+static pid_t spawn(const struct plan *p, const struct hook *h, const char *state)
 {
 	size_t len = strlen(state);
 	int fds[2];
@@ -37,6 +38,10 @@ static pid_t spawn(const struct hook *h, const char *state)
 	if (pid == 0) {
 		char *argv0[] = {(char *)h->path, NULL};
 		umask(saved_umask);
+		/* createContainer runs before pivot_root, in the container's root
+		 * directory (as with runc: hooks may use paths relative to it) */
+		if (h->phase == 1 && *p->rootfs && chdir(p->rootfs) < 0)
+			_exit(126);
 		if (dup2(fds[0], 0) == 0)
 			execve(h->path, h->nargs ? h->args : argv0, h->env);
 		_exit(127);
@@ -76,14 +81,18 @@ void run_hooks(const struct plan *p, uint32_t phase, const char *state)
 		const struct hook *h = &p->hooks[i];
 		if (h->phase != phase)
 			continue;
-		int st = wait_hook(h, spawn(h, state));
-		char msg[64];
+		int st = wait_hook(h, spawn(p, h, state));
+		char msg[128], sig[64] = "";
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			continue;
+		/* "error running hook", and a signal by name: runc's words */
 		if (WIFEXITED(st))
-			snprintf(msg, sizeof msg, "exited with status %d", WEXITSTATUS(st));
-		else
-			snprintf(msg, sizeof msg, "killed by signal %d", WTERMSIG(st));
+			snprintf(msg, sizeof msg, "error running hook: exited with status %d", WEXITSTATUS(st));
+		else {
+			snprintf(sig, sizeof sig, "%s", strsignal(WTERMSIG(st)));
+			sig[0] = tolower((unsigned char)sig[0]);
+			snprintf(msg, sizeof msg, "error running hook: killed by signal %d (%s)", WTERMSIG(st), sig);
+		}
 		die(h->name, "hook", h->path, 0, msg);
 	}
 }

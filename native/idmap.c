@@ -16,6 +16,11 @@
  * before it enters any namespace: open_tree(OPEN_TREE_CLONE) of the source
  * (a detached copy), mount_setattr on that, and the init later attaches it
  * with move_mount at its place in the container (mount.c).
+ *
+ * The same early copy serves a plain bind mount into a container with a user
+ * namespace of its own: its root is not the host's, so a source under a
+ * directory only the host's root may enter (mode 0700, say) would be out of
+ * its reach by path. Taken here, as the host's root, it is a mount already.
  */
 #include "proto.h"
 
@@ -74,17 +79,19 @@ static int userns_with_maps(const struct mnt *m)
 	return fd;
 }
 
-void prepare_idmapped(struct plan *p)
+void prepare_detached(struct plan *p)
 {
 	for (size_t i = 0; i < p->nmounts; i++) {
 		struct mnt *m = &p->mounts[i];
 		m->tree = -1;
-		if (!m->uidmap)
+		if (!m->uidmap && !m->early)
 			continue;
-		int userns = userns_with_maps(m);
 		unsigned rec = m->flags & MS_REC ? AT_RECURSIVE : 0;
 		m->tree = must(syscall(SYS_open_tree, AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec),
 			       m->name, "open_tree", m->source);
+		if (!m->uidmap)
+			continue; /* early: only taken while the source is within our reach */
+		int userns = userns_with_maps(m);
 		struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = userns};
 		must(syscall(SYS_mount_setattr, m->tree, "", AT_EMPTY_PATH | (m->idmap_rec ? AT_RECURSIVE : 0), &a, sizeof a),
 		     m->name, "mount_setattr", "MOUNT_ATTR_IDMAP");

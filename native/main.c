@@ -84,13 +84,15 @@ static int cap_last_cap(void)
 	return n > 63 ? 63 : n;
 }
 
-/* 0 if path is a regular file we may execute, else why not. */
+/* 0 if path is a regular file we may execute, else why not. Checked with our
+ * effective ids and capabilities (AT_EACCESS), as execve(2) will: access(2)
+ * would use the real uid and, for a non-root one, ignore CAP_DAC_OVERRIDE. */
 static int runnable(const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return errno;
-	return !S_ISREG(st.st_mode) ? EACCES : access(path, X_OK) < 0 ? errno : 0;
+	return !S_ISREG(st.st_mode) ? EACCES : faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0 ? errno : 0;
 }
 
 /* What execve will run: args[0] if it has a '/', else the first match in $PATH.
@@ -181,7 +183,9 @@ static noreturn void init(int fd)
 
 	/* 3-4. id-mapped mounts (while we are root of the host), namespaces, then
 	 * the fork; only the init comes back */
-	prepare_idmapped(&p);
+	/* the seccomp agent's socket is a host path: connect while it is ours to reach */
+	p.agent = notify_connect(&p);
+	prepare_detached(&p);
 	join_and_unshare(&p);
 	fork_init(&p);
 
@@ -215,7 +219,7 @@ static noreturn void init(int fd)
 
 	/* 11-13. pivot_root, keeping handles on the host's fifo and seccomp agent */
 	int fifo = fifo_open_path(&p);
-	int agent = notify_connect(&p);
+	int agent = p.agent;
 	if (*p.rootfs)
 		do_pivot(&p);
 	if (*p.rootfs && !p.chroot && p.post_propagation)

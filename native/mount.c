@@ -126,6 +126,10 @@ void do_mounts(const struct plan *p, int root)
 	char at[32];
 	for (size_t i = 0; i < p->nmounts; i++) {
 		const struct mnt *m = &p->mounts[i];
+		struct stat covered;
+		int had = -1;
+		if (m->keep_mode && (had = resolve(root, m->target, O_DIRECTORY)) >= 0)
+			must(fstat(had, &covered), m->name, "stat", m->target);
 		int fd = open_target(root, m->target, m->mkdir, m->name);
 		snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
 		if (m->tree >= 0) /* id-mapped: attach the copy prepared before the namespaces */
@@ -134,6 +138,13 @@ void do_mounts(const struct plan *p, int root)
 		else
 			must(mount(m->source, at, *m->fstype ? m->fstype : NULL, m->flags, *m->data ? m->data : NULL),
 			     m->name, "mount", m->target);
+		if (had >= 0) { /* the new tmpfs's root takes the covered directory's mode */
+			close(had);
+			int fresh = must(resolve(root, m->target, O_DIRECTORY), m->name, "open", m->target);
+			snprintf(at, sizeof at, "/proc/self/fd/%d", fresh);
+			must(chmod(at, covered.st_mode & 07777), m->name, "chmod", m->target);
+			close(fresh);
+		}
 		if (m->copyup) { /* fd still reaches the directory the mount now covers */
 			int fresh = must(resolve(root, m->target, O_DIRECTORY), m->name, "open", m->target);
 			copy_up(fd, fresh, m->name);
@@ -147,7 +158,12 @@ void do_mounts(const struct plan *p, int root)
 		/* MS_BIND ignores MS_RDONLY & co.: a bind is made read-only by a remount.
 		 * In a user namespace one that drops a flag the kernel locked fails with
 		 * EPERM; then keep those flags (see kept_flags). */
-		if (m->bindro && mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro, NULL) < 0) {
+		/* An early copy was taken outside the container's user namespace, so the
+		 * kernel locked none of its flags; keep them as it would have (below). */
+		if (m->bindro && m->early)
+			must(mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro | kept_flags(at, m->name, m->target), NULL),
+			     m->name, "remount", m->target);
+		else if (m->bindro && mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro, NULL) < 0) {
 			if (errno != EPERM)
 				die_errno(m->name, "remount", m->target);
 			must(mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro | kept_flags(at, m->name, m->target), NULL),

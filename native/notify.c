@@ -13,9 +13,10 @@
  * at linux.seccomp.listenerPath, one connection per container, the fd passed
  * with SCM_RIGHTS in a message whose bytes are the "container process state"
  * JSON (runjs composes it and sends it in CONTINUE, once it knows the pids).
- * The socket is a path on the host, so we connect while that path can still
- * be reached, before pivot_root, and keep the connected close-on-exec socket
- * until the filter, and with it the listener, exists. The kernel installs a
+ * The socket is a path on the host, so the helper connects before it enters
+ * any namespace (for exec too, which joins the container's mount namespace),
+ * and the init keeps the connected close-on-exec socket until the filter,
+ * and with it the listener, exists. The kernel installs a
  * duplicate of an SCM_RIGHTS fd in the receiver, so we close ours after
  * sending; shutdown(SHUT_WR) tells the agent the state is complete. The
  * filter stays whatever the agent does: once no one holds the listener,
@@ -28,6 +29,7 @@
  */
 #include "proto.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -46,8 +48,11 @@ int notify_connect(const struct plan *p)
 	strcpy(sa.sun_path, path);
 	int fd = must(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), step, "socket", path);
 	while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		if (errno != EINTR)
-			die_errno(step, "connect", path);
+		if (errno != EINTR) {
+			char msg[128]; /* runc's words, which callers look for */
+			snprintf(msg, sizeof msg, "failed to connect with seccomp agent: %s", strerror(errno));
+			die(step, "connect", path, errno, msg);
+		}
 	return fd;
 }
 

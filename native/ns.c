@@ -102,6 +102,8 @@ void fork_init(const struct plan *p)
 	}
 	if (userns)
 		must(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "helper", "prctl", "PR_SET_DUMPABLE");
+	if (p->agent >= 0)
+		close(p->agent); /* the init hands the listener over */
 	struct wbuf w = WBUF_INIT;
 	wb_u32(&w, TAG_PID_HELPER, getpid());
 	wb_u32(&w, TAG_PID_INIT, pid);

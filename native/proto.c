@@ -67,7 +67,8 @@ TYPE(mnt, mnt_type, "MOUNT",
      F(mnt, M_MKDIR, U32, "mkdir", mkdir), F(mnt, M_BINDRO, U32, "bindRemount", bindro),
      F(mnt, M_COPYUP, BOOL, "copyUp", copyup),
      OPT(mnt, M_UIDMAP, STR, "uidMap", uidmap), OPT(mnt, M_GIDMAP, STR, "gidMap", gidmap),
-     F(mnt, M_IDMAP_REC, BOOL, "idmapRecursive", idmap_rec));
+     F(mnt, M_IDMAP_REC, BOOL, "idmapRecursive", idmap_rec),
+     F(mnt, M_KEEP_MODE, BOOL, "keepMode", keep_mode), F(mnt, M_EARLY, BOOL, "early", early));
 TYPE(dev, dev_type, "DEVICE",
      F(dev, NAME, STR, "name", name), F(dev, D_PATH, STR, "path", path),
      F(dev, D_MODE, U32, "mode", mode), F(dev, D_MAJOR, U32, "major", major),
@@ -151,6 +152,7 @@ TYPE(plan, plan_type, "PLAN",
      OPT(plan, CONSOLE_FD, U32, "consoleFd", console_fd),
      F(plan, CONSOLE_ROWS, U32, "consoleRows", console_rows),
      F(plan, CONSOLE_COLS, U32, "consoleCols", console_cols),
+     F(plan, CONSOLE_NO_ONLCR, BOOL, "consoleNoOnlcr", console_no_onlcr),
      F(plan, DEV_CONSOLE, BOOL, "devConsole", dev_console));
 
 static jmp_buf bad_jmp;

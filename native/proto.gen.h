@@ -45,6 +45,8 @@
 #define TAG_M_UIDMAP 79 /* str */
 #define TAG_M_GIDMAP 112 /* str */
 #define TAG_M_IDMAP_REC 113 /* u32 */
+#define TAG_M_KEEP_MODE 114 /* u32 */
+#define TAG_M_EARLY 115 /* u32 */
 #define TAG_DEVICE 28 /* list */
 #define TAG_D_PATH 29 /* str */
 #define TAG_D_MODE 30 /* u32 */
@@ -94,6 +96,7 @@
 #define TAG_CONSOLE_FD 72 /* u32 */
 #define TAG_CONSOLE_ROWS 73 /* u32 */
 #define TAG_CONSOLE_COLS 74 /* u32 */
+#define TAG_CONSOLE_NO_ONLCR 116 /* u32 */
 #define TAG_DEV_CONSOLE 75 /* u32 */
 #define TAG_CPU_INITIAL 93 /* bytes */
 #define TAG_CPU_FINAL 94 /* bytes */

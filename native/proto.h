@@ -18,7 +18,9 @@ struct rlim    { uint32_t resource; uint64_t soft, hard; const char *name; };
 struct mnt     { const char *name, *source, *target, *fstype, *data;
 		 uint32_t flags, propagation, mkdir, bindro, copyup; uint64_t attr_set, attr_clr;
 		 const char *uidmap, *gidmap; uint32_t idmap_rec; /* id-mapped when uidmap */
-		 int tree; /* not decoded: the detached id-mapped copy (idmap.c), or -1 */ };
+		 uint32_t keep_mode; /* a tmpfs takes the covered directory's mode */
+		 uint32_t early; /* a bind source taken before the namespaces (tree) */
+		 int tree; /* not decoded: the detached copy taken early (idmap.c), or -1 */ };
 struct dev     { const char *name, *path, *host; uint32_t mode, major, minor, uid, gid; };
 struct symlink { const char *name, *target, *path; };
 struct remount { const char *name, *path; uint32_t flags; };
@@ -36,6 +38,7 @@ struct plan {
 	uint32_t root_propagation, post_propagation, uid, gid, umask, seccomp_flags, seccomp_early;
 	uint32_t new_keyring, personality, ioprio; /* the last two applied when seen */
 	uint32_t console_fd, console_rows, console_cols, dev_console; /* console_fd when seen */
+	uint32_t console_no_onlcr;
 	uint32_t no_setgroups;
 	int32_t oom_score_adj;
 	uint64_t caps[5]; /* by enum cap_set; applied when seen[TAG_CAP_BOUNDING] */
@@ -59,6 +62,7 @@ struct plan {
 	uint32_t *gids; size_t ngids;
 	char **env; size_t nenv;
 	char **args; size_t nargs;
+	int agent; /* not decoded: the connection to the seccomp agent, or -1 */
 };
 
 struct frame { uint16_t type; uint32_t len; uint8_t *buf; };
@@ -84,7 +88,7 @@ void join_and_unshare(const struct plan *p);              /* ns.c */
 void fork_init(const struct plan *p);                     /* ns.c: returns in the init */
 void setup_terminal(const struct plan *p);                /* console.c */
 void copy_up(int covered, int fresh, const char *step);   /* copyup.c */
-void prepare_idmapped(struct plan *p);                    /* idmap.c */
+void prepare_detached(struct plan *p);                    /* idmap.c */
 int monitor_main(int argc, char **argv);                  /* monitor.c: not part of a plan */
 void loopback_up(const struct plan *p);                   /* copyup.c */
 void own_stdio(const struct plan *p);                     /* console.c */

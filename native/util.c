@@ -5,7 +5,8 @@
  * ERROR frame (errno, step, op, path, message) and exits; runjs, which holds
  * the other end of the socket, turns it into one message for the user. After
  * READY the socket is gone, so the same line goes to stderr, which by then is
- * the container's own stderr.
+ * the container's own stderr, and, once `runjs start` has opened the exec
+ * fifo, into the fifo as well, so that start can report it.
  */
 #include "util.h"
 #include "proto.h"
@@ -18,6 +19,7 @@
 
 int ctl_fd = -1;
 int after_ready;
+int report_fd = -1;
 mode_t saved_umask = 022;
 
 noreturn void die(const char *step, const char *op, const char *path, int err, const char *msg)
@@ -34,8 +36,13 @@ noreturn void die(const char *step, const char *op, const char *path, int err, c
 		if (send_frame(ctl_fd, FRAME_ERROR, &w) == 0)
 			exit(1);
 	}
-	fprintf(stderr, "runjs-init: %s: %s%s%s: %s\n", step, op, *path ? " " : "", path,
-		msg ? msg : strerror(err));
+	char line[1024];
+	snprintf(line, sizeof line, "%s: %s%s%s: %s\n", step, op, *path ? " " : "", path, msg ? msg : strerror(err));
+	/* After READY, while the exec fifo is open: tell `runjs start` why, in place of the byte
+	 * that would have said we are off ("!" and the line, see fifo.c) */
+	if (report_fd >= 0 && write_full(report_fd, "!", 1) == 0)
+		write_full(report_fd, line, strlen(line));
+	fprintf(stderr, "runjs-init: %s", line);
 	exit(1);
 }
 

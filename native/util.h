@@ -11,6 +11,7 @@
 
 extern int ctl_fd;      /* control socket; -1 once closed */
 extern int after_ready; /* READY was sent: report errors on stderr */
+extern int report_fd;   /* the exec fifo once start opened it: errors go there too */
 extern mode_t saved_umask; /* the umask we were started with (set-up runs with 0) */
 
 /* Report a failure (ERROR frame, or a stderr line after READY) and exit(1). */

@@ -237,6 +237,7 @@ export async function containerCommand(argv: string[], runtimeRoot: string, warn
       caps: [],
       detach: false,
       preserveFds: 0,
+      keepOnlcr: true,
       warn,
     });
   }

@@ -1,7 +1,8 @@
 // Logging the way runc does it: with --log FILE, lines go to that file as text
 // (time="…" level=error msg="…") or, with --log-format json, as JSON lines
 // ({"level":"error","msg":"…","time":"…"}), which is what containerd reads back on failure.
-// Errors are also printed on stderr, plain, so a person at a terminal sees them.
+// Errors are also printed on stderr, plain, so a person at a terminal sees them. Without a
+// log file, warnings go to stderr plain too, and --debug lines in the log format.
 import { appendText, stderr } from "../sys/fs.ts";
 
 export class Logger {
@@ -14,6 +15,13 @@ export class Logger {
     this.file = file || undefined;
     this.json = format === "json";
     this.debug = debug;
+    // runc opens its log file at start: it exists after every call, even one with nothing to say
+    if (this.file)
+      try {
+        appendText(this.file, "");
+      } catch {
+        /* reported with the first line that cannot be written */
+      }
   }
 
   private line(level: string, msg: string): string {
@@ -32,7 +40,8 @@ export class Logger {
       }
     }
     if (level === "error") stderr(`runjs: ${msg}\n`);
-    else if (!this.file) stderr(this.json ? line : `runjs: ${level}: ${msg}\n`);
+    // debug lines keep the log's own format on stderr too (runc's --debug without --log)
+    else if (!this.file) stderr(this.json || level === "debug" ? line : `runjs: ${level}: ${msg}\n`);
   }
 
   error(msg: string): void {

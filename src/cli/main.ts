@@ -4,8 +4,10 @@
 // this file imports nothing but the argument parser and the logger, and each verb's code is
 // loaded only when that verb runs.
 import { parseArgs, type FlagSpec } from "./args.ts";
+import { commandHelp, commandLines, flagLines, noTopic, type HelpEntry } from "./help.ts";
 import { Logger } from "./log.ts";
 import { table } from "./table.ts";
+import { UsageError } from "../errors.ts";
 import { stderr, stdout } from "../sys/fs.ts";
 
 export const VERSION = "0.1.0";
@@ -18,9 +20,9 @@ const GLOBAL: FlagSpec = {
   log: { value: true, help: "set the log file to write runjs logs to (default is stderr)" },
   "log-format": { value: true, help: "set the log format ('text' (default), or 'json')", def: "text" },
   debug: { help: "enable debug logging" },
-  "systemd-cgroup": { help: "enable systemd cgroup support (not supported yet)" },
-  rootless: { value: true, help: "ignored: rootless containers are not supported yet" },
-  criu: { value: true, help: "ignored: checkpoint/restore is not supported" },
+  "systemd-cgroup": { help: "enable systemd cgroup support (not supported yet: refused)" },
+  rootless: { value: true, help: "ignore cgroup permission errors ('true', 'false', or 'auto'); accepted, runjs always decides from who runs it (auto)", def: "auto" },
+  criu: { value: true, help: "path to the criu binary (accepted; checkpoint and restore are not supported)" },
   help: { short: "h", help: "show help" },
   version: { short: "v", help: "print the version" },
 };
@@ -35,10 +37,7 @@ const CREATE_FLAGS: FlagSpec = {
   "pidfd-socket": { value: true, help: "not supported yet" },
 };
 
-interface Command {
-  usage: string;
-  help: string;
-  flags: FlagSpec;
+interface Command extends HelpEntry {
   /** Flags end at the first argument (ps: what follows the id is for the host's ps). */
   stopAtArg?: boolean;
   run(ctx: Ctx): Promise<number | void> | number | void;
@@ -58,9 +57,8 @@ function needId(ctx: Ctx, max = 1): string {
   return ctx.args[0]!;
 }
 
-class CliUsage extends Error {}
 function usage(m: string) {
-  return new CliUsage(m);
+  return new UsageError(m);
 }
 
 function intFlag(v: string | boolean | string[] | undefined, name: string): number {
@@ -82,6 +80,7 @@ function createOptions(ctx: Ctx, id: string) {
     preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
     listenFds: listenFds(),
     warn: (m: string) => ctx.log.warn(m),
+    debug: ctx.log.debug ? (m: string) => ctx.log.debugLog(m) : undefined,
   };
 }
 
@@ -242,18 +241,19 @@ const COMMANDS: Record<string, Command> = {
       "no-new-privs": { help: "set the no new privileges value for the process" },
       cap: { short: "c", multi: true, help: "add a capability to the bounding set for the process" },
       "preserve-fds": { value: true, help: "pass N additional file descriptors to the container", def: "0" },
-      cgroup: { multi: true, help: "run the process in a sub-cgroup of the container (not supported yet)" },
+      cgroup: { multi: true, help: "run the process in a (sub-)cgroup: PATH, or CONTROLLER[,CONTROLLER]:PATH per hierarchy (cgroup v1)" },
       "ignore-paused": { help: "allow exec in a paused container" },
     },
     async run(ctx) {
       if (ctx.args.length < 1) throw usage("requires a container id");
       const [id, ...args] = ctx.args;
       if (args[0] === "--") args.shift();
-      if (ctx.f.cgroup) throw usage("--cgroup: sub-cgroups for exec are not supported yet");
       if (ctx.f.process && args.length) throw usage(`--process: no command may follow it, got ${args.join(" ")}`);
       const list = (k: string) => (ctx.f[k] as string[] | undefined) ?? [];
       const { exec } = await import("../container/exec.ts");
-      return exec({
+      // runc: whatever stops exec once it has its arguments exits 255, so that a caller can
+      // tell a runtime failure from the process's own status
+      return await exec({
         root: ctx.root,
         id: id!,
         processFile: ctx.f.process as string | undefined,
@@ -273,7 +273,11 @@ const COMMANDS: Record<string, Command> = {
         preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
         listenFds: listenFds(),
         ignorePaused: !!ctx.f["ignore-paused"],
+        subCgroups: list("cgroup"),
         warn: (m) => ctx.log.warn(m),
+        debug: ctx.log.debug ? (m: string) => ctx.log.debugLog(m) : undefined,
+      }).catch((e) => {
+        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { exitCode: 255, message: `exec failed: ${e instanceof Error ? e.message : e}` });
       });
     },
   },
@@ -381,18 +385,42 @@ function defaultRoot(): string {
   return `${process.env.XDG_RUNTIME_DIR || `/tmp/runjs-${uid}`}/runjs`;
 }
 
-function helpText(): string {
-  let s = `runjs: an OCI container runtime\n\nusage: runjs [global options] command [command options] [arguments...]\n\ncommands:\n`;
-  for (const [n, c] of Object.entries(COMMANDS)) s += `  ${n.padEnd(11)}${c.help}\n`;
-  s += `\nglobal options:\n${flagHelp(GLOBAL)}`;
-  return s;
+const DESCRIPTION = `runjs is an OCI container runtime (runtime-spec ${SPEC_VERSION}) with runc's command line: clients
+written for runc (containerd, Podman, Docker) drive it the same way. A bundle is a directory
+with a config.json and a root filesystem; \`runjs spec\` writes a default config.json.
+
+To start a new instance of a container:
+
+    # runjs run [ -b bundle ] <container-id>
+
+The daemonless front end runs containers from images: see \`runjs container --help\` and
+\`runjs image --help\`.`;
+
+function versionText(): string {
+  // runc's layout: clients (Docker's `docker info`) read "NAME version X" and "commit: Y"
+  return `runjs version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\n`;
 }
 
-function flagHelp(f: FlagSpec): string {
-  return Object.entries(f)
-    .map(([n, d]) => `  ${d.short ? `-${d.short}, ` : ""}--${n}${d.value ? " value" : ""}`.padEnd(34) + d.help + (d.def ? ` (default: ${d.def})` : "") + "\n")
-    .join("");
+function helpText(): string {
+  return (
+    `NAME:\n   runjs - an OCI container runtime in TypeScript\n\n${DESCRIPTION}\n\n` +
+    `USAGE:\n   runjs [global options] command [command options] [arguments...]\n\n` +
+    `VERSION:\n   ${versionText().replace(/^runjs version /, "")}\n` +
+    `COMMANDS:\n${commandLines(COMMANDS, [["help, h", "Shows a list of commands or help for one command"]])}\n` +
+    `GLOBAL OPTIONS:\n${flagLines(GLOBAL)}`
+  );
 }
+
+/** An unknown command or help topic: runc's words, and its exit status 3. */
+class NoTopic extends UsageError {}
+
+function helpFor(name: string): string {
+  const c = COMMANDS[name];
+  if (!c) throw new NoTopic(noTopic("runjs", name));
+  return commandHelp("runjs", name, c, HELP_FLAG);
+}
+
+const HELP_FLAG: FlagSpec = { help: { short: "h", help: "show help" } };
 
 export async function main(argv: string[]): Promise<number> {
   const log = new Logger();
@@ -400,14 +428,12 @@ export async function main(argv: string[]): Promise<number> {
     const g = parseArgs(argv, GLOBAL, true);
     log.configure(g.flags.log as string | undefined, g.flags["log-format"] as string, !!g.flags.debug);
     if (g.flags.version) {
-      // runc's layout: clients (Docker's `docker info`) read "NAME version X" and "commit: Y"
-      stdout(`runjs version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\n`);
+      stdout(versionText());
       return 0;
     }
     const name = g.rest[0];
-    if (!name || name === "help") {
-      const c = g.rest[1] && COMMANDS[g.rest[1]];
-      stdout(c ? `usage: runjs ${c.usage}\n\n${c.help}\n\noptions:\n${flagHelp(c.flags)}` : helpText());
+    if (!name || name === "help" || name === "h") {
+      stdout(g.rest[1] ? helpFor(g.rest[1]) : helpText());
       return 0;
     }
     if (g.flags.help) {
@@ -415,18 +441,19 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const cmd = COMMANDS[name];
-    if (!cmd) throw usage(`unknown command ${JSON.stringify(name)}; see runjs --help`);
+    if (!cmd) throw new NoTopic(noTopic("runjs", name));
     if (g.flags["systemd-cgroup"]) throw usage("--systemd-cgroup: the systemd cgroup driver is not supported yet");
-    const c = parseArgs(g.rest.slice(1), { ...cmd.flags, help: { short: "h", help: "show help" } }, !!cmd.stopAtArg);
+    const c = parseArgs(g.rest.slice(1), { ...cmd.flags, ...HELP_FLAG }, !!cmd.stopAtArg);
     if (c.flags.help) {
-      stdout(`usage: runjs ${cmd.usage}\n\n${cmd.help}\n\noptions:\n${flagHelp(cmd.flags)}`);
+      stdout(helpFor(name));
       return 0;
     }
+    log.debugLog(`${name}: ${JSON.stringify(c.rest)}`);
     const code = await cmd.run({ g: g.flags, f: c.flags, args: c.rest, log, root: (g.flags.root as string | undefined) ?? defaultRoot() });
     return typeof code === "number" ? code : 0;
   } catch (e: any) {
     log.error(e instanceof Error ? e.message : String(e));
     if (log.debug && e?.stack) stderr(e.stack + "\n");
-    return 1;
+    return e instanceof NoTopic ? 3 : e?.exitCode ?? 1;
   }
 }

@@ -14,7 +14,7 @@
 import type { Subprocess } from "bun";
 import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr, writable, writeAtomic } from "../sys/fs.ts";
 import { close, connectUnix, O_CLOEXEC, openFile, recvFd, socketpair } from "../sys/libc.ts";
-import { createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
+import { checkVacant, createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
 import { applyResources } from "../cgroups/resources.ts";
 import { UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
@@ -56,7 +56,11 @@ export interface CreateOptions {
   listenFds?: number;
   /** The helper stays as the init's parent and exits with its status (attached `run`). */
   attached?: boolean;
+  /** A bridged terminal keeps ONLCR ("\n" shown as "\r\n"), as Docker's does; runc clears it. */
+  keepOnlcr?: boolean;
   warn?: (msg: string) => void;
+  /** --debug: what happens, step by step. */
+  debug?: (msg: string) => void;
 }
 
 export interface Created {
@@ -131,7 +135,9 @@ export function create(o: CreateOptions): Created {
   const dir = stateDir(o.root, o.id);
   const bundle = resolve(o.bundle ?? ".");
   const warn = o.warn ?? ((m: string) => stderr(`runjs: warning: ${m}\n`));
+  const debug = o.debug ?? (() => {});
   const spec = readSpec(bundle, warn);
+  debug(`${bundle}/config.json: valid (ociVersion ${spec.ociVersion}, ${spec.mounts?.length ?? 0} mounts, namespaces ${(spec.linux?.namespaces ?? []).map((n) => n.type + (n.path ? "=" + n.path : "")).join(" ") || "none"})`);
   const preserve = (o.listenFds ?? 0) + (o.preserveFds ?? 0);
   const terminal = !!spec.process?.terminal;
   checkTerminal(terminal, o);
@@ -162,6 +168,7 @@ export function create(o: CreateOptions): Created {
     })),
     fifo,
     consoleFd: terminal ? 3 + preserve + 1 : undefined,
+    bridgedTerminal: terminal && !!o.attached && !o.consoleSocket && !o.keepOnlcr,
     helperWaits: !!o.attached,
     noPivot: !!o.noPivot,
     noNewKeyring: !!o.noNewKeyring,
@@ -172,6 +179,7 @@ export function create(o: CreateOptions): Created {
     warn,
   });
   const planFrame = encodePlan(plan);
+  debug(`plan: ${planFrame.length} bytes, ${plan.mounts.length} mounts, ${plan.devices.length} devices, cgroups ${targets.map((t) => t.dir).join(" ") || "none"}`);
   // The console socket is connected before anything is created: a wrong path fails cleanly.
   // An attached run receives the master itself, on a socketpair.
   const pair = terminal && o.attached ? socketpair() : undefined;
@@ -186,8 +194,10 @@ export function create(o: CreateOptions): Created {
     rootfs,
     created: new Date().toISOString(),
     annotations: spec.annotations,
-    cgroupDirs: targets.map((t) => t.dir),
-    cgroupCreated: targets.flatMap((t) => missingDirs(t.h.mountpoint, t.dir)),
+    // filled once the cgroups are known to be ours (checkVacant): a failure before that must
+    // not kill what runs in someone else's
+    cgroupDirs: [],
+    cgroupCreated: [],
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
     owner: "",
   };
@@ -195,6 +205,11 @@ export function create(o: CreateOptions): Created {
   let proc: Subprocess | undefined;
   try {
     lockFd = lock(dir, o.id);
+    // after the id is ours: a second create of the same id fails as "exists", not on the
+    // cgroup the first one is filling
+    checkVacant(targets);
+    st.cgroupDirs = targets.map((t) => t.dir);
+    st.cgroupCreated = targets.flatMap((t) => missingDirs(t.h.mountpoint, t.dir));
     saveState(dir, st);
     // exec builds its processes from the container's own configuration, as it was at create.
     writeAtomic(`${dir}/config.json`, JSON.stringify(spec));
@@ -212,7 +227,8 @@ export function create(o: CreateOptions): Created {
       planFrame,
       preserve,
       {
-        pids(_helper, init) {
+        pids(helper, init) {
+          debug(`runjs-init: helper pid ${helper}, container init pid ${init}`);
           st.pid = init;
           st.startTime = procStat(init)?.startTime ?? 0;
           saveState(dir, st);
@@ -220,6 +236,7 @@ export function create(o: CreateOptions): Created {
           joinCgroups(st.cgroupDirs, init);
         },
         hooks() {
+          debug("mounts done: running prestart and createRuntime hooks, then the rest of the set-up");
           const creating = JSON.stringify(specState(st, "creating"));
           const created = JSON.stringify(specState(st, "created"));
           // prestart is the legacy hook from when it ran at start: the validation suite (and
@@ -235,6 +252,7 @@ export function create(o: CreateOptions): Created {
       plan.helperWaits,
     );
     // 5.
+    debug(`container ${o.id} created: init ${st.pid} waits on ${fifo}`);
     st.complete = true;
     saveState(dir, st);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(st.pid));

@@ -16,7 +16,8 @@
 // the child execs as soon as it is ready. Attached, the helper stays as its parent and exits
 // with its status; detached (-d), the helper exits and the process is reparented to our
 // caller's subreaper (containerd's shim), as with runc.
-import { joinCgroups } from "../cgroups/manager.ts";
+import { execCgroupDirs, joinExecCgroups, parseSubCgroups } from "../cgroups/manager.ts";
+import { containerDirs } from "../cgroups/hierarchy.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
 import { runSession } from "../helper/session.ts";
@@ -53,7 +54,12 @@ export interface ExecOptions {
   /** LISTEN_FDS passed on from our caller (systemd socket activation). */
   listenFds?: number;
   ignorePaused?: boolean;
+  /** --cgroup: sub-cgroups of the container's to run the process in (runc's syntax). */
+  subCgroups?: string[];
+  /** A bridged terminal keeps ONLCR ("\n" shown as "\r\n"), as Docker's does; runc clears it. */
+  keepOnlcr?: boolean;
   warn?: (m: string) => void;
+  debug?: (m: string) => void;
 }
 
 const CAP_SETS = ["bounding", "effective", "permitted", "inheritable", "ambient"] as const;
@@ -161,6 +167,10 @@ export async function exec(o: ExecOptions): Promise<number> {
   if (o.consoleSocket && (!terminal || !o.detach))
     throw new UsageError("--console-socket: only for a detached process (--detach) with a terminal (--tty)");
 
+  const debug = o.debug ?? (() => {});
+  const cgroups = containerDirs(st.cgroupDirs);
+  const targets = execCgroupDirs(cgroups, parseSubCgroups(o.subCgroups ?? []));
+  debug(`exec in ${o.id} (init ${st.pid}): ${JSON.stringify(spec.process!.args)}`);
   const preserve = (o.listenFds ?? 0) + o.preserveFds;
   const p = spec.process!;
   const plan = compilePlan(spec, {
@@ -171,6 +181,7 @@ export async function exec(o: ExecOptions): Promise<number> {
     helperWaits: !o.detach,
     noPivot: false,
     consoleFd: terminal ? 3 + preserve + 1 : undefined,
+    bridgedTerminal: terminal && !o.detach && !o.keepOnlcr,
     exec: { pid: st.pid },
     ownCaps: p.capabilities ? ownBoundingSet() : undefined,
     keyrings: undefined,
@@ -201,9 +212,10 @@ export async function exec(o: ExecOptions): Promise<number> {
       encodePlan(plan),
       preserve,
       {
-        pids(_helper, pid) {
+        pids(helper, pid) {
+          debug(`runjs-init: helper pid ${helper}, process pid ${pid}`);
           child = pid;
-          joinCgroups(st.cgroupDirs, pid);
+          joinExecCgroups(cgroups, targets, pid, o.subCgroups?.length ? undefined : st.pid);
         },
         hooks() {
           const running = specState(st, "running");

@@ -3,7 +3,7 @@
 // start: the init is blocked in open(exec.fifo, O_WRONLY). Opening the fifo for reading
 // releases it; it writes one byte, runs startContainer hooks and execs the user program.
 // We open non-blocking and poll, so a dead init is noticed instead of waited on forever.
-import { exists as existsSync, unlink as unlinkSync } from "../sys/fs.ts";
+import { exists as existsSync, readText, unlink as unlinkSync } from "../sys/fs.ts";
 import { removeCgroups } from "../cgroups/manager.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { runHooksWarn } from "../hooks/run.ts";
@@ -38,24 +38,29 @@ export function start(root: string, id: string, warn: Warn): void {
 /**
  * Open the exec fifo, which releases the init; wait for its byte (startContainer hooks
  * done), then for the fifo to close (the init's end is close-on-exec: closed by execve, or
- * by its death). Remove the fifo.
+ * by its death). A "!" instead of the byte is a failure, its message follows. Remove the fifo.
  */
 export function releaseInit(dir: string, st: SavedState): void {
   const fifo = `${dir}/exec.fifo`;
   const fd = openFile(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   try {
-    const buf = new Uint8Array(1);
-    let started = false;
+    const buf = new Uint8Array(4096);
+    let said = "";
+    const started = () => said.startsWith("0");
+    const failed = () => new StateError(st.id, `container init failed to start: ${said.slice(1).trim()}`);
     for (;;) {
       const ev = poll1(fd, POLLIN, 50);
       if (ev) {
         const n = read(fd, buf);
-        if (n > 0) started = true;
-        else if (n === 0 && started) break; // closed after the byte: execve happened
+        if (n > 0) said += new TextDecoder().decode(buf.subarray(0, n));
+        else if (n === 0 && said.startsWith("!")) throw failed();
+        else if (n === 0 && started()) break; // closed after the byte: execve happened
         else if (n === 0 && ev & POLLHUP) throw new StateError(st.id, "container init closed the exec fifo without starting");
       }
       if (!initAlive(st)) {
-        if (started) break; // it ran and already finished
+        for (let n = read(fd, buf); n > 0; n = read(fd, buf)) said += new TextDecoder().decode(buf.subarray(0, n));
+        if (said.startsWith("!")) throw failed();
+        if (started()) break; // it ran and already finished
         throw new StateError(st.id, "container init exited before it could be started");
       }
     }
@@ -71,10 +76,11 @@ const SIGNALS: Record<string, number> = {
   TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
 };
 
+/** A signal by name (KILL, SIGKILL, RTMIN+2) or number; 0 asks only whether the process exists. */
 export function parseSignal(s: string): number {
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n >= 1 && n <= 64) return n;
+    if (n >= 0 && n <= 64) return n;
   } else {
     const name = s.toUpperCase().replace(/^SIG/, "");
     if (name in SIGNALS) return SIGNALS[name]!;
@@ -84,9 +90,19 @@ export function parseSignal(s: string): number {
   throw new UsageError(`invalid signal: ${s}`);
 }
 
+/**
+ * runc's rules: a container that is not running cannot be signalled (its pid may be someone
+ * else's by now), except that --all then succeeds with nothing to do; SIGKILL for a container
+ * without a pid namespace of its own kills every process in its cgroup, since killing the
+ * init does not end the others there.
+ */
 export function killContainer(root: string, id: string, sig: number, all: boolean): void {
   withContainer(root, id, (c) => {
-    if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running");
+    if (c.status === "stopped" || c.status === "creating") {
+      if (all) return;
+      throw new StateError(id, "container not running");
+    }
+    if (sig === 9 && !ownPidNamespace(c.dir)) all = true;
     const pids = all ? containerPids(c.st) : [c.st.pid];
     if (all && !pids.includes(c.st.pid)) pids.push(c.st.pid);
     for (const p of pids) {
@@ -94,6 +110,16 @@ export function killContainer(root: string, id: string, sig: number, all: boolea
       if (r < 0 && r !== -3 && p === c.st.pid) throw new StateError(id, `kill ${p}: errno ${-r}`);
     }
   });
+}
+
+/** The container's saved config gives it a new pid namespace (not none, not one joined by path). */
+function ownPidNamespace(dir: string): boolean {
+  try {
+    const spec = JSON.parse(readText(`${dir}/config.json`));
+    return (spec.linux?.namespaces ?? []).some((n: { type: string; path?: string }) => n.type === "pid" && !n.path);
+  } catch {
+    return true; // no saved config: the init alone, as before
+  }
 }
 
 export function deleteContainer(root: string, id: string, force: boolean, warn: Warn): void {

@@ -124,6 +124,8 @@ export function encodePlan(p: Plan): Uint8Array {
         .u32(Tag.M_BINDRO, m.bindRemount)
         .u32(Tag.M_COPYUP, m.copyUp ? 1 : 0)
         .u32(Tag.M_IDMAP_REC, m.idmapRecursive ? 1 : 0)
+        .u32(Tag.M_KEEP_MODE, m.keepMode ? 1 : 0)
+        .u32(Tag.M_EARLY, m.early ? 1 : 0)
         .optStr(Tag.M_UIDMAP, m.uidMap)
         .optStr(Tag.M_GIDMAP, m.gidMap),
     );
@@ -200,6 +202,7 @@ export function encodePlan(p: Plan): Uint8Array {
   if (p.consoleFd !== undefined) w.u32(Tag.CONSOLE_FD, p.consoleFd);
   w.u32(Tag.CONSOLE_ROWS, p.consoleRows);
   w.u32(Tag.CONSOLE_COLS, p.consoleCols);
+  w.u32(Tag.CONSOLE_NO_ONLCR, p.consoleNoOnlcr ? 1 : 0);
   w.u32(Tag.DEV_CONSOLE, p.devConsole ? 1 : 0);
   return frame(Frame.PLAN, w.finish());
 }

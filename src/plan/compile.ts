@@ -109,6 +109,8 @@ export interface HostFacts {
   warn: (msg: string) => void;
   /** process.terminal: the fd number the helper will have the console socket on. */
   consoleFd?: number;
+  /** The terminal is runjs's to bridge, runc's way: ONLCR cleared on it ("\n" stays "\n"). */
+  bridgedTerminal?: boolean;
   /** exec: a new process in the running container whose init has this (host) pid. */
   exec?: { pid: number };
   /** Who runs runjs: decides how id maps are written (absent: root). */
@@ -177,6 +179,8 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
       attrClr: o.attrClr,
       bindRemount: 0,
       copyUp: false,
+      keepMode: false,
+      early: false,
       idmapRecursive: false,
     };
     if (o.copyUp && m.type !== "tmpfs")
@@ -201,6 +205,9 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
         data: "",
         mkdir: kind === "file" ? 2 : 1,
         bindRemount: keep,
+        // In a user namespace of its own the container's root is not the host's: the helper
+        // takes the source while it still is (a source under a 0700 directory, say)
+        early: userns && !idmapped && (facts.caller?.euid ?? 0) === 0,
         uidMap: idmapped ? idMapText(uids) : undefined,
         gidMap: idmapped ? idMapText(gids) : undefined,
         idmapRecursive: o.idmap === "ridmap",
@@ -218,7 +225,10 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
       flags &= ~MS.RDONLY;
       remounts.push({ path: m.destination, flags: o.flags });
     }
-    mounts.push({ ...base, source: m.source ?? m.type ?? "none", fstype: m.type ?? "", flags, mkdir: 1, copyUp: o.copyUp });
+    // runc: a tmpfs over an existing directory keeps that directory's mode (a /tmp stays 1777,
+    // set-id bits included) unless the options say mode=
+    const keepMode = m.type === "tmpfs" && !o.data.some((d) => d.startsWith("mode="));
+    mounts.push({ ...base, source: m.source ?? m.type ?? "none", fstype: m.type ?? "", flags, mkdir: 1, copyUp: o.copyUp, keepMode });
   });
   return { mounts, remounts };
 }
@@ -239,7 +249,7 @@ function compileCgroupMount(
   mounts: PlanMount[],
   remounts: PlanRemount[],
 ): void {
-  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, mkdir: 1 as const, copyUp: false, idmapRecursive: false };
+  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, mkdir: 1 as const, copyUp: false, keepMode: false, early: false, idmapRecursive: false };
   const v1 = facts.cgroups.filter((c) => c.version === 1);
   if (v1.length === 0) {
     mounts.push({ ...none, name, source: "cgroup", target: dest, fstype: "cgroup2", flags, data: "" });
@@ -495,6 +505,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     consoleFd: proc.terminal ? facts.consoleFd : undefined,
     consoleRows: (proc.terminal && proc.consoleSize?.height) || 0,
     consoleCols: (proc.terminal && proc.consoleSize?.width) || 0,
+    consoleNoOnlcr: !!proc.terminal && !!facts.bridgedTerminal,
     devConsole: !!proc.terminal && !facts.exec && hasMountNs,
   };
 }

@@ -32,6 +32,8 @@ export interface PlanMount {
   mkdir: 0 | 1 | 2; // 0: must exist, 1: directory, 2: file
   bindRemount: number; // MS_* for the bind remount, 0 = none
   copyUp: boolean; // tmpcopyup: a tmpfs starts with the covered directory's contents
+  keepMode: boolean; // a tmpfs takes the mode of the directory it covers, if that exists
+  early: boolean; // a bind source taken before the namespaces (a container user namespace)
   /** Id-mapped bind mount: "onDisk shownAs size" lines for uids and gids. */
   uidMap?: string;
   gidMap?: string;
@@ -160,6 +162,8 @@ export interface Plan {
   consoleFd?: number;
   consoleRows: number;
   consoleCols: number;
+  /** Clear ONLCR on the pty before the program runs (runc's bridged terminal). */
+  consoleNoOnlcr: boolean;
   /** Bind the slave onto /dev/console (the container's init, not exec). */
   devConsole: boolean;
 }

@@ -119,6 +119,6 @@ test("a failing startContainer hook makes start fail; poststart never runs befor
   expect(env.runjs(["create", env.id]).code).toBe(0);
   const r = env.runjs(["start", env.id]);
   expect(r.code).toBe(1);
-  expect(r.err).toContain("closed the exec fifo without starting");
+  expect(r.err).toContain("container init failed to start: hooks.startContainer[0]: hook /bin/false: error running hook: exited with status 1");
   expect(r.err).not.toContain("ran");
 });

@@ -251,7 +251,7 @@ describe.skipIf(!hasCc)("seccomp user notification", () => {
     e.write();
     const r = e.runjs(["create", e.id]);
     expect(r.code).toBe(1);
-    expect(r.err).toBe(`runjs: linux.seccomp.listenerPath: connect ${join(e.dir, "nobody.sock")}: no such file or directory (ENOENT)\n`);
+    expect(r.err).toBe(`runjs: linux.seccomp.listenerPath: connect ${join(e.dir, "nobody.sock")}: failed to connect with seccomp agent: No such file or directory\n`);
     expect(existsSync(join(e.root, e.id))).toBe(false);
   });
 });

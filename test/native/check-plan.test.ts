@@ -62,6 +62,7 @@ const minimal: Plan = {
   args: ["sh"],
   consoleRows: 0,
   consoleCols: 0,
+  consoleNoOnlcr: false,
   devConsole: false,
 };
 
@@ -98,6 +99,8 @@ const full: Plan = {
       mkdir: 1,
       bindRemount: 0,
       copyUp: true,
+      keepMode: false,
+      early: true,
       idmapRecursive: false,
     },
     {
@@ -113,6 +116,8 @@ const full: Plan = {
       mkdir: 2,
       bindRemount: 1 | 2 | 8,
       copyUp: false,
+      keepMode: true,
+      early: false,
       uidMap: "0 100000 65536\n",
       gidMap: "0 100000 1\n1 5 2\n",
       idmapRecursive: true,
@@ -164,6 +169,7 @@ const full: Plan = {
   consoleFd: 5,
   consoleRows: 24,
   consoleCols: 80,
+  consoleNoOnlcr: true,
   devConsole: true,
   fifo: "/run/runjs/c1/exec.fifo",
 };

@@ -56,7 +56,7 @@ test("a plan is framed as PLAN with its payload length", () => {
     rootPropagation: 0, postPropagation: 0, mounts: [], devices: [], symlinks: [], noPivot: false, chroot: false,
     remounts: [], masked: [], readonly: [], sysctls: [], hooks: [], newKeyring: true, execAttrs: [], uid: 0, gid: 0, gids: [], noSetgroups: false,
     noNewPrivs: false, seccompFlags: 0, seccompEarly: false, cwd: "/", env: [], args: ["true"],
-    consoleRows: 0, consoleCols: 0, devConsole: false,
+    consoleRows: 0, consoleCols: 0, consoleNoOnlcr: false, devConsole: false,
   });
   const dv = new DataView(f.buffer);
   expect(dv.getUint32(0, true)).toBe(f.length - 8);

@@ -238,7 +238,8 @@ async function startContainer(store: Store, rec: ContainerRecord, runtimeRoot: s
   const { create } = await import("../../container/create.ts");
   const { releaseInit, teardown } = await import("../../container/lifecycle.ts");
   const { unlock } = await import("../../container/state.ts");
-  const c = create({ root: runtimeRoot, id: rec.id, bundle: dir, attached, warn });
+  // a terminal shows "\n" as "\r\n", as Docker's does (runc's CLI clears ONLCR)
+  const c = create({ root: runtimeRoot, id: rec.id, bundle: dir, attached, keepOnlcr: true, warn });
   try {
     if (net.bridged) networkAdd(dir, store.root, rec.id, `/proc/${c.state.pid}/ns/net`, net.ports, net.list);
     releaseInit(c.dir, c.state);

@@ -1,0 +1,343 @@
+// What runc's own integration suite expects of a runtime, checked here on every CI run (the
+// suite itself runs by hand: test/conformance/runc-bats.sh). Each case is one runc behaviour
+// that callers, scripts and runc's tests rely on; the bats file and test it comes from is
+// named beside it.
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { hostHierarchies } from "../../src/cgroups/hierarchy.ts";
+import { CGROUP_PARENT, cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, type Env } from "./helpers.ts";
+
+afterEach(cleanupAll);
+afterAll(removeCgroupParent);
+
+const v1 = (c: string) => hostHierarchies().find((h) => h.version === 1 && h.controllers.includes(c));
+
+function running(env: Env, id = env.id): void {
+  env.spec.process!.args = ["sleep", "1000"];
+  env.write();
+  const r = env.runjs(["run", "-d", id]);
+  expect(r.err).toBe("");
+  expect(r.code).toBe(0);
+}
+
+function waitStopped(env: Env, id = env.id): void {
+  for (let i = 0; i < 300 && !env.runjs(["state", id]).out.includes('"stopped"'); i++) Bun.sleepSync(10);
+}
+
+describe("the command line (help.bats, version.bats, debug.bats, kill.bats)", () => {
+  test("help pages in runc's layout: NAME, USAGE, OPTIONS; an unknown topic is runc's error, status 3", () => {
+    const env = newEnv();
+    for (const args of [["-h"], ["--help"], ["help"]]) {
+      const r = env.runjs(args);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^NAME:\n {3}runjs - /);
+      expect(r.out).toContain("\nCOMMANDS:\n");
+      expect(r.out).toContain("\nGLOBAL OPTIONS:\n");
+    }
+    for (const verb of ["checkpoint", "delete", "events", "exec", "kill", "list", "pause", "restore", "resume", "spec", "start", "run", "state", "update"]) {
+      const r = env.runjs([verb, "-h"]);
+      expect(r.code).toBe(0);
+      expect(r.out.split("\n")[1]).toMatch(new RegExp(`^ {3}runjs ${verb} - `));
+      expect(r.out).toContain(`\nUSAGE:\n   runjs ${verb}`);
+      expect(env.runjs(["help", verb]).out).toBe(r.out);
+    }
+    const foo = env.runjs(["foo", "-h"]);
+    expect(foo.code).toBe(3);
+    expect(foo.err).toContain("No help topic for 'foo'");
+  });
+
+  test("--version: NAME version X.Y.Z, commit:, spec: (what Docker reads)", () => {
+    const r = newEnv().runjs(["--version"]);
+    expect(r.out).toMatch(/^runjs version \d+\.\d+\.\d+\ncommit: \S+\nspec: \d+\.\d+\.\d+\n$/);
+  });
+
+  test("--debug: level=debug lines on stderr; with --log they go to the file (text or json), which exists even when nothing is wrong", () => {
+    const env = newEnv(["true"]);
+    const plain = env.runjs(["--debug", "run", env.id]);
+    expect(plain.code).toBe(0);
+    expect(plain.err).toMatch(/^time="[^"]+" level=debug msg="/m);
+    for (const format of ["text", "json"]) {
+      const log = join(env.dir, `log.${format}`);
+      const r = env.runjs(["--log", log, "--log-format", format, "--debug", "run", env.id]);
+      expect(r.code).toBe(0);
+      expect(r.err).not.toContain("level=debug");
+      expect(readFileSync(log, "utf8")).toContain(format === "json" ? '"level":"debug"' : "level=debug");
+    }
+    const quiet = join(env.dir, "quiet.log");
+    expect(env.runjs(["--log", quiet, "state", "nope"]).code).toBe(1);
+    expect(existsSync(quiet)).toBe(true);
+    const empty = join(env.dir, "empty.log");
+    expect(env.runjs(["--log", empty, "list"]).code).toBe(0);
+    expect(readFileSync(empty, "utf8")).toBe("");
+  });
+
+  test("kill: signal 0 asks whether the init is there; --all on a stopped container succeeds, alone it is refused", () => {
+    const env = newEnv();
+    running(env);
+    expect(env.runjs(["kill", env.id, "0"]).code).toBe(0);
+    expect(env.runjs(["kill", env.id, "KILL"]).code).toBe(0);
+    waitStopped(env);
+    expect(env.runjs(["kill", "-a", env.id, "0"]).code).toBe(0);
+    const alone = env.runjs(["kill", env.id, "0"]);
+    expect(alone.code).toBe(1);
+    expect(alone.err).toContain("container not running");
+    expect(env.runjs(["delete", env.id]).code).toBe(0);
+  });
+
+  test("kill KILL without a pid namespace of its own kills every process of the container's cgroup", () => {
+    const env = newEnv();
+    env.spec.linux!.namespaces = env.spec.linux!.namespaces!.filter((n) => n.type !== "pid");
+    running(env);
+    const child = env.runjs(["exec", "-d", env.id, "sleep", "1001"]);
+    expect(child.code).toBe(0);
+    const procs = () => readFileSync(join(cgroupDirsOf(env.id)[0]!, "cgroup.procs"), "utf8").trim().split("\n").filter(Boolean);
+    expect(procs().length).toBe(2);
+    expect(env.runjs(["kill", env.id, "KILL"]).code).toBe(0);
+    for (let i = 0; i < 200 && procs().length; i++) Bun.sleepSync(10);
+    expect(procs()).toEqual([]);
+  });
+
+  test("exec: a failure of the runtime is status 255, the process's own statuses pass through", () => {
+    const env = newEnv();
+    running(env);
+    expect(env.runjs(["exec", env.id, "false"]).code).toBe(1);
+    expect(env.runjs(["exec", env.id, "sh", "-c", "exit 42"]).code).toBe(42);
+    expect(env.runjs(["exec", "--pid-file", "/non-existent/directory", env.id, "true"]).code).toBe(255);
+    expect(env.runjs(["exec", env.id, "no-such-binary"]).code).toBe(255);
+    const none = env.runjs(["exec", "no_such_container", "true"]);
+    expect(none.code).toBe(255);
+    expect(none.err).toContain("exec failed: container does not exist: no_such_container");
+  });
+});
+
+describe("bundles as runc reads them (cgroups.bats, run.bats, update.bats)", () => {
+  test("field names are matched as Go's decoder matches them: hugepageLimits[].pagesize is pageSize", () => {
+    const env = newEnv();
+    (env.spec.linux as any).resources = { hugepageLimits: [{ pagesize: "2MB", limit: 2097152 }] };
+    env.write();
+    const r = env.runjs(["create", env.id]);
+    // on a host without the hugetlb controller the error names the field, not a missing key
+    if (r.code !== 0) expect(r.err).toContain("linux.resources.hugepageLimits: the hugetlb controller");
+    else {
+      const dir = cgroupDirsOf(env.id).find((d) => existsSync(join(d, "hugetlb.2MB.limit_in_bytes")) || existsSync(join(d, "hugetlb.2MB.max")))!;
+      const f = ["hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.max"].find((x) => existsSync(join(dir, x)))!;
+      expect(readFileSync(join(dir, f), "utf8").trim()).toBe("2097152");
+      // reservations get the same limit, where the kernel has them
+      const rsvd = f.replace("2MB.", "2MB.rsvd.");
+      if (existsSync(join(dir, rsvd))) expect(readFileSync(join(dir, rsvd), "utf8").trim()).toBe("2097152");
+    }
+  });
+
+  test("an empty namespace path means a new namespace", () => {
+    const env = newEnv(["true"]);
+    env.spec.linux!.namespaces = env.spec.linux!.namespaces!.map((n) => (n.type === "mount" ? { type: "mount", path: "" } : n));
+    env.write();
+    const r = env.runjs(["run", env.id]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  test("device rule access letters other than r, w, m are ignored with a warning", () => {
+    const env = newEnv(["true"]);
+    env.spec.linux!.resources = { devices: [{ allow: false, access: "rwm" }, { allow: false, type: "c", major: 1, minor: 11, access: "rwa" }] };
+    env.write();
+    const r = env.runjs(["run", env.id]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('linux.resources.devices[1].access: "rwa": only r, w and m are device permissions');
+  });
+
+  test("a negative memory limit other than -1 is refused, naming the field, leaving nothing", () => {
+    const env = newEnv(["true"]);
+    env.spec.linux!.resources = { memory: { limit: -12345 } };
+    env.write();
+    const r = env.runjs(["run", env.id]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("linux.resources.memory.limit: must be -1 (no limit) or a number of bytes, got -12345");
+    expect(existsSync(join(env.root, env.id))).toBe(false);
+    expect(cgroupDirsOf(env.id)).toEqual([]);
+  });
+
+  test.skipIf(!hostHierarchies().some((h) => h.version === 1))("on a host with cgroup v1, resources.unified is refused as runc refuses it", () => {
+    const env = newEnv(["true"]);
+    env.spec.linux!.resources = { unified: { "memory.min": "131072" } };
+    env.write();
+    const r = env.runjs(["run", env.id]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("linux.resources.unified: invalid configuration: cannot use unified on cgroup v1");
+    expect(cgroupDirsOf(env.id)).toEqual([]);
+  });
+});
+
+describe("cgroups (cgroups.bats, delete.bats, exec.bats, update.bats)", () => {
+  test("a cgroup that already has processes is refused, as is a frozen one; the first container is untouched", () => {
+    const a = newEnv();
+    running(a);
+    const b = newEnv();
+    b.spec.linux!.cgroupsPath = a.spec.linux!.cgroupsPath;
+    b.spec.process!.args = ["true"];
+    b.write();
+    const r = b.runjs(["run", b.id]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("container's cgroup is not empty: 1 process(es) found");
+    expect(existsSync(join(b.root, b.id))).toBe(false);
+    expect(JSON.parse(a.runjs(["state", a.id]).out).status).toBe("running");
+    // a frozen, empty cgroup
+    const c = newEnv(["true"]);
+    const frozen = cgroupDirsOf(a.id).length ? hostHierarchies().find((h) => h.version === 1 && h.controllers.includes("freezer")) : undefined;
+    const dir = frozen ? `${frozen.mountpoint}${CGROUP_PARENT}/${c.id}` : undefined;
+    if (dir) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "freezer.state"), "FROZEN");
+      try {
+        const f = c.runjs(["run", c.id]);
+        expect(f.code).toBe(1);
+        expect(f.err).toContain("container's cgroup unexpectedly frozen");
+      } finally {
+        writeFileSync(join(dir, "freezer.state"), "THAWED");
+        rmdirSync(dir);
+      }
+    }
+  });
+
+  test.skipIf(!v1("memory") || !v1("freezer"))("delete --force removes sub-cgroups the container made, and kills what runs in them", () => {
+    const env = newEnv();
+    env.spec.linux!.namespaces!.push({ type: "cgroup" });
+    env.spec.mounts = env.spec.mounts!.map((m) => (m.type === "cgroup" ? { ...m, options: (m.options ?? []).filter((o) => o !== "ro") } : m));
+    running(env);
+    const r = env.runjs(["exec", env.id, "sh", "-euc", "sleep 1d & for s in memory freezer; do mkdir /sys/fs/cgroup/$s/foo; echo $! > /sys/fs/cgroup/$s/foo/tasks; done"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    for (const c of ["memory", "freezer"]) expect(existsSync(`${v1(c)!.mountpoint}${CGROUP_PARENT}/${env.id}/foo`)).toBe(true);
+    expect(env.runjs(["delete", "--force", env.id]).code).toBe(0);
+    expect(cgroupDirsOf(env.id)).toEqual([]);
+  });
+
+  test.skipIf(!v1("memory"))("exec --cgroup: into a sub-cgroup; refused above the container's, or for an unknown controller", () => {
+    const env = newEnv();
+    running(env);
+    const base = `${v1("memory")!.mountpoint}${CGROUP_PARENT}/${env.id}`;
+    expect(env.runjs(["exec", "--cgroup", "..", env.id, "true"]).err).toContain(".. is not a sub cgroup path");
+    const missing = env.runjs(["exec", "--cgroup", "nonexistent", env.id, "true"]);
+    expect(missing.code).toBe(255);
+    expect(missing.err).toMatch(/ adding pid \d+ to cgroups: .*\/nonexistent\/cgroup\.procs: no such file /);
+    expect(env.runjs(["exec", "--cgroup", "whaaat:/", env.id, "true"]).err).toContain("unknown controller whaaat");
+    mkdirSync(join(base, "submem"));
+    const r = env.runjs(["exec", "--cgroup", "memory:submem", env.id, "cat", "/proc/self/cgroup"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`:memory:${CGROUP_PARENT}/${env.id}/submem\\n`));
+    // the container's own cgroup elsewhere
+    expect(r.out).toMatch(new RegExp(`:pids:${CGROUP_PARENT}/${env.id}\\n`));
+  });
+
+  test.skipIf(!v1("cpuset"))("an empty v1 cpuset parent made by someone else is filled in, so the container can join", () => {
+    const env = newEnv(["true"]);
+    const pod = `${v1("cpuset")!.mountpoint}${CGROUP_PARENT}/pod-${env.id}`;
+    mkdirSync(pod, { recursive: true });
+    try {
+      expect(readFileSync(join(pod, "cpuset.cpus"), "utf8").trim()).toBe("");
+      env.spec.linux!.cgroupsPath = `${CGROUP_PARENT}/pod-${env.id}/${env.id}`;
+      env.write();
+      const r = env.runjs(["run", env.id]);
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect(readFileSync(join(pod, "cpuset.cpus"), "utf8").trim()).not.toBe("");
+    } finally {
+      for (const h of hostHierarchies()) {
+        try {
+          rmdirSync(`${h.mountpoint}${CGROUP_PARENT}/pod-${env.id}`);
+        } catch {
+          /* not made there */
+        }
+      }
+    }
+  });
+});
+
+describe("the container's filesystem and process (run.bats, no_pivot.bats, userns.bats, start_hello.bats, hooks.bats)", () => {
+  test("a tmpfs over an existing directory takes its mode, set-id and sticky bits included, unless mode= is given", () => {
+    const env = newEnv(["sh", "-c", "stat -c %A /tmp; stat -c %a /mnt/t"]);
+    chmodSync(join(env.bundle, "rootfs/tmp"), 0o7777);
+    mkdirSync(join(env.bundle, "rootfs/mnt/t"), { recursive: true });
+    chmodSync(join(env.bundle, "rootfs/mnt/t"), 0o710);
+    env.spec.mounts!.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["noexec", "nosuid", "nodev"] });
+    env.spec.mounts!.push({ destination: "/mnt/t", type: "tmpfs", source: "tmpfs", options: [] });
+    env.write();
+    let r = env.runjs(["run", env.id]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("drwsrwsrwt\n710\n");
+    env.spec.mounts!.at(-1)!.options = ["mode=0444"];
+    env.write();
+    r = env.runjs(["run", env.id]);
+    expect(r.out).toBe("drwsrwsrwt\n444\n");
+  });
+
+  test("--no-pivot: the host's /proc is not left as a licence to mount a fresh one", () => {
+    const env = newEnv(["unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo mounted"]);
+    const caps = env.spec.process!.capabilities!;
+    caps.bounding = [...caps.bounding!, "CAP_SETFCAP"];
+    caps.permitted = [...caps.permitted!, "CAP_SETFCAP"];
+    env.write();
+    const r = env.runjs(["run", "--no-pivot", env.id]);
+    expect(r.out).not.toContain("mounted");
+    expect(r.err).toContain("mount: permission denied");
+  });
+
+  test("with a user namespace, bind sources only the host's root may reach are mounted all the same, run and exec", () => {
+    const env = newEnv();
+    env.spec.linux!.namespaces!.push({ type: "user" });
+    env.spec.linux!.uidMappings = [{ hostID: 100000, containerID: 0, size: 65534 }];
+    env.spec.linux!.gidMappings = [{ hostID: 200000, containerID: 0, size: 65534 }];
+    for (const n of ["1", "2"]) {
+      mkdirSync(join(env.dir, `locked-${n}/dir`), { recursive: true });
+      writeFileSync(join(env.dir, `locked-${n}/dir/foo.txt`), n);
+      chmodSync(join(env.dir, `locked-${n}`), 0o700);
+      mkdirSync(join(env.bundle, `rootfs/tmp/mount-${n}`)); // the targets, as runc's test makes them
+      env.spec.mounts!.push({ source: join(env.dir, `locked-${n}/dir`), destination: `/tmp/mount-${n}`, type: "bind", options: ["bind"] });
+    }
+    chmodSync(env.dir, 0o755);
+    running(env);
+    const r = env.runjs(["exec", env.id, "cat", "/tmp/mount-1/foo.txt", "/tmp/mount-2/foo.txt"]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("12");
+  });
+
+  test("a non-root user with CAP_DAC_OVERRIDE runs a program only root may execute", () => {
+    const env = newEnv(["/bin/echo", "ran"]);
+    const echo = join(env.bundle, "rootfs/bin/echo");
+    // the rootfs's applets are symlinks to busybox: a copy of our own, owner-only executable
+    Bun.spawnSync(["rm", echo]);
+    Bun.spawnSync(["cp", join(env.bundle, "rootfs/bin/busybox"), echo]);
+    chmodSync(echo, 0o744);
+    env.spec.process!.user = { uid: 1000, gid: 100 };
+    env.write();
+    expect(env.runjs(["run", env.id]).code).not.toBe(0);
+    const caps = env.spec.process!.capabilities!;
+    for (const s of ["bounding", "effective", "permitted", "inheritable", "ambient"] as const) caps[s] = [...(caps[s] ?? []), "CAP_DAC_OVERRIDE"];
+    env.write();
+    const r = env.runjs(["run", env.id]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("ran\n");
+  });
+
+  test("createContainer hooks run with the container's root as their working directory", () => {
+    const env = newEnv(["cat", "/from-hook"]);
+    env.spec.root!.readonly = false;
+    env.spec.hooks = { createContainer: [{ path: "/bin/sh", args: ["sh", "-c", "echo made-here > ./from-hook"] }] };
+    env.write();
+    const r = env.runjs(["run", env.id]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("made-here\n");
+  });
+
+  test("a startContainer hook that fails (here: killed by the container's seccomp filter) fails start with its reason", () => {
+    const env = newEnv(["/bin/true"]);
+    env.spec.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32"], syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_KILL" }] };
+    env.spec.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "mkdir /dev/shm/foo"] }] };
+    env.write();
+    expect(env.runjs(["create", env.id]).code).toBe(0);
+    const r = env.runjs(["start", env.id]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("container init failed to start: hooks.startContainer[0]: hook /bin/sh: error running hook: killed by signal 31 (bad system call)");
+  });
+});
