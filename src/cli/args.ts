@@ -11,7 +11,7 @@ export interface FlagDef {
 }
 export type FlagSpec = Record<string, FlagDef>;
 
-export class ArgError extends Error {}
+import { UsageError } from "../errors.ts";
 
 export function parseArgs(
   argv: string[],
@@ -45,10 +45,10 @@ export function parseArgs(
       for (const c of key) flags[shorts.get(c)!] = true;
       continue;
     }
-    if (!name) throw new ArgError(`flag provided but not defined: ${a.split("=")[0]}`);
+    if (!name) throw new UsageError(`flag provided but not defined: ${a.split("=")[0]}`);
     const d = spec[name]!;
     if (d.multi) {
-      if (eq < 0 && i + 1 >= argv.length) throw new ArgError(`flag needs an argument: ${a}`);
+      if (eq < 0 && i + 1 >= argv.length) throw new UsageError(`flag needs an argument: ${a}`);
       const v = eq >= 0 ? body.slice(eq + 1) : argv[++i]!;
       flags[name] = [...((flags[name] as string[] | undefined) ?? []), v];
       continue;
@@ -60,7 +60,7 @@ export function parseArgs(
     }
     if (eq >= 0) flags[name] = body.slice(eq + 1);
     else {
-      if (i + 1 >= argv.length) throw new ArgError(`flag needs an argument: ${a}`);
+      if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: ${a}`);
       flags[name] = argv[++i]!;
     }
   }

@@ -1,30 +1,12 @@
-// `runjs container …`: the daemonless front end (run, ls, inspect, rm). Loaded only for
-// `runjs container`.
+// `runjs container …`: the daemonless front end (run, ls, logs, exec, stop, …). Loaded only
+// for `runjs container`. A table of commands like the runtime's (main.ts): each parses its
+// flags, asks the engine, and prints; `--help` and `runjs container help` come from the same
+// table, in runc's layout (help.ts).
 import { parseArgs, type FlagSpec } from "./args.ts";
+import { commandHelp, commandLines, flagLines, noTopic, type HelpEntry } from "./help.ts";
 import { table } from "./table.ts";
+import { UsageError } from "../errors.ts";
 import { readText, stdout } from "../sys/fs.ts";
-
-const USAGE = `usage: runjs container COMMAND [options]
-
-commands:
-  run [options] IMAGE [COMMAND [ARG...]]
-  ls [-a] [--format table|json]
-  logs [-f] [--tail N] [--since T] [-t] NAME|ID
-  exec [-it] [-e K=V] [-w DIR] [-u UID[:GID]] NAME|ID CMD...
-  stop [-t SECONDS] NAME|ID...      kill [-s SIGNAL] NAME|ID...
-  stats [--no-stream] [--format table|json] [NAME|ID...]      top NAME|ID [ps options]
-  start NAME|ID...   restart [-t SECONDS] NAME|ID...   prune (remove every exited container)
-  inspect NAME|ID
-  rm [-f] NAME|ID...
-
-run options:
-  -d, --detach  -i, --interactive  -t, --tty  --rm  --name NAME  -e, --env K=V  --env-file FILE
-  -w, --workdir DIR  -u, --user USER[:GROUP]  -v, --volume SRC:DST[:ro]  --tmpfs DST
-  --network none|host  --hostname NAME  -m, --memory SIZE  --cpus N  --pids-limit N
-  --read-only  --cap-add CAP  --cap-drop CAP  --security-opt seccomp=FILE|unconfined|no-new-privileges
-  --entrypoint CMD  --init  --cgroup-parent PATH
-options for all: --storage DIR (default /var/lib/runjs, or $RUNJS_STORAGE)
-`;
 
 const RUN: FlagSpec = {
   interactive: { short: "i", help: "keep stdin open" },
@@ -32,23 +14,23 @@ const RUN: FlagSpec = {
   rm: { help: "remove the container when it exits" },
   detach: { short: "d", help: "run in the background; print the container id" },
   name: { value: true, help: "container name" },
-  env: { short: "e", multi: true, help: "K=V" },
-  "env-file": { multi: true, help: "file of K=V lines" },
-  workdir: { short: "w", value: true, help: "working directory" },
-  user: { short: "u", value: true, help: "USER[:GROUP]" },
-  volume: { short: "v", multi: true, help: "SRC:DST[:ro]" },
-  tmpfs: { multi: true, help: "DST[:OPTIONS]" },
-  publish: { short: "p", multi: true, help: "[IP:]HOST:CTR[/udp] (with --network bridge)" },
-  network: { value: true, def: "none", help: "none, host, bridge, or a CNI network list's name" },
-  hostname: { value: true, help: "hostname" },
-  memory: { short: "m", value: true, help: "memory limit" },
-  cpus: { value: true, help: "CPUs" },
-  "pids-limit": { value: true, help: "pids limit" },
-  "read-only": { help: "read-only root filesystem" },
-  "cap-add": { multi: true, help: "capability" },
-  "cap-drop": { multi: true, help: "capability" },
-  "security-opt": { multi: true, help: "seccomp=…, no-new-privileges" },
-  entrypoint: { value: true, help: "entrypoint" },
+  env: { short: "e", multi: true, help: "set an environment variable: K=V" },
+  "env-file": { multi: true, help: "read environment variables from a file of K=V lines" },
+  workdir: { short: "w", value: true, help: "working directory inside the container" },
+  user: { short: "u", value: true, help: "user (and group) to run as: USER[:GROUP], names or numbers" },
+  volume: { short: "v", multi: true, help: "bind mount or named volume: SRC|NAME:DST[:ro]" },
+  tmpfs: { multi: true, help: "mount a tmpfs: DST[:OPTIONS]" },
+  publish: { short: "p", multi: true, help: "publish a port: [IP:]HOST:CTR[/udp] (with --network bridge or a named network)" },
+  network: { value: true, def: "none", help: "none, host, bridge (the runjs0 bridge, through CNI), or the name of a CNI network list" },
+  hostname: { value: true, help: "the container's hostname" },
+  memory: { short: "m", value: true, help: "memory limit (bytes, or with a unit: 512m, 1g)" },
+  cpus: { value: true, help: "CPU limit, in CPUs (0.5, 2)" },
+  "pids-limit": { value: true, help: "how many processes at most (-1: no limit)" },
+  "read-only": { help: "mount the root filesystem read-only" },
+  "cap-add": { multi: true, help: "add a capability (CAP_NET_ADMIN or NET_ADMIN, ALL)" },
+  "cap-drop": { multi: true, help: "drop a capability (ALL drops every one)" },
+  "security-opt": { multi: true, help: "seccomp=FILE|unconfined, or no-new-privileges" },
+  entrypoint: { value: true, help: "replace the image's entrypoint" },
   init: { help: "run a small init (tini) as PID 1" },
   "cgroup-parent": { value: true, help: "cgroup parent path" },
 };
@@ -72,215 +54,350 @@ function sinceTime(s: string): string {
   return d.toISOString();
 }
 
+/** What every front-end command takes: the store, the runtime's state root, where warnings go. */
+interface Ctx {
+  runtimeRoot: string;
+  warn: (m: string) => void;
+}
+
+interface Command extends HelpEntry {
+  /** Flags end at the first argument (the container's command follows). */
+  stopAtArg?: boolean;
+  /** Internal: run by runjs-init's monitor, not listed. */
+  hidden?: boolean;
+  run(f: Record<string, string | boolean | string[]>, args: string[], ctx: Ctx): Promise<number>;
+}
+
+const COMMON: FlagSpec = { storage: { value: true, help: "the image and container store (default /var/lib/runjs, or $RUNJS_STORAGE)" } };
+
+const list = (f: Record<string, string | boolean | string[]>, k: string) => (f[k] as string[] | undefined) ?? [];
+
+async function store(f: Record<string, string | boolean | string[]>) {
+  const { Store } = await import("../engine/images/store.ts");
+  return new Store(f.storage as string | undefined);
+}
+
+async function engine() {
+  return import("../engine/containers/containers.ts");
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: {
+    usage: "run [options] IMAGE [COMMAND [ARG...]]",
+    help: "run a command in a new container made from an image",
+    flags: RUN,
+    stopAtArg: true,
+    async run(f, args, ctx) {
+      if (!args.length) throw new UsageError("container run: needs an IMAGE");
+      const envFileLines = list(f, "env-file").flatMap((p) => {
+        try {
+          return readText(p).split("\n");
+        } catch (e: any) {
+          throw new UsageError(`--env-file ${p}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
+        }
+      });
+      const { containerRun } = await engine();
+      return containerRun(
+        {
+          image: args[0]!,
+          cmd: args.slice(1),
+          name: f.name as string | undefined,
+          tty: !!f.tty,
+          interactive: !!f.interactive,
+          rm: !!f.rm,
+          detach: !!f.detach,
+          env: list(f, "env"),
+          envFileLines,
+          workdir: f.workdir as string | undefined,
+          user: f.user as string | undefined,
+          volumes: list(f, "volume"),
+          tmpfs: list(f, "tmpfs"),
+          network: f.network as string,
+          publish: list(f, "publish"),
+          hostname: f.hostname as string | undefined,
+          memory: f.memory as string | undefined,
+          cpus: f.cpus as string | undefined,
+          pidsLimit: f["pids-limit"] as string | undefined,
+          readOnly: !!f["read-only"],
+          capAdd: list(f, "cap-add"),
+          capDrop: list(f, "cap-drop"),
+          securityOpt: list(f, "security-opt"),
+          entrypoint: f.entrypoint as string | undefined,
+          cgroupParent: f["cgroup-parent"] as string | undefined,
+          init: !!f.init,
+        },
+        { storage: f.storage as string | undefined, runtimeRoot: ctx.runtimeRoot, warn: ctx.warn },
+      );
+    },
+  },
+  ls: {
+    usage: "ls [options]",
+    help: "list containers (running ones; -a for all)",
+    flags: { all: { short: "a", help: "show every container, not only running ones" }, format: { value: true, def: "table", help: "table or json" } },
+    async run(f, _args, ctx) {
+      const { listContainers } = await engine();
+      // "running" is what the monitor last wrote; a container whose runtime state is gone (its
+      // monitor killed, the machine rebooted) has stopped whatever the record says
+      const { exists } = await import("../sys/fs.ts");
+      const cs = listContainers(await store(f))
+        .map((c) => (c.status === "running" && !exists(`${ctx.runtimeRoot}/${c.id}`) ? { ...c, status: "exited" as const } : c))
+        .filter((c) => f.all || c.status === "running");
+      if (f.format === "json") {
+        stdout(JSON.stringify(cs) + "\n");
+        return 0;
+      }
+      const rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]];
+      for (const c of cs)
+        rows.push([c.id.slice(0, 12), c.image, JSON.stringify(c.args.join(" ").slice(0, 20)), c.created.slice(0, 19).replace("T", " "), c.status === "exited" ? `Exited (${c.exitCode ?? "unknown"})` : c.status, c.name]);
+      stdout(table(rows));
+      return 0;
+    },
+  },
+  inspect: {
+    usage: "inspect NAME|ID",
+    help: "show a container's record and its OCI configuration, as JSON",
+    flags: {},
+    async run(f, args) {
+      if (args.length !== 1) throw new UsageError("container inspect: needs one NAME or ID");
+      const st = await store(f);
+      const { findContainer } = await engine();
+      const c = findContainer(st, args[0]!);
+      const config = JSON.parse(readText(`${st.root}/containers/${c.id}/config.json`));
+      stdout(JSON.stringify({ ...c, config }, null, 2) + "\n");
+      return 0;
+    },
+  },
+  logs: {
+    usage: "logs [options] NAME|ID",
+    help: "show what a detached container wrote",
+    flags: {
+      follow: { short: "f", help: "keep following the output while the container runs" },
+      tail: { value: true, help: "only the last N lines" },
+      since: { value: true, help: "only lines since an RFC 3339 time, or a duration ago (10s, 5m, 2h)" },
+      timestamps: { short: "t", help: "show each line's time" },
+    },
+    async run(f, args) {
+      if (args.length !== 1) throw new UsageError("container logs: needs one NAME or ID");
+      const st = await store(f);
+      const { containerLogs, findContainer } = await engine();
+      const since = typeof f.since === "string" ? sinceTime(f.since) : undefined;
+      let shown = 0;
+      const show = (all: { stream: string; log: string; time: string }[], first: boolean) => {
+        let lines = all.slice(shown);
+        shown = all.length;
+        if (since) lines = lines.filter((l) => l.time >= since);
+        if (first && typeof f.tail === "string") lines = lines.slice(-Math.max(0, Number(f.tail)));
+        for (const l of lines) {
+          const text = (f.timestamps ? `${l.time} ` : "") + l.log;
+          if (l.stream === "stderr") process.stderr.write(text);
+          else stdout(text);
+        }
+      };
+      show(containerLogs(st, args[0]!), true);
+      while (f.follow && findContainer(st, args[0]!).status === "running") {
+        await Bun.sleep(100);
+        show(containerLogs(st, args[0]!), false);
+      }
+      if (f.follow) show(containerLogs(st, args[0]!), false);
+      return 0;
+    },
+  },
+  exec: {
+    usage: "exec [options] NAME|ID COMMAND [ARG...]",
+    help: "run a command in a running container",
+    stopAtArg: true,
+    flags: {
+      interactive: { short: "i", help: "keep stdin open" },
+      tty: { short: "t", help: "allocate a terminal" },
+      env: { short: "e", multi: true, help: "set an environment variable: K=V" },
+      workdir: { short: "w", value: true, help: "working directory inside the container" },
+      user: { short: "u", value: true, help: "UID[:GID] to run as" },
+    },
+    async run(f, args, ctx) {
+      if (args.length < 2) throw new UsageError("container exec: needs NAME and a command");
+      const { findContainer } = await engine();
+      const c = findContainer(await store(f), args[0]!);
+      const { exec } = await import("../container/exec.ts");
+      return exec({
+        root: ctx.runtimeRoot,
+        id: c.id,
+        args: args.slice(1),
+        tty: !!f.tty,
+        cwd: f.workdir as string | undefined,
+        env: list(f, "env"),
+        user: f.user as string | undefined,
+        additionalGids: [],
+        caps: [],
+        detach: false,
+        preserveFds: 0,
+        keepOnlcr: true,
+        warn: ctx.warn,
+      });
+    },
+  },
+  stop: {
+    usage: "stop [options] NAME|ID...",
+    help: "stop containers: SIGTERM, then SIGKILL after a while",
+    flags: { time: { short: "t", value: true, def: "10", help: "seconds to wait before SIGKILL" } },
+    async run(f, args, ctx) {
+      if (!args.length) throw new UsageError("container stop: needs NAME or ID");
+      const st = await store(f);
+      const { containerSignal } = await engine();
+      for (const a of args) stdout((await containerSignal(st, a, ctx.runtimeRoot, 15, Number(f.time))) + "\n");
+      return 0;
+    },
+  },
+  kill: {
+    usage: "kill [options] NAME|ID...",
+    help: "send a signal to containers' main process",
+    flags: { signal: { short: "s", value: true, def: "KILL", help: "the signal, by name or number" } },
+    async run(f, args, ctx) {
+      if (!args.length) throw new UsageError("container kill: needs NAME or ID");
+      const st = await store(f);
+      const { containerSignal } = await engine();
+      const { parseSignal } = await import("../container/lifecycle.ts");
+      for (const a of args) stdout((await containerSignal(st, a, ctx.runtimeRoot, parseSignal(f.signal as string))) + "\n");
+      return 0;
+    },
+  },
+  start: {
+    usage: "start NAME|ID...",
+    help: "start stopped containers again, detached",
+    flags: {},
+    async run(f, args, ctx) {
+      if (!args.length) throw new UsageError("container start: needs NAME or ID");
+      const st = await store(f);
+      const { containerStart } = await engine();
+      for (const a of args) stdout((await containerStart(st, a, { storage: f.storage as string | undefined, runtimeRoot: ctx.runtimeRoot, warn: ctx.warn })) + "\n");
+      return 0;
+    },
+  },
+  restart: {
+    usage: "restart [options] NAME|ID...",
+    help: "stop containers if they run, and start them again",
+    flags: { time: { short: "t", value: true, def: "10", help: "seconds to wait before SIGKILL" } },
+    async run(f, args, ctx) {
+      if (!args.length) throw new UsageError("container restart: needs NAME or ID");
+      const st = await store(f);
+      const { containerStart, containerSignal, findContainer } = await engine();
+      for (const a of args) {
+        if (findContainer(st, a).status === "running") await containerSignal(st, a, ctx.runtimeRoot, 15, Number(f.time));
+        stdout((await containerStart(st, a, { storage: f.storage as string | undefined, runtimeRoot: ctx.runtimeRoot, warn: ctx.warn })) + "\n");
+      }
+      return 0;
+    },
+  },
+  rm: {
+    usage: "rm [options] NAME|ID...",
+    help: "remove containers (a running one only with --force)",
+    flags: { force: { short: "f", help: "kill a running container first" } },
+    async run(f, args, ctx) {
+      if (!args.length) throw new UsageError("container rm: needs NAME or ID");
+      const st = await store(f);
+      const { containerRemove } = await engine();
+      for (const a of args) stdout((await containerRemove(st, a, ctx.runtimeRoot, !!f.force)) + "\n");
+      return 0;
+    },
+  },
+  prune: {
+    usage: "prune",
+    help: "remove every container that has exited",
+    flags: {},
+    async run(f, _args, ctx) {
+      const { containerPrune } = await engine();
+      for (const n of await containerPrune(await store(f), ctx.runtimeRoot)) stdout(n + "\n");
+      return 0;
+    },
+  },
+  top: {
+    usage: "top NAME|ID [ps options]",
+    help: "show a running container's processes",
+    flags: {},
+    stopAtArg: true,
+    async run(f, args, ctx) {
+      if (!args.length) throw new UsageError("container top: needs NAME or ID");
+      const { findContainer } = await engine();
+      const c = findContainer(await store(f), args[0]!);
+      if (c.status !== "running") throw new UsageError(`container ${c.name} is not running`);
+      const { ps } = await import("../container/ps.ts");
+      return ps(ctx.runtimeRoot, c.id, "table", args.slice(1));
+    },
+  },
+  stats: {
+    usage: "stats [options] [NAME|ID...]",
+    help: "show running containers' memory, CPU time and processes, once a second",
+    flags: { "no-stream": { help: "show one sample and exit" }, format: { value: true, def: "table", help: "table or json" } },
+    async run(f, args, ctx) {
+      const st = await store(f);
+      const { findContainer, listContainers } = await engine();
+      const { containerStats } = await import("../engine/containers/stats.ts");
+      const cs = args.length ? args.map((a) => findContainer(st, a)) : listContainers(st).filter((c) => c.status === "running");
+      for (;;) {
+        const rows = cs.filter((c) => c.status === "running").map((c) => containerStats(ctx.runtimeRoot, c));
+        if (f.format === "json") stdout(JSON.stringify(rows) + "\n");
+        else {
+          const t = [["CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS"], ...rows.map((r) => [r.id.slice(0, 12), r.name, `${(r.cpuNs / 1e9).toFixed(2)}s`, `${human(r.memory)} / ${r.memoryLimit ? human(r.memoryLimit) : "-"}`, String(r.pids)])];
+          stdout(table(t));
+        }
+        if (f["no-stream"]) return 0;
+        await Bun.sleep(1000);
+      }
+    },
+  },
+  "start-detached": {
+    usage: "start-detached ID",
+    help: "internal: run by runjs-init's monitor to start a detached container",
+    flags: {},
+    hidden: true,
+    async run(f, args) {
+      const { startDetached } = await engine();
+      return startDetached(await store(f), args[0]!);
+    },
+  },
+  cleanup: {
+    usage: "cleanup ID",
+    help: "internal: run by runjs-init's monitor when a detached container has exited",
+    flags: {},
+    hidden: true,
+    async run(f, args) {
+      const { cleanupDetached } = await engine();
+      return cleanupDetached(await store(f), args[0]!);
+    },
+  },
+};
+
+/** Docker's other names for the same commands. */
+const ALIASES: Record<string, string> = { ps: "ls" };
+
+const HELP: FlagSpec = { help: { short: "h", help: "show help" } };
+
+function overview(): string {
+  return (
+    `NAME:\n   runjs container - run containers from images (the daemonless front end)\n\n` +
+    `USAGE:\n   runjs container COMMAND [options] [arguments...]\n\n` +
+    `COMMANDS:\n${commandLines(COMMANDS)}\n` +
+    `OPTIONS (every command):\n${flagLines({ ...COMMON, ...HELP })}\n` +
+    `runjs container COMMAND --help shows a command's options.\n`
+  );
+}
+
 export async function containerCommand(argv: string[], runtimeRoot: string, warn: (m: string) => void): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === "help" || sub === "--help" || sub === "-h") {
-    stdout(USAGE);
+  if (!sub || sub === "--help" || sub === "-h" || (sub === "help" && !rest.length)) {
+    stdout(overview());
     return sub ? 0 : 2;
   }
-  const storage = { storage: { value: true, help: "store directory" } } as FlagSpec;
-  const { RunError } = await import("../engine/containers/spec.ts");
-  if (sub === "run") {
-    const { flags: f, rest: args } = parseArgs(rest, { ...RUN, ...storage }, true);
-    if (!args.length) throw new RunError("container run: needs an IMAGE");
-    const list = (k: string) => (f[k] as string[] | undefined) ?? [];
-    const envFileLines = list("env-file").flatMap((p) => {
-      try {
-        return readText(p).split("\n");
-      } catch (e: any) {
-        throw new RunError(`--env-file ${p}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
-      }
-    });
-    const { containerRun } = await import("../engine/containers/containers.ts");
-    return containerRun(
-      {
-        image: args[0]!,
-        cmd: args.slice(1),
-        name: f.name as string | undefined,
-        tty: !!f.tty,
-        interactive: !!f.interactive,
-        rm: !!f.rm,
-        detach: !!f.detach,
-        env: list("env"),
-        envFileLines,
-        workdir: f.workdir as string | undefined,
-        user: f.user as string | undefined,
-        volumes: list("volume"),
-        tmpfs: list("tmpfs"),
-        network: f.network as string,
-        publish: list("publish"),
-        hostname: f.hostname as string | undefined,
-        memory: f.memory as string | undefined,
-        cpus: f.cpus as string | undefined,
-        pidsLimit: f["pids-limit"] as string | undefined,
-        readOnly: !!f["read-only"],
-        capAdd: list("cap-add"),
-        capDrop: list("cap-drop"),
-        securityOpt: list("security-opt"),
-        entrypoint: f.entrypoint as string | undefined,
-        cgroupParent: f["cgroup-parent"] as string | undefined,
-        init: !!f.init,
-      },
-      { storage: f.storage as string | undefined, runtimeRoot, warn },
-    );
-  }
-  const { Store } = await import("../engine/images/store.ts");
-  const { findContainer, listContainers, containerRemove } = await import("../engine/containers/containers.ts");
-  if (sub === "ls" || sub === "ps") {
-    const { flags: f } = parseArgs(rest, { all: { short: "a", help: "all" }, format: { value: true, def: "table", help: "table or json" }, ...storage }, false);
-    // "running" is what the monitor last wrote; a container whose runtime state is gone (its
-    // monitor killed, the machine rebooted) has stopped whatever the record says
-    const { exists } = await import("../sys/fs.ts");
-    const cs = listContainers(new Store(f.storage as string | undefined))
-      .map((c) => (c.status === "running" && !exists(`${runtimeRoot}/${c.id}`) ? { ...c, status: "exited" as const } : c))
-      .filter((c) => f.all || c.status === "running");
-    if (f.format === "json") {
-      stdout(JSON.stringify(cs) + "\n");
-      return 0;
-    }
-    const rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]];
-    for (const c of cs)
-      rows.push([c.id.slice(0, 12), c.image, JSON.stringify(c.args.join(" ").slice(0, 20)), c.created.slice(0, 19).replace("T", " "), c.status === "exited" ? `Exited (${c.exitCode ?? "unknown"})` : c.status, c.name]);
-    stdout(table(rows));
+  const name = sub === "help" ? rest[0]! : ALIASES[sub] ?? sub;
+  const cmd = COMMANDS[name];
+  if (!cmd) throw Object.assign(new UsageError(noTopic("runjs container", name)), { exitCode: 3 });
+  if (sub === "help") {
+    stdout(commandHelp("runjs container", name, cmd, { ...COMMON, ...HELP }));
     return 0;
   }
-  if (sub === "inspect") {
-    const { flags: f, rest: args } = parseArgs(rest, storage, false);
-    if (args.length !== 1) throw new RunError("container inspect: needs one NAME or ID");
-    const st = new Store(f.storage as string | undefined);
-    const c = findContainer(st, args[0]!);
-    const config = JSON.parse(readText(`${st.root}/containers/${c.id}/config.json`));
-    stdout(JSON.stringify({ ...c, config }, null, 2) + "\n");
+  const { flags: f, rest: args } = parseArgs(rest, { ...cmd.flags, ...COMMON, ...HELP }, !!cmd.stopAtArg);
+  if (f.help) {
+    stdout(commandHelp("runjs container", name, cmd, { ...COMMON, ...HELP }));
     return 0;
   }
-  if (sub === "rm") {
-    const { flags: f, rest: args } = parseArgs(rest, { force: { short: "f", help: "kill it first" }, ...storage }, false);
-    if (!args.length) throw new RunError("container rm: needs NAME or ID");
-    const st = new Store(f.storage as string | undefined);
-    for (const a of args) stdout((await containerRemove(st, a, runtimeRoot, !!f.force)) + "\n");
-    return 0;
-  }
-  if (sub === "start-detached" || sub === "cleanup") {
-    // internal: run by runjs-init's monitor for `run -d` and `start`
-    const { flags: f, rest: args } = parseArgs(rest, storage, false);
-    const { startDetached, cleanupDetached } = await import("../engine/containers/containers.ts");
-    const st = new Store(f.storage as string | undefined);
-    return sub === "cleanup" ? cleanupDetached(st, args[0]!) : startDetached(st, args[0]!);
-  }
-  if (sub === "logs") {
-    const { flags: f, rest: args } = parseArgs(
-      rest,
-      { follow: { short: "f", help: "follow" }, tail: { value: true, help: "last N lines" }, since: { value: true, help: "RFC 3339 time, or 10s/5m/2h ago" }, timestamps: { short: "t", help: "show times" }, ...storage },
-      false,
-    );
-    if (args.length !== 1) throw new RunError("container logs: needs one NAME or ID");
-    const st = new Store(f.storage as string | undefined);
-    const { containerLogs } = await import("../engine/containers/containers.ts");
-    const since = typeof f.since === "string" ? sinceTime(f.since) : undefined;
-    let shown = 0;
-    const show = (all: { stream: string; log: string; time: string }[], first: boolean) => {
-      let lines = all.slice(shown);
-      shown = all.length;
-      if (since) lines = lines.filter((l) => l.time >= since);
-      if (first && typeof f.tail === "string") lines = lines.slice(-Math.max(0, Number(f.tail)));
-      for (const l of lines) {
-        const text = (f.timestamps ? `${l.time} ` : "") + l.log;
-        if (l.stream === "stderr") process.stderr.write(text);
-        else stdout(text);
-      }
-    };
-    show(containerLogs(st, args[0]!), true);
-    while (f.follow && findContainer(st, args[0]!).status === "running") {
-      await Bun.sleep(100);
-      show(containerLogs(st, args[0]!), false);
-    }
-    if (f.follow) show(containerLogs(st, args[0]!), false);
-    return 0;
-  }
-  if (sub === "stop" || sub === "kill") {
-    const spec: FlagSpec = sub === "stop" ? { time: { short: "t", value: true, def: "10", help: "seconds before SIGKILL" } } : { signal: { short: "s", value: true, def: "KILL", help: "signal" } };
-    const { flags: f, rest: args } = parseArgs(rest, { ...spec, ...storage }, false);
-    if (!args.length) throw new RunError(`container ${sub}: needs NAME or ID`);
-    const st = new Store(f.storage as string | undefined);
-    const { containerSignal } = await import("../engine/containers/containers.ts");
-    const { parseSignal } = await import("../container/lifecycle.ts");
-    for (const a of args)
-      stdout((await containerSignal(st, a, runtimeRoot, sub === "stop" ? 15 : parseSignal(f.signal as string), sub === "stop" ? Number(f.time) : undefined)) + "\n");
-    return 0;
-  }
-  if (sub === "exec") {
-    const { flags: f, rest: args } = parseArgs(
-      rest,
-      {
-        interactive: { short: "i", help: "keep stdin open" },
-        tty: { short: "t", help: "a terminal" },
-        env: { short: "e", multi: true, help: "K=V" },
-        workdir: { short: "w", value: true, help: "directory" },
-        user: { short: "u", value: true, help: "UID[:GID]" },
-        ...storage,
-      },
-      true,
-    );
-    if (args.length < 2) throw new RunError("container exec: needs NAME and a command");
-    const st = new Store(f.storage as string | undefined);
-    const c = findContainer(st, args[0]!);
-    const { exec } = await import("../container/exec.ts");
-    return exec({
-      root: runtimeRoot,
-      id: c.id,
-      args: args.slice(1),
-      tty: !!f.tty,
-      cwd: f.workdir as string | undefined,
-      env: (f.env as string[] | undefined) ?? [],
-      user: f.user as string | undefined,
-      additionalGids: [],
-      caps: [],
-      detach: false,
-      preserveFds: 0,
-      keepOnlcr: true,
-      warn,
-    });
-  }
-  if (sub === "start" || sub === "restart") {
-    const { flags: f, rest: args } = parseArgs(rest, { time: { short: "t", value: true, def: "10", help: "restart: seconds before SIGKILL" }, ...storage }, false);
-    if (!args.length) throw new RunError(`container ${sub}: needs NAME or ID`);
-    const st = new Store(f.storage as string | undefined);
-    const { containerStart, containerSignal } = await import("../engine/containers/containers.ts");
-    for (const a of args) {
-      if (sub === "restart" && findContainer(st, a).status === "running") await containerSignal(st, a, runtimeRoot, 15, Number(f.time));
-      stdout((await containerStart(st, a, { storage: f.storage as string | undefined, runtimeRoot, warn })) + "\n");
-    }
-    return 0;
-  }
-  if (sub === "prune") {
-    const { flags: f } = parseArgs(rest, storage, false);
-    const { containerPrune } = await import("../engine/containers/containers.ts");
-    for (const n of await containerPrune(new Store(f.storage as string | undefined), runtimeRoot)) stdout(n + "\n");
-    return 0;
-  }
-  if (sub === "top") {
-    const { flags: f, rest: args } = parseArgs(rest, storage, true);
-    if (!args.length) throw new RunError("container top: needs NAME or ID");
-    const c = findContainer(new Store(f.storage as string | undefined), args[0]!);
-    if (c.status !== "running") throw new RunError(`container ${c.name} is not running`);
-    const { ps } = await import("../container/ps.ts");
-    return ps(runtimeRoot, c.id, "table", args.slice(1));
-  }
-  if (sub === "stats") {
-    const { flags: f, rest: args } = parseArgs(rest, { "no-stream": { help: "one sample" }, format: { value: true, def: "table", help: "table or json" }, ...storage }, false);
-    const st = new Store(f.storage as string | undefined);
-    const { containerStats } = await import("../engine/containers/stats.ts");
-    const cs = args.length ? args.map((a) => findContainer(st, a)) : listContainers(st).filter((c) => c.status === "running");
-    for (;;) {
-      const rows = cs.filter((c) => c.status === "running").map((c) => containerStats(runtimeRoot, c));
-      if (f.format === "json") stdout(JSON.stringify(rows) + "\n");
-      else {
-        const t = [["CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS"], ...rows.map((r) => [r.id.slice(0, 12), r.name, `${(r.cpuNs / 1e9).toFixed(2)}s`, `${human(r.memory)} / ${r.memoryLimit ? human(r.memoryLimit) : "-"}`, String(r.pids)])];
-        stdout(table(t));
-      }
-      if (f["no-stream"]) return 0;
-      await Bun.sleep(1000);
-    }
-  }
-  throw new RunError(`container: unknown command ${JSON.stringify(sub)}; see runjs container help`);
+  return cmd.run(f, args, { runtimeRoot, warn });
 }

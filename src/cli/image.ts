@@ -1,36 +1,52 @@
 // `runjs image …`: the image store from the command line (import, pull, ls, inspect, rm, tag,
 // prune). Loaded only for `runjs image`, so the runtime's verbs never pay for it.
 import { parseArgs, type FlagSpec } from "./args.ts";
+import { commandHelp, commandLines, flagLines, noTopic, type HelpEntry } from "./help.ts";
+import { UsageError } from "../errors.ts";
 import { table } from "./table.ts";
 import { stdout } from "../sys/fs.ts";
 
-const USAGE = `usage: runjs image COMMAND [options]
-
-commands:
-  import FILE|DIR [--name NAME]   docker-archive, OCI layout (dir or tar), or a root-filesystem tar (--name)
-  pull REF [--insecure] [--creds USER:PASS] [-q]
-  ls [--format table|json] [-q]
-  inspect NAME|ID
-  rm [-f] NAME|ID...
-  tag SOURCE TARGET
-  prune                            remove unnamed images no container uses, and what no image needs
-
-options for all: --storage DIR (default /var/lib/runjs, or $RUNJS_STORAGE)
-`;
-
-const FLAGS: Record<string, FlagSpec> = {
-  import: { name: { value: true, help: "name for a root-filesystem tar, or which image of an OCI layout" } },
-  pull: {
-    insecure: { help: "plain HTTP, or TLS without verification (a local registry)" },
-    creds: { value: true, help: "USER:PASSWORD for the registry" },
-    quiet: { short: "q", help: "print only the image id" },
+/** The commands, their flags and help lines: the parser and `--help` read the same table. */
+const COMMANDS: Record<string, HelpEntry> = {
+  import: {
+    usage: "import [options] FILE|DIR",
+    help: "import a docker-archive, an OCI image layout (directory or tar), or a root-filesystem tar (--name)",
+    flags: { name: { value: true, help: "name for a root-filesystem tar, or which image of an OCI layout" } },
   },
-  ls: { format: { value: true, def: "table", help: "table or json" }, quiet: { short: "q", help: "ids only" } },
-  inspect: {},
-  rm: { force: { short: "f", help: "remove even if a container uses it" } },
-  tag: {},
-  prune: {},
+  pull: {
+    usage: "pull [options] REFERENCE",
+    help: "pull an image from a registry (OCI distribution API)",
+    flags: {
+      insecure: { help: "plain HTTP, or TLS without verification (a local registry)" },
+      creds: { value: true, help: "USER:PASSWORD for the registry" },
+      quiet: { short: "q", help: "print only the image id" },
+    },
+  },
+  ls: {
+    usage: "ls [options]",
+    help: "list the images in the store",
+    flags: { format: { value: true, def: "table", help: "table or json" }, quiet: { short: "q", help: "ids only" } },
+  },
+  inspect: { usage: "inspect NAME|ID", help: "show an image's record and its configuration, as JSON", flags: {} },
+  rm: { usage: "rm [options] NAME|ID...", help: "remove images", flags: { force: { short: "f", help: "remove even if a container uses it" } } },
+  tag: { usage: "tag SOURCE TARGET", help: "give an image another name", flags: {} },
+  prune: { usage: "prune", help: "remove unnamed images no container uses, and what no image needs", flags: {} },
 };
+
+const COMMON: FlagSpec = {
+  storage: { value: true, help: "the image and container store (default /var/lib/runjs, or $RUNJS_STORAGE)" },
+  help: { short: "h", help: "show help" },
+};
+
+function overview(): string {
+  return (
+    `NAME:\n   runjs image - manage the image store\n\n` +
+    `USAGE:\n   runjs image COMMAND [options] [arguments...]\n\n` +
+    `COMMANDS:\n${commandLines(COMMANDS)}\n` +
+    `OPTIONS (every command):\n${flagLines(COMMON)}\n` +
+    `runjs image COMMAND --help shows a command's options.\n`
+  );
+}
 
 function human(n: number): string {
   const u = ["B", "kB", "MB", "GB", "TB"];
@@ -44,13 +60,18 @@ function human(n: number): string {
 
 export async function imageCommand(argv: string[], storage: string | undefined): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === "help" || sub === "--help" || sub === "-h") {
-    stdout(USAGE);
+  if (!sub || sub === "--help" || sub === "-h" || (sub === "help" && !rest.length)) {
+    stdout(overview());
     return sub ? 0 : 2;
   }
-  const spec = FLAGS[sub];
-  if (!spec) throw new Error(`image: unknown command ${JSON.stringify(sub)}; see runjs image help`);
-  const { flags: f, rest: args } = parseArgs(rest, { ...spec, storage: { value: true, help: "store directory" } }, false);
+  const name = sub === "help" ? rest[0]! : sub;
+  const cmd = COMMANDS[name];
+  if (!cmd) throw Object.assign(new UsageError(noTopic("runjs image", name)), { exitCode: 3 });
+  const { flags: f, rest: args } = parseArgs(sub === "help" ? ["--help"] : rest, { ...cmd.flags, ...COMMON }, false);
+  if (f.help) {
+    stdout(commandHelp("runjs image", name, cmd, COMMON));
+    return 0;
+  }
   const { Store } = await import("../engine/images/store.ts");
   const { parseReference, formatReference } = await import("../engine/images/reference.ts");
   const store = new Store((f.storage as string | undefined) ?? storage);
@@ -76,7 +97,7 @@ export async function imageCommand(argv: string[], storage: string | undefined):
   };
   switch (sub) {
     case "import": {
-      if (args.length !== 1) throw new Error("image import: needs one FILE or DIR");
+      if (args.length !== 1) throw new UsageError("image import: needs one FILE or DIR");
       const { importImage, setNameNormaliser } = await import("../engine/images/import.ts");
       setNameNormaliser(norm);
       const recs = await atomically(() => importImage(store, args[0]!, f.name as string | undefined));
@@ -84,7 +105,7 @@ export async function imageCommand(argv: string[], storage: string | undefined):
       return 0;
     }
     case "pull": {
-      if (args.length !== 1) throw new Error("image pull: needs one REFERENCE");
+      if (args.length !== 1) throw new UsageError("image pull: needs one REFERENCE");
       const ref = parseReference(args[0]!);
       const [username, password] = typeof f.creds === "string" ? [f.creds.slice(0, f.creds.indexOf(":")), f.creds.slice(f.creds.indexOf(":") + 1)] : [];
       const { pullImage } = await import("../engine/images/registry.ts");
@@ -122,7 +143,7 @@ export async function imageCommand(argv: string[], storage: string | undefined):
         stdout(JSON.stringify(list.map((r) => ({ id: r.id, names: r.names, created: r.created, size: r.size, platform: r.platform, manifest: r.manifest }))) + "\n");
         return 0;
       }
-      if (f.format !== "table") throw new Error(`image ls: --format: table or json, not ${f.format}`);
+      if (f.format !== "table") throw new UsageError(`image ls: --format: table or json, not ${f.format}`);
       const rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]];
       for (const r of list) {
         const names = r.names.length ? r.names : ["<none>:<none>"];
@@ -135,14 +156,14 @@ export async function imageCommand(argv: string[], storage: string | undefined):
       return 0;
     }
     case "inspect": {
-      if (args.length !== 1) throw new Error("image inspect: needs one NAME or ID");
+      if (args.length !== 1) throw new UsageError("image inspect: needs one NAME or ID");
       const r = findImage(store, args[0]!, tryNorm);
       const config = JSON.parse(new TextDecoder().decode(store.readBlob(r.id)));
       stdout(JSON.stringify({ ...r, config }, null, 2) + "\n");
       return 0;
     }
     case "tag": {
-      if (args.length !== 2) throw new Error("image tag: needs SOURCE and TARGET");
+      if (args.length !== 2) throw new UsageError("image tag: needs SOURCE and TARGET");
       const r = findImage(store, args[0]!, tryNorm);
       const target = norm(args[1]!);
       store.withLock(() => {
@@ -154,7 +175,7 @@ export async function imageCommand(argv: string[], storage: string | undefined):
       return 0;
     }
     case "rm": {
-      if (!args.length) throw new Error("image rm: needs NAME or ID");
+      if (!args.length) throw new UsageError("image rm: needs NAME or ID");
       const { removeImage } = await import("../engine/images/gc.ts");
       for (const a of args) stdout(removeImage(store, a, tryNorm, !!f.force) + "\n");
       return 0;

@@ -38,6 +38,8 @@ const CREATE_FLAGS: FlagSpec = {
 };
 
 interface Command extends HelpEntry {
+  /** Every argument goes to the command as it is (the front end parses its own). */
+  raw?: boolean;
   /** Flags end at the first argument (ps: what follows the id is for the host's ps). */
   stopAtArg?: boolean;
   run(ctx: Ctx): Promise<number | void> | number | void;
@@ -218,7 +220,7 @@ const COMMANDS: Record<string, Command> = {
     help: "show the enabled features",
     flags: {},
     async run() {
-      const { features } = await import("../oci/features.ts");
+      const { features } = await import("../features.ts");
       stdout(JSON.stringify(features(), null, "    ") + "\n");
     },
   },
@@ -355,20 +357,20 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   image: {
-    usage: "image COMMAND [options]  (import, pull, ls, inspect, rm, tag, prune; see runjs image help)",
+    usage: "image COMMAND [options] [arguments...]  (runjs image --help lists the commands)",
     help: "manage the image store",
     flags: {},
-    stopAtArg: true,
+    raw: true,
     async run(ctx) {
       const { imageCommand } = await import("./image.ts");
       return imageCommand(ctx.args, undefined);
     },
   },
   container: {
-    usage: "container COMMAND [options]  (run, ls, inspect, rm; see runjs container help)",
+    usage: "container COMMAND [options] [arguments...]  (runjs container --help lists the commands)",
     help: "run containers from images (the daemonless front end)",
     flags: {},
-    stopAtArg: true,
+    raw: true,
     async run(ctx) {
       const { containerCommand } = await import("./container.ts");
       return containerCommand(ctx.args, ctx.root, (m) => ctx.log.warn(m));
@@ -443,7 +445,7 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = COMMANDS[name];
     if (!cmd) throw new NoTopic(noTopic("runjs", name));
     if (g.flags["systemd-cgroup"]) throw usage("--systemd-cgroup: the systemd cgroup driver is not supported yet");
-    const c = parseArgs(g.rest.slice(1), { ...cmd.flags, ...HELP_FLAG }, !!cmd.stopAtArg);
+    const c = cmd.raw ? { flags: {}, rest: g.rest.slice(1) } : parseArgs(g.rest.slice(1), { ...cmd.flags, ...HELP_FLAG }, !!cmd.stopAtArg);
     if (c.flags.help) {
       stdout(helpFor(name));
       return 0;

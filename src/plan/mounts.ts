@@ -127,6 +127,9 @@ export interface ParsedOptions {
   idmap: "" | "idmap" | "ridmap";
 }
 
+/** Options that are no mount(2) flag, which the planner handles itself (runc's and crun's). */
+export const EXTENSION_OPTIONS = ["tmpcopyup", "idmap", "ridmap"] as const;
+
 /** Pure: fold a list of option strings into flags, propagation, attributes and data. */
 export function parseMountOptions(options: readonly string[]): ParsedOptions {
   const r: ParsedOptions = { flags: 0, propagation: 0, attrSet: 0n, attrClr: 0n, data: [], copyUp: false, idmap: "" };

@@ -75,6 +75,8 @@ function writeWith(path: string, data: string, flags: number, mode: number): voi
   }
   try {
     writeAll(fd, enc.encode(data));
+  } catch (e: any) {
+    throw typeof e.errno === "number" ? new FsError("write", e.errno) : e; // the caller names the file
   } finally {
     close(fd);
   }

@@ -230,6 +230,32 @@ describe("cgroups (cgroups.bats, delete.bats, exec.bats, update.bats)", () => {
     expect(r.out).toMatch(new RegExp(`:pids:${CGROUP_PARENT}/${env.id}\\n`));
   });
 
+  test.skipIf(!v1("cpu"))("update: a shorter CFS period under a parent's quota is written after the quota, as runc does", () => {
+    const env = newEnv();
+    const pod = `${v1("cpu")!.mountpoint}${CGROUP_PARENT}/pod-${env.id}`;
+    mkdirSync(pod, { recursive: true });
+    try {
+      writeFileSync(join(pod, "cpu.cfs_quota_us"), "50000");
+      env.spec.linux!.cgroupsPath = `${CGROUP_PARENT}/pod-${env.id}/${env.id}`;
+      env.spec.linux!.resources = { cpu: { quota: 500000, period: 1000000 } };
+      running(env);
+      const dir = `${pod}/${env.id}`;
+      expect(env.runjs(["update", "--cpu-quota", "600000", env.id]).code).toBe(1); // above the parent's 50%
+      const r = env.runjs(["update", "--cpu-period", "10000", "--cpu-quota", "3000", env.id]);
+      expect(r.err).toBe("");
+      expect([readFileSync(join(dir, "cpu.cfs_quota_us"), "utf8").trim(), readFileSync(join(dir, "cpu.cfs_period_us"), "utf8").trim()]).toEqual(["3000", "10000"]);
+      expect(env.runjs(["delete", "--force", env.id]).code).toBe(0);
+    } finally {
+      for (const h of hostHierarchies()) {
+        try {
+          rmdirSync(`${h.mountpoint}${CGROUP_PARENT}/pod-${env.id}`);
+        } catch {
+          /* not made there */
+        }
+      }
+    }
+  });
+
   test.skipIf(!v1("cpuset"))("an empty v1 cpuset parent made by someone else is filled in, so the container can join", () => {
     const env = newEnv(["true"]);
     const pod = `${v1("cpuset")!.mountpoint}${CGROUP_PARENT}/pod-${env.id}`;

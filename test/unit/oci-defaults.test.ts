@@ -1,6 +1,6 @@
 import { expect, test, describe } from "bun:test";
 import { defaultSpec } from "../../src/oci/defaults.ts";
-import { features, MOUNT_OPTIONS, RUNJS_VERSION } from "../../src/oci/features.ts";
+import { features, MOUNT_OPTIONS, RUNJS_VERSION } from "../../src/features.ts";
 import { CAPABILITY_NAMES } from "../../src/oci/capabilities.ts";
 import { validateSpec } from "../../src/oci/validate.ts";
 import pkg from "../../package.json";
@@ -119,25 +119,25 @@ describe("features", () => {
       expect(opts).toContain(o);
     }
     expect(opts).toEqual([...MOUNT_OPTIONS]);
-    expect(opts).not.toContain("tmpcopyup"); // not implemented, so not claimed
+    for (const o of ["tmpcopyup", "idmap", "ridmap"]) expect(opts).toContain(o); // handled by the planner itself
   });
 
   test("linux", () => {
     const l = f.linux!;
-    expect(l.namespaces).toEqual(["cgroup", "ipc", "mount", "network", "pid", "time", "uts"]);
+    expect(l.namespaces).toEqual(["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]);
     expect(l.capabilities![0]).toBe("CAP_CHOWN");
     expect(l.capabilities!.at(-1)).toBe("CAP_CHECKPOINT_RESTORE");
     expect(l.capabilities).toEqual([...CAPABILITY_NAMES]);
     expect(l.capabilities).toHaveLength(41);
-    expect(l.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: false });
+    expect(l.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
     expect(l.seccomp!.enabled).toBe(true);
     expect(l.seccomp!.actions).toContain("SCMP_ACT_ERRNO");
     expect(l.seccomp!.actions).toContain("SCMP_ACT_NOTIFY");
     expect(l.seccomp!.supportedFlags).toContain("SECCOMP_FILTER_FLAG_LOG");
-    expect(l.apparmor).toEqual({ enabled: false });
-    expect(l.selinux).toEqual({ enabled: false });
+    expect(l.apparmor).toEqual({ enabled: true });
+    expect(l.selinux).toEqual({ enabled: true });
     expect(l.intelRdt).toEqual({ enabled: false });
-    expect(l.mountExtensions).toEqual({ idmap: { enabled: false } });
+    expect(l.mountExtensions).toEqual({ idmap: { enabled: true } });
   });
 
   test("annotations carry the runjs version", () => {

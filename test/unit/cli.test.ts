@@ -1,0 +1,81 @@
+// The command line: the flag parser, and help pages generated from the same tables the parser
+// reads (so every flag a command takes is on its page). Runs the built bin/runjs; no root.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { parseArgs, type FlagSpec } from "../../src/cli/args.ts";
+import { UsageError } from "../../src/errors.ts";
+
+const RUNJS = join(import.meta.dir, "../../bin/runjs");
+const sh = (...a: string[]) => {
+  const r = Bun.spawnSync([RUNJS, ...a], { env: { ...process.env, RUNJS_STORAGE: "/nonexistent-store" } });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+};
+
+describe("parseArgs", () => {
+  const spec: FlagSpec = {
+    bundle: { short: "b", value: true, help: "", def: "." },
+    detach: { short: "d", help: "" },
+    tty: { short: "t", help: "" },
+    env: { short: "e", multi: true, help: "" },
+  };
+  test("long, long=value, runc's single-dash long form, short, short with value", () => {
+    expect(parseArgs(["--bundle", "/b", "x"], spec, false)).toEqual({ flags: { bundle: "/b" }, rest: ["x"] });
+    expect(parseArgs(["--bundle=/b"], spec, false).flags.bundle).toBe("/b");
+    expect(parseArgs(["-bundle", "/b"], spec, false).flags.bundle).toBe("/b");
+    expect(parseArgs(["-b", "/b"], spec, false).flags.bundle).toBe("/b");
+    expect(parseArgs([], spec, false).flags.bundle).toBe("."); // the default
+  });
+  test("grouped switches, repeated values, booleans written out", () => {
+    expect(parseArgs(["-dt"], spec, false).flags).toMatchObject({ detach: true, tty: true });
+    expect(parseArgs(["-e", "A=1", "--env=B=2"], spec, false).flags.env).toEqual(["A=1", "B=2"]);
+    expect(parseArgs(["--detach=false"], spec, false).flags.detach).toBe(false);
+  });
+  test("flags end at the first argument when asked, and always at --", () => {
+    expect(parseArgs(["id", "-d"], spec, true)).toEqual({ flags: { bundle: "." }, rest: ["id", "-d"] });
+    expect(parseArgs(["id", "-d"], spec, false).flags.detach).toBe(true);
+    expect(parseArgs(["--", "-d"], spec, false).rest).toEqual(["-d"]);
+  });
+  test("mistakes are usage errors naming the flag", () => {
+    expect(() => parseArgs(["--nope"], spec, false)).toThrow(new UsageError("flag provided but not defined: --nope"));
+    expect(() => parseArgs(["--bundle"], spec, false)).toThrow("flag needs an argument: --bundle");
+    expect(() => parseArgs(["-x"], spec, false)).toThrow(UsageError);
+  });
+});
+
+describe("help pages", () => {
+  const verbs = (page: string) => [...page.split("\nCOMMANDS:\n")[1]!.split("\n\n")[0]!.matchAll(/^ {3}(\S+)/gm)].map((m) => m[1]!.replace(/,$/, ""));
+  const flags = (page: string) => [...page.matchAll(/^ {3}--([a-z-]+)/gm)].map((m) => m[1]!);
+
+  test("runjs --help lists every command, and each command's page lists the flags it accepts", () => {
+    const main = sh("--help");
+    expect(main.code).toBe(0);
+    for (const v of verbs(main.out).filter((v) => v !== "help")) {
+      const page = sh(v, "--help");
+      expect(page.code).toBe(0);
+      expect(page.out).toContain(`NAME:\n   runjs ${v} - `);
+      for (const f of flags(page.out).filter((f) => f !== "help")) {
+        // a flag on the page is one the parser takes: it is not "not defined"
+        expect(sh(v, `--${f}=x`, "--help").err).not.toContain("flag provided but not defined");
+      }
+    }
+    expect(main.out).not.toContain("not supported yet: rootless"); // --rootless is accepted (auto)
+  });
+
+  test("the front end's pages: every container and image command, with its options", () => {
+    for (const [group, expected] of [["container", ["run", "ls", "logs", "exec", "stop", "kill", "start", "restart", "rm", "prune", "top", "stats", "inspect"]], ["image", ["import", "pull", "ls", "inspect", "rm", "tag", "prune"]]] as const) {
+      const page = sh(group, "--help");
+      expect(page.code).toBe(0);
+      expect(verbs(page.out).sort()).toEqual([...expected].sort());
+      for (const v of expected) {
+        const p = sh(group, v, "--help");
+        expect(p.code).toBe(0);
+        expect(p.out).toContain(`NAME:\n   runjs ${group} ${v} - `);
+        expect(sh(group, "help", v).out).toBe(p.out);
+      }
+    }
+    expect(sh("container", "run", "--help").out).toContain("--network value");
+    const unknown = sh("container", "frob");
+    expect(unknown.code).toBe(3);
+    expect(unknown.err).toContain("No help topic for 'frob'");
+  });
+});
