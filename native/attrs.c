@@ -21,6 +21,8 @@
  *   SCHED_DEADLINE task may not fork, so startContainer hooks cannot run
  *   with it.
  * - ioprio_set(2): the I/O scheduling class and level, for the task itself.
+ * - set_mempolicy(2): which NUMA nodes the task's memory comes from (bind,
+ *   interleave, prefer), kept across fork and execve.
  * - personality(2): the execution domain (PER_LINUX32 makes uname(2) report
  *   a 32-bit machine) and its flags; it is kept across execve.
  * - keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session
@@ -75,6 +77,10 @@ void set_process_attrs(const struct plan *p)
 	}
 	if (p->cpu_final)
 		set_cpu_affinity(p->cpu_final, p->ncpu_final, "process.execCPUAffinity.final");
+	if (p->seen[TAG_MPOL_MODE]) /* maxnode counts one more than the mask's bits */
+		must(syscall(SYS_set_mempolicy, p->mpol_mode, p->nmpol_nodes ? p->mpol_nodes : NULL,
+			     p->nmpol_nodes ? p->nmpol_nodes * 8 + 1 : 0),
+		     "linux.memoryPolicy", "set_mempolicy", "");
 	for (size_t i = 0; i < p->nattrs; i++) {
 		const struct attrw *w = &p->attrs[i];
 		must(write_file(w->path, w->value), w->name, "write", w->path);

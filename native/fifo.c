@@ -6,10 +6,12 @@
  * `runjs start`: so the init's last act before the user's program is an open
  * that sleeps, for as long as it takes, between create and start. The fifo's
  * host path is out of reach after pivot_root, so we take an O_PATH handle on
- * the directory that holds it while the path is still visible; O_PATH opens
- * nothing for reading or writing, and the handle is close-on-exec. The final
- * openat(2) through that handle needs no /proc in the container (a container
- * without a mount namespace has none). The byte we write tells start we are off;
+ * the fifo itself while the path is still visible; O_PATH opens nothing for
+ * reading or writing, and the handle is close-on-exec. At the end the fifo is
+ * reopened for writing through /proc/self/fd/N, the container's own /proc. A
+ * container without one (no mount namespace, no proc mount) holds the fifo's
+ * directory instead and reopens the fifo with openat(2) under it: that needs
+ * no /proc, but keeps a handle on runjs's state directory until start. The byte we write tells start we are off;
  * a failure before that (a startContainer hook) writes "!" and its message
  * instead (util.c), which start reports.
  */
@@ -31,6 +33,8 @@ int fifo_open_path(const struct plan *p)
 	char dir[4096];
 	if (!p->fifo)
 		return -1;
+	if (p->fifo_by_proc)
+		return must(open(p->fifo, O_PATH | O_NOFOLLOW | O_CLOEXEC), "fifo", "open", p->fifo);
 	const char *base = base_of(p->fifo);
 	size_t n = base - p->fifo;
 	if (n == 0 || n >= sizeof dir || !*base)
@@ -43,9 +47,13 @@ int fifo_open_path(const struct plan *p)
 int fifo_wait(const struct plan *p, int dirfd)
 {
 	int fd;
+	char self[32];
 	if (dirfd < 0)
 		return -1;
-	while ((fd = openat(dirfd, base_of(p->fifo), O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 && errno == EINTR)
+	snprintf(self, sizeof self, "/proc/self/fd/%d", dirfd);
+	while ((fd = p->fifo_by_proc ? open(self, O_WRONLY | O_CLOEXEC)
+				     : openat(dirfd, base_of(p->fifo), O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 &&
+	       errno == EINTR)
 		;
 	must(fd, "fifo", "open", p->fifo);
 	close(dirfd);

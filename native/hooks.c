@@ -43,7 +43,7 @@ static pid_t spawn(const struct plan *p, const struct hook *h, const char *state
 		if (h->phase == 1 && *p->rootfs && chdir(p->rootfs) < 0)
 			_exit(126);
 		if (dup2(fds[0], 0) == 0)
-			execve(h->path, h->nargs ? h->args : argv0, h->env);
+			execve(h->path, h->nargs ? h->args : argv0, h->inherit_env ? p->env : h->env);
 		_exit(127);
 	}
 	close(fds[0]);
@@ -77,21 +77,25 @@ static int wait_hook(const struct hook *h, pid_t pid)
 
 void run_hooks(const struct plan *p, uint32_t phase, const char *state)
 {
-	for (size_t i = 0; i < p->nhooks; i++) {
+	const char *kind = phase == 1 ? "createContainer" : "startContainer";
+	for (size_t i = 0, n = 0; i < p->nhooks; i++) {
 		const struct hook *h = &p->hooks[i];
 		if (h->phase != phase)
 			continue;
+		size_t nth = n++;
 		int st = wait_hook(h, spawn(p, h, state));
 		char msg[128], sig[64] = "";
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			continue;
-		/* "error running hook", and a signal by name: runc's words */
+		/* "error running startContainer hook #1", a signal by name: runc's words */
 		if (WIFEXITED(st))
-			snprintf(msg, sizeof msg, "error running hook: exited with status %d", WEXITSTATUS(st));
+			snprintf(msg, sizeof msg, "error running %s hook #%zu: exited with status %d", kind, nth,
+				 WEXITSTATUS(st));
 		else {
 			snprintf(sig, sizeof sig, "%s", strsignal(WTERMSIG(st)));
 			sig[0] = tolower((unsigned char)sig[0]);
-			snprintf(msg, sizeof msg, "error running hook: killed by signal %d (%s)", WTERMSIG(st), sig);
+			snprintf(msg, sizeof msg, "error running %s hook #%zu: killed by signal %d (%s)", kind, nth,
+				 WTERMSIG(st), sig);
 		}
 		die(h->name, "hook", h->path, 0, msg);
 	}

@@ -11,7 +11,7 @@
  *
  *   runjs                         helper               init (the child)
  *                                  re-exec from a sealed copy (sealed.c)
- *   PLAN ------------------------> rlimits, setns, unshare, fork
+ *   PLAN ------------------------> setns, unshare, fork
  *        <------------------------ PIDS  (exits, or waits for the init)
  *   cgroups; PLACED ---------------------------------> mounts, devices
  *        <------------------------------------------- HOOKS
@@ -23,6 +23,7 @@
  */
 #include "proto.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <limits.h>
@@ -33,7 +34,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,11 +172,6 @@ static noreturn void init(int fd)
 		must(write_file("/proc/self/oom_score_adj", buf), "process.oomScoreAdj", "write",
 		     "/proc/self/oom_score_adj");
 	}
-	for (size_t i = 0; i < p.nrl; i++) {
-		struct rlimit rl = {.rlim_cur = p.rl[i].soft, .rlim_max = p.rl[i].hard};
-		must(setrlimit(p.rl[i].resource, &rl), p.rl[i].name ? p.rl[i].name : "process.rlimits",
-		     "setrlimit", "");
-	}
 	if (p.cpu_initial)
 		set_cpu_affinity(p.cpu_initial, p.ncpu_initial, "process.execCPUAffinity.initial");
 	int cap_last = cap_last_cap();
@@ -220,11 +215,16 @@ static noreturn void init(int fd)
 	/* 11-13. pivot_root, keeping handles on the host's fifo and seccomp agent */
 	int fifo = fifo_open_path(&p);
 	int agent = p.agent;
+	/* Without a mount namespace nothing is mounted in the rootfs, so it has no
+	 * devpts of its own: the pty comes from the host's /dev/ptmx, before chroot. */
+	if (p.chroot)
+		setup_terminal(&p);
 	if (*p.rootfs)
 		do_pivot(&p);
 	if (*p.rootfs && !p.chroot && p.post_propagation)
 		must(mount(NULL, "/", NULL, p.post_propagation, NULL), "linux.rootfsPropagation", "mount", "/");
-	setup_terminal(&p);
+	if (!p.chroot)
+		setup_terminal(&p);
 
 	/* 16, then 14-15: sysctls first, as /proc/sys is often a read-only path */
 	set_names_and_sysctls(&p);
@@ -233,6 +233,7 @@ static noreturn void init(int fd)
 
 	/* 17. what the process keeps across execve besides its identity */
 	set_process_attrs(&p);
+	set_home(&p);
 
 	/* 18-19. working directory, privileges, identity. The chdir is tried as
 	 * root first, before a filter could refuse the getcwd that checks it, and
@@ -269,7 +270,12 @@ static noreturn void init(int fd)
 	run_hooks(&p, 2, st.created);
 	fifo_signal(&p, go);
 	execve(exe, p.args, p.env);
-	fprintf(stderr, "runjs-init: process.args: exec %s: %s\n", exe, strerror(errno));
+	/* on the container's stderr, in runc's words ("exec /x: no such file or directory"):
+	 * callers and runc's tests match this line exactly */
+	char why[128];
+	snprintf(why, sizeof why, "%s", strerror(errno));
+	why[0] = tolower((unsigned char)why[0]);
+	fprintf(stderr, "exec %s: %s\n", exe, why);
 	exit(127);
 }
 

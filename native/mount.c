@@ -90,22 +90,101 @@ int open_parent(int root, const char *path, const char **base, const char *step)
 	return open_dir(root, dir, step, path);
 }
 
-/* The mount target; mk 1 creates it as a directory, 2 as an empty file. */
+/*
+ * path under root, its symlinks followed one component at a time the way the
+ * kernel would follow them with root as "/", and what is missing made on the
+ * way: directories, and the last component a directory (mk 1) or an empty
+ * file (mk 2); mk 0 makes nothing. A symlink that leads nowhere yet (an image's
+ * /etc/hosts -> /run/hosts) is followed too, and its target made inside the
+ * rootfs, as runc does. Returns an O_PATH fd of the object.
+ */
+static int walk_create(int root, const char *path, uint32_t mk, const char *step)
+{
+	char todo[2 * PATH_MAX], done[PATH_MAX] = "", next[PATH_MAX], comp[NAME_MAX + 1], link[PATH_MAX];
+	int links = 0;
+	if (strlen(path) >= PATH_MAX)
+		die(step, "open", path, ENAMETOOLONG, NULL);
+	strcpy(todo, path);
+	for (char *c = todo;;) {
+		while (*c == '/')
+			c++;
+		if (!*c)
+			break;
+		size_t n = strcspn(c, "/");
+		if (n > NAME_MAX)
+			die(step, "open", path, ENAMETOOLONG, NULL);
+		memcpy(comp, c, n);
+		comp[n] = 0;
+		c += n;
+		int last = c[strspn(c, "/")] == 0;
+		if (!strcmp(comp, "."))
+			continue;
+		if (!strcmp(comp, "..")) { /* at the root, ".." is the root */
+			char *s = strrchr(done, '/');
+			*(s ? s : done) = 0;
+			continue;
+		}
+		if (snprintf(next, sizeof next, "%s/%s", done, comp) >= (int)sizeof next)
+			die(step, "open", path, ENAMETOOLONG, NULL);
+		int fd = resolve(root, next, O_NOFOLLOW);
+		if (fd >= 0) {
+			struct stat st;
+			must(fstat(fd, &st), step, "stat", path);
+			if (!S_ISLNK(st.st_mode)) {
+				close(fd);
+				strcpy(done, next);
+				continue;
+			}
+			if (++links > 40)
+				die(step, "open", path, ELOOP, NULL);
+			ssize_t l = readlinkat(fd, "", link, sizeof link - 1);
+			close(fd);
+			if (l < 0)
+				die_errno(step, "readlink", path);
+			link[l] = 0;
+			char rest[2 * PATH_MAX];
+			if (snprintf(rest, sizeof rest, "%s/%s", link, c) >= (int)sizeof rest)
+				die(step, "open", path, ENAMETOOLONG, NULL);
+			strcpy(todo, rest);
+			c = todo;
+			if (link[0] == '/')
+				done[0] = 0; /* an absolute target starts again from the rootfs */
+			continue;
+		}
+		if (errno != ENOENT || mk == 0)
+			die_errno(step, "open", path);
+		int dfd = must(resolve(root, done, O_DIRECTORY), step, "open", path);
+		if (last && mk == 2) {
+			int f = openat(dfd, comp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
+			if (f < 0 && errno != EEXIST)
+				die_errno(step, "mkdir", path);
+			if (f >= 0)
+				close(f);
+		} else if (mkdirat(dfd, comp, 0755) < 0 && errno != EEXIST)
+			die_errno(step, "mkdir", path);
+		close(dfd);
+		strcpy(done, next);
+	}
+	return must(resolve(root, done, 0), step, "open", path);
+}
+
+/* The mount target; mk 1 creates it as a directory, 2 as an empty file, 3 as 1
+ * and refuses an existing one that is not a directory of its own (a symlink). */
 static int open_target(int root, const char *path, uint32_t mk, const char *step)
 {
+	if (mk == 3) {
+		struct stat st;
+		int l = resolve(root, path, O_NOFOLLOW);
+		if (l >= 0 && fstat(l, &st) == 0 && !S_ISDIR(st.st_mode))
+			die(step, "mount", path, ENOTDIR, "must be mounted on ordinary directory");
+		if (l >= 0)
+			close(l);
+		mk = 1;
+	}
 	int fd = resolve(root, path, 0);
 	if (fd >= 0 || errno != ENOENT || mk == 0)
 		return must(fd, step, "open", path);
-	if (mk == 1)
-		return open_dir(root, path, step, path);
-	const char *base;
-	int dfd = open_parent(root, path, &base, step);
-	int f = openat(dfd, base, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
-	if (f < 0 && errno != EEXIST)
-		die_errno(step, "mkdir", path);
-	close(f);
-	close(dfd);
-	return must(resolve(root, path, 0), step, "open", path);
+	return walk_create(root, path, mk, step);
 }
 
 int setup_rootfs(const struct plan *p)
@@ -121,29 +200,68 @@ int setup_rootfs(const struct plan *p)
 
 static unsigned long kept_flags(const char *at, const char *step, const char *path);
 
+#define MS_ATIME_FLAGS (MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)
+/* What the kernel locks on mounts handed to a less privileged user namespace (MNT_LOCK_*). */
+#define MS_LOCKABLE (MS_RDONLY | MS_NODEV | MS_NOEXEC | MS_NOSUID | MS_ATIME_FLAGS)
+
+/*
+ * MS_BIND ignores MS_RDONLY & co.: a bind gets its flags from a remount, which
+ * sets exactly the flags it is given (what the options set; an option that only
+ * clears, such as "rw" or "dev", still asks for the remount). In a user
+ * namespace the kernel refuses (EPERM) a remount that drops a flag it locked;
+ * then, as runc does, the locked flags of the mount are kept, unless the
+ * options cleared one explicitly, or asked for other atime flags: that cannot
+ * be done, and says so. An early copy (idmap.c) was taken outside the user
+ * namespace, so nothing is locked on it: its remount takes the second way at
+ * once, as the kernel would have made it.
+ */
+static void bind_remount(const struct mnt *m, const char *at)
+{
+	unsigned long set = m->bindro;
+	if (!m->early && mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | set, NULL) == 0)
+		return;
+	if (!m->early && errno != EPERM)
+		die_errno(m->name, "remount", m->target);
+	unsigned long src = kept_flags(at, m->name, m->target);
+	if (src & m->bind_clear & MS_LOCKABLE)
+		die(m->name, "remount", m->target, EPERM, "cannot clear locked flags (ro, nosuid, nodev, noexec, atime) of the source mount");
+	if ((set & MS_ATIME_FLAGS) && (set & MS_ATIME_FLAGS) != (src & MS_ATIME_FLAGS))
+		die(m->name, "remount", m->target, EPERM, "cannot change locked atime flags of the source mount");
+	must(mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | set | (src & MS_LOCKABLE), NULL), m->name, "remount", m->target);
+}
+
 void do_mounts(const struct plan *p, int root)
 {
 	char at[32];
 	for (size_t i = 0; i < p->nmounts; i++) {
 		const struct mnt *m = &p->mounts[i];
-		struct stat covered;
+		struct stat covered, src;
 		int had = -1;
+		uint32_t mk = m->mkdir;
+		if (mk == 4) { /* a bind whose source may come from an earlier mount: look now */
+			if ((m->tree >= 0 ? fstat(m->tree, &src) : stat(m->source, &src)) < 0)
+				die_errno(m->name, "mount", m->source);
+			mk = S_ISDIR(src.st_mode) ? 1 : 2;
+		}
 		if (m->keep_mode && (had = resolve(root, m->target, O_DIRECTORY)) >= 0)
 			must(fstat(had, &covered), m->name, "stat", m->target);
-		int fd = open_target(root, m->target, m->mkdir, m->name);
+		int fd = open_target(root, m->target, mk, m->name);
 		snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
 		if (m->tree >= 0) /* id-mapped: attach the copy prepared before the namespaces */
 			must(syscall(SYS_move_mount, m->tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
 			     m->name, "move_mount", m->target);
-		else
-			must(mount(m->source, at, *m->fstype ? m->fstype : NULL, m->flags, *m->data ? m->data : NULL),
-			     m->name, "mount", m->target);
-		if (had >= 0) { /* the new tmpfs's root takes the covered directory's mode */
-			close(had);
-			int fresh = must(resolve(root, m->target, O_DIRECTORY), m->name, "open", m->target);
-			snprintf(at, sizeof at, "/proc/self/fd/%d", fresh);
-			must(chmod(at, covered.st_mode & 07777), m->name, "chmod", m->target);
-			close(fresh);
+		else {
+			/* a tmpfs over a directory that exists takes its mode, as mode= (so
+			 * that the mount's options show it, as with runc) */
+			char data[4096];
+			const char *d = m->data;
+			if (had >= 0) {
+				close(had);
+				snprintf(data, sizeof data, "%s%smode=%o", d, *d ? "," : "", covered.st_mode & 07777);
+				d = data;
+			}
+			must(mount(m->source, at, *m->fstype ? m->fstype : NULL, m->flags, *d ? d : NULL), m->name,
+			     "mount", m->target);
 		}
 		if (m->copyup) { /* fd still reaches the directory the mount now covers */
 			int fresh = must(resolve(root, m->target, O_DIRECTORY), m->name, "open", m->target);
@@ -151,24 +269,12 @@ void do_mounts(const struct plan *p, int root)
 			close(fresh);
 		}
 		close(fd);
-		if (!m->bindro && !m->propagation && !m->attr_set && !m->attr_clr)
+		if (!m->bindro && !m->bind_clear && !m->propagation && !m->attr_set && !m->attr_clr)
 			continue;
 		fd = must(resolve(root, m->target, 0), m->name, "open", m->target);
 		snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
-		/* MS_BIND ignores MS_RDONLY & co.: a bind is made read-only by a remount.
-		 * In a user namespace one that drops a flag the kernel locked fails with
-		 * EPERM; then keep those flags (see kept_flags). */
-		/* An early copy was taken outside the container's user namespace, so the
-		 * kernel locked none of its flags; keep them as it would have (below). */
-		if (m->bindro && m->early)
-			must(mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro | kept_flags(at, m->name, m->target), NULL),
-			     m->name, "remount", m->target);
-		else if (m->bindro && mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro, NULL) < 0) {
-			if (errno != EPERM)
-				die_errno(m->name, "remount", m->target);
-			must(mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->bindro | kept_flags(at, m->name, m->target), NULL),
-			     m->name, "remount", m->target);
-		}
+		if (m->bindro || m->bind_clear)
+			bind_remount(m, at);
 		if (m->propagation)
 			must(mount(NULL, at, NULL, m->propagation, NULL), m->name, "mount", m->target);
 		struct mount_attr a = {.attr_set = m->attr_set, .attr_clr = m->attr_clr};
@@ -197,15 +303,15 @@ static int open_late(const char *path, const char *step, char *at)
 }
 
 /*
- * A bind remount replaces all per-mount flags. In a user namespace the kernel
- * locks nosuid, nodev, noexec and the atime flags that the mount had when it
- * was shared with us, and refuses (EPERM) a remount that would drop them; so
- * repeat the ones already set.
+ * The per-mount flags of a mount as MS_* (ro, nosuid, nodev, noexec, atime):
+ * what a bind remount must repeat to keep them. In a user namespace the kernel
+ * locks those that the mount had when it was shared with us, and refuses
+ * (EPERM) a remount that would drop them.
  */
 static unsigned long kept_flags(const char *at, const char *step, const char *path)
 {
 	static const struct { unsigned long st, ms; } map[] = {
-		{ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
+		{ST_RDONLY, MS_RDONLY}, {ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
 		{ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
 	};
 	struct statvfs s;
@@ -214,6 +320,9 @@ static unsigned long kept_flags(const char *at, const char *step, const char *pa
 	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
 		if (s.f_flag & map[i].st)
 			fl |= map[i].ms;
+	/* statfs has no strictatime: it is what neither noatime nor relatime is */
+	if (!(fl & (MS_NOATIME | MS_RELATIME)))
+		fl |= MS_STRICTATIME;
 	return fl;
 }
 
@@ -234,19 +343,30 @@ void do_remounts(const struct plan *p)
 
 void do_masked_and_readonly(const struct plan *p)
 {
-	char at[PATH_MAX];
+	char at[PATH_MAX], shared[PATH_MAX] = "";
 	struct stat st;
+	int empty = -1;
 	for (size_t i = 0; i < p->nmasked; i++) {
 		const char *step = "linux.maskedPaths", *path = p->masked[i];
 		int fd = open_late(path, step, at);
 		if (fd < 0)
 			continue;
 		must(fstat(fd, &st), step, "stat", path);
-		/* a directory is hidden under an empty read-only tmpfs, a file under /dev/null */
-		must(S_ISDIR(st.st_mode) ? mount("tmpfs", at, "tmpfs", MS_RDONLY, NULL)
-					 : mount("/dev/null", at, NULL, MS_BIND, NULL), step, "mount", path);
+		/* A file is hidden under /dev/null; a directory under an empty
+		 * read-only tmpfs, one for all of them (binds of the first, as runc
+		 * does: one mount's worth of kernel memory, whatever the count). */
+		if (!S_ISDIR(st.st_mode))
+			must(mount("/dev/null", at, NULL, MS_BIND, NULL), step, "mount", path);
+		else if (empty >= 0)
+			must(mount(shared, at, NULL, MS_BIND, NULL), step, "mount", path);
+		else {
+			must(mount("tmpfs", at, "tmpfs", MS_RDONLY, NULL), step, "mount", path);
+			empty = must(open_late(path, step, shared), step, "open", path);
+		}
 		close(fd);
 	}
+	if (empty >= 0)
+		close(empty);
 	for (size_t i = 0; i < p->nreadonly; i++) {
 		const char *step = "linux.readonlyPaths", *path = p->readonly[i];
 		int fd = open_late(path, step, at);

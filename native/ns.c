@@ -40,11 +40,23 @@ void join_and_unshare(const struct plan *p)
 		const struct nsjoin *j = &p->ns[i];
 		fds[i] = must(open(j->path, O_RDONLY | O_CLOEXEC), j->name ? j->name : "namespaces", "open", j->path);
 	}
-	for (size_t i = 0; i < p->nns; i++) {
-		const struct nsjoin *j = &p->ns[i];
-		must(setns(fds[i], j->type), j->name ? j->name : "namespaces", "setns", j->path);
-		close(fds[i]);
-	}
+	/* As runc (and nsenter) do: the other namespaces first, while we still
+	 * hold the host's privileges (a namespace not owned by the user namespace
+	 * we join would refuse us afterwards); then the user namespace; then what
+	 * refused us before (EPERM), which only its root may join. */
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < p->nns; i++) {
+			const struct nsjoin *j = &p->ns[i];
+			if (fds[i] < 0 || (pass == 1) != (j->type == CLONE_NEWUSER))
+				continue;
+			if (setns(fds[i], j->type) < 0) {
+				if (pass == 0 && errno == EPERM)
+					continue;
+				die_errno(j->name ? j->name : "namespaces", "setns", j->path);
+			}
+			close(fds[i]);
+			fds[i] = -1;
+		}
 	if (p->unshare_flags)
 		must(unshare(p->unshare_flags), "namespaces", "unshare", "");
 	loopback_up(p);

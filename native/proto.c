@@ -55,9 +55,6 @@ struct type { const char *name; size_t size; const struct field *f; };
 TYPE(nsjoin, ns_type, "NS_JOIN",
      F(nsjoin, NS_TYPE, U32, "type", type), F(nsjoin, NS_PATH, STR, "path", path),
      OPT(nsjoin, NAME, STR, "name", name));
-TYPE(rlim, rl_type, "RLIMIT",
-     F(rlim, RL_RESOURCE, U32, "resource", resource), F(rlim, RL_SOFT, U64, "soft", soft),
-     F(rlim, RL_HARD, U64, "hard", hard), OPT(rlim, NAME, STR, "name", name));
 TYPE(mnt, mnt_type, "MOUNT",
      F(mnt, NAME, STR, "name", name), F(mnt, M_SOURCE, STR, "source", source),
      F(mnt, M_TARGET, STR, "target", target), F(mnt, M_FSTYPE, STR, "fstype", fstype),
@@ -65,6 +62,7 @@ TYPE(mnt, mnt_type, "MOUNT",
      F(mnt, M_PROPAGATION, U32, "propagation", propagation),
      F(mnt, M_ATTR_SET, U64, "attrSet", attr_set), F(mnt, M_ATTR_CLR, U64, "attrClr", attr_clr),
      F(mnt, M_MKDIR, U32, "mkdir", mkdir), F(mnt, M_BINDRO, U32, "bindRemount", bindro),
+     F(mnt, M_BIND_CLEAR, U32, "bindClear", bind_clear),
      F(mnt, M_COPYUP, BOOL, "copyUp", copyup),
      OPT(mnt, M_UIDMAP, STR, "uidMap", uidmap), OPT(mnt, M_GIDMAP, STR, "gidMap", gidmap),
      F(mnt, M_IDMAP_REC, BOOL, "idmapRecursive", idmap_rec),
@@ -86,7 +84,8 @@ TYPE(sysctl, sysctl_type, "SYSCTL",
 TYPE(hook, hook_type, "HOOK",
      F(hook, NAME, STR, "name", name), F(hook, H_PHASE, U32, "phase", phase),
      F(hook, H_PATH, STR, "path", path), VEC(hook, H_ARG, STRV, "args", args, 4096),
-     VEC(hook, H_ENV, STRV, "env", env, 4096), F(hook, H_TIMEOUT, U32, "timeout", timeout));
+     VEC(hook, H_ENV, STRV, "env", env, 4096), F(hook, H_TIMEOUT, U32, "timeout", timeout),
+     F(hook, H_INHERIT_ENV, BOOL, "inheritEnv", inherit_env));
 TYPE(sched, sched_type, "SCHED",
      F(sched, SC_POLICY, U32, "policy", policy), F(sched, SC_FLAGS, U64, "flags", flags),
      F(sched, SC_NICE, I32, "nice", nice), F(sched, SC_PRIORITY, U32, "priority", priority),
@@ -106,7 +105,6 @@ TYPE(plan, plan_type, "PLAN",
      F(plan, LOOPBACK, BOOL, "loopback", loopback),
      LIST(plan, NS_JOIN, "nsJoin", ns, 32, ns_type),
      OPT(plan, TIME_OFFSETS, STR, "timeOffsets", time_offsets),
-     LIST(plan, RLIMIT, "rlimits", rl, 64, rl_type),
      OPT(plan, OOM_SCORE_ADJ, I32, "oomScoreAdj", oom_score_adj),
      VEC(plan, CPU_INITIAL, BYTES, "cpuInitial", cpu_initial, 1024),
      F(plan, ROOTFS, STR, "rootfs", rootfs),
@@ -129,6 +127,8 @@ TYPE(plan, plan_type, "PLAN",
      OPT(plan, IOPRIO, U32, "ioPriority", ioprio),
      ONE(plan, SCHED, "scheduler", sched, sched_type),
      VEC(plan, CPU_FINAL, BYTES, "cpuFinal", cpu_final, 1024),
+     F(plan, HOME_FROM_PASSWD, BOOL, "homeFromPasswd", home_from_passwd),
+     OPT(plan, MPOL_MODE, U32, "mpolMode", mpol_mode), VEC(plan, MPOL_NODES, BYTES, "mpolNodes", mpol_nodes, 128),
      LIST(plan, EXEC_ATTR, "execAttrs", attrs, 16, attrw_type),
      F(plan, UID, U32, "uid", uid),
      F(plan, GID, U32, "gid", gid),
@@ -148,7 +148,7 @@ TYPE(plan, plan_type, "PLAN",
      F(plan, CWD, STR, "cwd", cwd),
      VEC(plan, ENV, STRV, "env", env, 65536),
      VEC(plan, ARG, STRV, "args", args, 65536),
-     OPT(plan, FIFO, STR, "fifo", fifo),
+     OPT(plan, FIFO, STR, "fifo", fifo), F(plan, FIFO_BY_PROC, BOOL, "fifoByProc", fifo_by_proc),
      OPT(plan, CONSOLE_FD, U32, "consoleFd", console_fd),
      F(plan, CONSOLE_ROWS, U32, "consoleRows", console_rows),
      F(plan, CONSOLE_COLS, U32, "consoleCols", console_cols),
@@ -260,8 +260,8 @@ int decode_plan(const uint8_t *buf, size_t len, struct plan *p, char *err, size_
 		bad("protocol version %u, want %u", le32(buf + 6), PROTO_VERSION);
 	decode(&plan_type, p, buf, len, p->seen);
 	for (size_t i = 0; i < p->nmounts; i++)
-		if (p->mounts[i].mkdir > 2)
-			bad("MOUNT: M_MKDIR %u, want 0, 1 or 2", p->mounts[i].mkdir);
+		if (p->mounts[i].mkdir > 4)
+			bad("MOUNT: M_MKDIR %u, want 0 to 4", p->mounts[i].mkdir);
 	for (size_t i = 0; i < p->nhooks; i++)
 		if (p->hooks[i].phase != 1 && p->hooks[i].phase != 2)
 			bad("HOOK: H_PHASE %u, want 1 or 2", p->hooks[i].phase);
@@ -272,6 +272,10 @@ int decode_plan(const uint8_t *buf, size_t len, struct plan *p, char *err, size_
 	if ((p->cpu_initial && (p->ncpu_initial == 0 || p->ncpu_initial % 8)) ||
 	    (p->cpu_final && (p->ncpu_final == 0 || p->ncpu_final % 8)))
 		bad("CPU_INITIAL/CPU_FINAL: a CPU mask is a non-zero multiple of 8 bytes");
+	if (p->mpol_nodes && (p->nmpol_nodes == 0 || p->nmpol_nodes % 8))
+		bad("MPOL_NODES: a nodemask is a non-zero multiple of 8 bytes");
+	if (p->mpol_nodes && !p->seen[TAG_MPOL_MODE])
+		bad("MPOL_NODES without MPOL_MODE");
 	if (p->seccomp_listener && !p->seccomp)
 		bad("SECCOMP_LISTENER without SECCOMP_BPF");
 	return 0;

@@ -22,10 +22,6 @@
 #define TAG_NS_TYPE 6 /* u32 */
 #define TAG_NS_PATH 7 /* str */
 #define TAG_TIME_OFFSETS 8 /* str */
-#define TAG_RLIMIT 9 /* list */
-#define TAG_RL_RESOURCE 10 /* u32 */
-#define TAG_RL_SOFT 11 /* u64 */
-#define TAG_RL_HARD 12 /* u64 */
 #define TAG_OOM_SCORE_ADJ 13 /* i32 */
 #define TAG_ROOTFS 14 /* str */
 #define TAG_ROOT_PROPAGATION 15 /* u32 */
@@ -41,6 +37,7 @@
 #define TAG_M_ATTR_CLR 25 /* u64 */
 #define TAG_M_MKDIR 26 /* u32 */
 #define TAG_M_BINDRO 27 /* u32 */
+#define TAG_M_BIND_CLEAR 122 /* u32 */
 #define TAG_M_COPYUP 76 /* u32 */
 #define TAG_M_UIDMAP 79 /* str */
 #define TAG_M_GIDMAP 112 /* str */
@@ -75,6 +72,7 @@
 #define TAG_H_PATH 52 /* str */
 #define TAG_H_ARG 53 /* str */
 #define TAG_H_ENV 54 /* str */
+#define TAG_H_INHERIT_ENV 120 /* u32 */
 #define TAG_H_TIMEOUT 55 /* u32 */
 #define TAG_UID 56 /* u32 */
 #define TAG_GID 57 /* u32 */
@@ -93,6 +91,7 @@
 #define TAG_ENV 69 /* str */
 #define TAG_ARG 70 /* str */
 #define TAG_FIFO 71 /* str */
+#define TAG_FIFO_BY_PROC 117 /* u32 */
 #define TAG_CONSOLE_FD 72 /* u32 */
 #define TAG_CONSOLE_ROWS 73 /* u32 */
 #define TAG_CONSOLE_COLS 74 /* u32 */
@@ -100,6 +99,9 @@
 #define TAG_DEV_CONSOLE 75 /* u32 */
 #define TAG_CPU_INITIAL 93 /* bytes */
 #define TAG_CPU_FINAL 94 /* bytes */
+#define TAG_HOME_FROM_PASSWD 121 /* u32 */
+#define TAG_MPOL_MODE 118 /* u32 */
+#define TAG_MPOL_NODES 119 /* bytes */
 #define TAG_NEW_KEYRING 95 /* u32 */
 #define TAG_PERSONALITY 96 /* u32 */
 #define TAG_IOPRIO 97 /* u32 */

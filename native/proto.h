@@ -14,9 +14,8 @@
 #define MAX_FRAME (16u << 20)
 
 struct nsjoin  { uint32_t type; const char *path, *name; };
-struct rlim    { uint32_t resource; uint64_t soft, hard; const char *name; };
 struct mnt     { const char *name, *source, *target, *fstype, *data;
-		 uint32_t flags, propagation, mkdir, bindro, copyup; uint64_t attr_set, attr_clr;
+		 uint32_t flags, propagation, mkdir, bindro, bind_clear, copyup; uint64_t attr_set, attr_clr;
 		 const char *uidmap, *gidmap; uint32_t idmap_rec; /* id-mapped when uidmap */
 		 uint32_t keep_mode; /* a tmpfs takes the covered directory's mode */
 		 uint32_t early; /* a bind source taken before the namespaces (tree) */
@@ -25,7 +24,7 @@ struct dev     { const char *name, *path, *host; uint32_t mode, major, minor, ui
 struct symlink { const char *name, *target, *path; };
 struct remount { const char *name, *path; uint32_t flags; };
 struct sysctl  { const char *name, *path, *value; };
-struct hook    { const char *name, *path; uint32_t phase, timeout;
+struct hook    { const char *name, *path; uint32_t phase, timeout, inherit_env;
 		 char **args; size_t nargs; char **env; size_t nenv; };
 struct sched   { uint32_t policy, priority; int32_t nice; uint64_t flags, runtime, deadline, period; };
 struct attrw   { const char *name, *path, *value; };
@@ -38,7 +37,7 @@ struct plan {
 	uint32_t root_propagation, post_propagation, uid, gid, umask, seccomp_flags, seccomp_early;
 	uint32_t new_keyring, personality, ioprio; /* the last two applied when seen */
 	uint32_t console_fd, console_rows, console_cols, dev_console; /* console_fd when seen */
-	uint32_t console_no_onlcr;
+	uint32_t console_no_onlcr, fifo_by_proc, home_from_passwd;
 	uint32_t no_setgroups;
 	int32_t oom_score_adj;
 	uint64_t caps[5]; /* by enum cap_set; applied when seen[TAG_CAP_BOUNDING] */
@@ -47,10 +46,10 @@ struct plan {
 	const uint8_t *seccomp; size_t nseccomp;                 /* NULL when absent */
 	const char *seccomp_listener;                            /* NULL when absent */
 	const uint8_t *cpu_initial, *cpu_final; size_t ncpu_initial, ncpu_final; /* likewise */
+	uint32_t mpol_mode; const uint8_t *mpol_nodes; size_t nmpol_nodes; /* when seen[TAG_MPOL_MODE] */
 	struct sched *sched; size_t nsched;                      /* 0 or 1 */
 	struct attrw *attrs; size_t nattrs;
 	struct nsjoin *ns; size_t nns;
-	struct rlim *rl; size_t nrl;
 	struct mnt *mounts; size_t nmounts;
 	struct dev *devs; size_t ndevs;
 	struct symlink *links; size_t nlinks;
@@ -111,6 +110,7 @@ void set_process_attrs(const struct plan *p);             /* attrs.c, after pivo
 int notify_connect(const struct plan *p);                 /* notify.c: -1 if none */
 void notify_send(const struct plan *p, int sock, int listener, const char *state); /* notify.c */
 void set_no_new_privs(const struct plan *p);              /* user.c */
+void set_home(struct plan *p);                            /* user.c, after pivot */
 void install_seccomp(const struct plan *p, int agent, const char *state); /* user.c */
 void set_user(const struct plan *p, int cap_last);        /* user.c */
 

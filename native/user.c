@@ -20,12 +20,60 @@
 #include "proto.h"
 
 #include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/*
+ * HOME, when the process has none: the home directory of its uid in the
+ * container's own /etc/passwd (read after pivot_root, with a parser of our own:
+ * getpwuid(3) would load the container's NSS modules into us), or "/" when the
+ * uid has no entry, as runc does. An empty HOME= is replaced.
+ */
+void set_home(struct plan *p)
+{
+	char line[4096], home[PATH_MAX] = "/";
+	FILE *f = p->home_from_passwd ? fopen("/etc/passwd", "re") : NULL;
+	if (!p->home_from_passwd)
+		return;
+	while (f && fgets(line, sizeof line, f)) {
+		/* name:password:uid:gid:gecos:home:shell */
+		char *fld[7] = {line}, *s = line;
+		int n = 1;
+		for (; *s && n < 7; s++)
+			if (*s == ':') {
+				*s = 0;
+				fld[n++] = s + 1;
+			}
+		if (n < 7 || !*fld[2] || strtoul(fld[2], &s, 10) != p->uid || *s)
+			continue;
+		fld[6][strcspn(fld[6], "\n")] = 0;
+		snprintf(home, sizeof home, "%s", *fld[5] ? fld[5] : "/");
+		break;
+	}
+	if (f)
+		fclose(f);
+	size_t n = 0;
+	for (char **e = p->env; *e; e++)
+		n++;
+	char **env = calloc(n + 2, sizeof *env), *h = malloc(strlen(home) + 6);
+	if (!env || !h)
+		die("process.env", "HOME", "", ENOMEM, NULL);
+	sprintf(h, "HOME=%s", home);
+	size_t k = 0;
+	for (char **e = p->env; *e; e++)
+		if (strncmp(*e, "HOME=", 5))
+			env[k++] = *e;
+	env[k++] = h;
+	p->env = env;
+}
 
 void set_no_new_privs(const struct plan *p)
 {

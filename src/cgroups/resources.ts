@@ -19,9 +19,13 @@ import * as v2 from "./v2.ts";
 
 export type { CgroupDir } from "./files.ts";
 
-/** Pure: "max" for no limit (0 or negative in the spec means none), else the number. */
+/**
+ * Pure: pids.max for linux.resources.pids.limit. A negative limit is none ("max"). 0 means
+ * no process at all (runtime-spec 1.3); the kernel would refuse even the init, so it becomes
+ * 1, as runc does (systemd cannot express 0 either).
+ */
 export function pidsMax(limit: number): string {
-  return limit > 0 ? String(limit) : "max";
+  return limit > 0 ? String(limit) : limit === 0 ? "1" : "max";
 }
 
 /** Pure: the controllers a resources object actually asks something of (v1 names; io for blkio on v2). */
@@ -31,7 +35,8 @@ export function wantedControllers(r: LinuxResources): string[] {
   if (m && (m.limit || m.reservation || m.swap || m.kernel || m.kernelTCP || m.swappiness !== undefined || m.disableOOMKiller || m.useHierarchy !== undefined || m.checkBeforeUpdate))
     out.push("memory");
   const c = r.cpu;
-  if (c && (c.shares || c.quota || c.period || c.burst || c.realtimeRuntime || c.realtimePeriod || c.idle)) out.push("cpu");
+  const given = (v: unknown) => v !== undefined && v !== null;
+  if (c && (c.shares || c.quota || c.period || given(c.burst) || c.realtimeRuntime || c.realtimePeriod || given(c.idle))) out.push("cpu");
   if (c && (c.cpus || c.mems)) out.push("cpuset");
   if (r.pids && r.pids.limit !== undefined) out.push("pids");
   const b = r.blockIO;

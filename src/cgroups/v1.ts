@@ -92,8 +92,9 @@ export function cpuV1(dir: string, c: LinuxCPU): void {
     put(dir, "cpu.cfs_quota_us", String(c.quota > 0 ? c.quota : -1), "cpu.quota");
     if (periodLeft) put(dir, "cpu.cfs_period_us", String(c.period), "cpu.period");
   }
-  if (c.burst) put(dir, "cpu.cfs_burst_us", String(c.burst), "cpu.burst");
-  if (c.idle) put(dir, "cpu.idle", String(c.idle), "cpu.idle");
+  // burst and idle are written when given, 0 included (update takes them back to 0)
+  if (c.burst !== undefined && c.burst !== null) put(dir, "cpu.cfs_burst_us", String(c.burst), "cpu.burst");
+  if (c.idle !== undefined && c.idle !== null) put(dir, "cpu.idle", String(c.idle), "cpu.idle");
 }
 
 /** cpuset.cpus and cpuset.mems: the same files in v1 and v2. */

@@ -48,8 +48,8 @@ export function cpuV2(dir: string, c: LinuxCPU): void {
   if (c.shares) put(dir, "cpu.weight", String(sharesToWeight(c.shares)), "cpu.shares");
   const max = cpuMax(c.quota, c.period);
   if (max) put(dir, "cpu.max", max, c.quota ? "cpu.quota" : "cpu.period");
-  if (c.burst) put(dir, "cpu.max.burst", String(c.burst), "cpu.burst");
-  if (c.idle) put(dir, "cpu.idle", String(c.idle), "cpu.idle");
+  if (c.burst !== undefined && c.burst !== null) put(dir, "cpu.max.burst", String(c.burst), "cpu.burst");
+  if (c.idle !== undefined && c.idle !== null) put(dir, "cpu.idle", String(c.idle), "cpu.idle");
 }
 
 

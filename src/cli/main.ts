@@ -34,7 +34,7 @@ const CREATE_FLAGS: FlagSpec = {
   "no-pivot": { help: "do not use pivot_root to jail process inside rootfs" },
   "no-new-keyring": { help: "do not create a new session keyring for the container" },
   "preserve-fds": { value: true, help: "pass N additional file descriptors to the container", def: "0" },
-  "pidfd-socket": { value: true, help: "not supported yet" },
+  "pidfd-socket": { value: true, help: "path to an AF_UNIX socket which will receive the pidfd of the container's init" },
 };
 
 interface Command extends HelpEntry {
@@ -77,6 +77,7 @@ function createOptions(ctx: Ctx, id: string) {
     bundle: ctx.f.bundle as string,
     pidFile: ctx.f["pid-file"] as string | undefined,
     consoleSocket: ctx.f["console-socket"] as string | undefined,
+    pidfdSocket: ctx.f["pidfd-socket"] as string | undefined,
     noPivot: !!ctx.f["no-pivot"],
     noNewKeyring: !!ctx.f["no-new-keyring"],
     preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
@@ -184,6 +185,11 @@ const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const { listContainers } = await import("../container/lifecycle.ts");
       const { specState } = await import("../container/state.ts");
+      // runc: a root named on the command line must exist; the default one may not yet
+      if (ctx.g.root !== undefined) {
+        const { exists } = await import("../sys/fs.ts");
+        if (!exists(ctx.root)) throw new UsageError(`--root ${ctx.root}: no such directory`);
+      }
       const cs = listContainers(ctx.root);
       if (ctx.f.quiet) {
         for (const c of cs) stdout(c.st.id + "\n");
@@ -245,6 +251,7 @@ const COMMANDS: Record<string, Command> = {
       "preserve-fds": { value: true, help: "pass N additional file descriptors to the container", def: "0" },
       cgroup: { multi: true, help: "run the process in a (sub-)cgroup: PATH, or CONTROLLER[,CONTROLLER]:PATH per hierarchy (cgroup v1)" },
       "ignore-paused": { help: "allow exec in a paused container" },
+      "pidfd-socket": { value: true, help: "path to an AF_UNIX socket which will receive the pidfd of the process" },
     },
     async run(ctx) {
       if (ctx.args.length < 1) throw usage("requires a container id");
@@ -272,6 +279,7 @@ const COMMANDS: Record<string, Command> = {
         detach: !!ctx.f.detach,
         pidFile: ctx.f["pid-file"] as string | undefined,
         consoleSocket: ctx.f["console-socket"] as string | undefined,
+        pidfdSocket: ctx.f["pidfd-socket"] as string | undefined,
         preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
         listenFds: listenFds(),
         ignorePaused: !!ctx.f["ignore-paused"],
@@ -337,6 +345,8 @@ const COMMANDS: Record<string, Command> = {
       "blkio-weight": { value: true, help: "specifies per cgroup weight, range is from 10 to 1000" },
       "cpu-period": { value: true, help: "CPU CFS period to be used for hardcapping (in usecs). 0 to use system default" },
       "cpu-quota": { value: true, help: "CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period" },
+      "cpu-burst": { value: true, help: "CPU CFS hardcap burst limit (in usecs). Allowed accumulated cpu time additionally for burst a given period" },
+      "cpu-idle": { value: true, help: "set cgroup SCHED_IDLE or not, 0: default, 1: SCHED_IDLE" },
       "cpu-share": { value: true, help: "CPU shares (relative weight vs. other containers)" },
       "cpu-shares": { value: true, help: "alias of --cpu-share" },
       "cpu-rt-period": { value: true, help: "CPU realtime period to be used for hardcapping (in usecs)" },

@@ -13,18 +13,19 @@
 // the state directory. Nothing is left behind.
 import type { Subprocess } from "bun";
 import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr, writable, writeAtomic } from "../sys/fs.ts";
-import { close, connectUnix, O_CLOEXEC, openFile, recvFd, socketpair } from "../sys/libc.ts";
+import { close, connectUnix, ERRNO_NAMES, pidfdOpen, prlimit, sendFd, strerror, O_CLOEXEC, openFile, recvFd, socketpair } from "../sys/libc.ts";
 import { checkVacant, createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
 import { applyResources } from "../cgroups/resources.ts";
-import { UsageError } from "../errors.ts";
+import { HelperError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
 import { runSession } from "../helper/session.ts";
 import { runHooks } from "../hooks/run.ts";
 import { ValidationError } from "../oci/errors.ts";
 import type { Spec } from "../oci/spec.ts";
 import { validateSpec } from "../oci/validate.ts";
-import { bindSources, compilePlan, type HostFacts } from "../plan/compile.ts";
+import { bindSources, compilePlan, compileRlimits, type HostFacts } from "../plan/compile.ts";
 import type { LsmFacts } from "../plan/lsm.ts";
+import type { PlanRlimit } from "../plan/types.ts";
 import { seccompProcessState } from "../plan/seccomp.ts";
 import { planIdMaps } from "../plan/userns.ts";
 import { writeIdMaps } from "./userns.ts";
@@ -48,6 +49,8 @@ export interface CreateOptions {
   bundle?: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** --pidfd-socket: receives a pidfd of the init (SCM_RIGHTS), as with runc. */
+  pidfdSocket?: string;
   noPivot?: boolean;
   /** --no-new-keyring: the container keeps the caller's session keyring. */
   noNewKeyring?: boolean;
@@ -155,6 +158,7 @@ export function create(o: CreateOptions): Created {
       : spec;
   const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
   const idMaps = planIdMaps(spec, caller);
+  const joinedUserns = joinedUsernsMaps(spec);
   const plan = compilePlan(planSpec, {
     caller,
     bundle,
@@ -167,6 +171,7 @@ export function create(o: CreateOptions): Created {
       dir,
     })),
     fifo,
+    joinedUserns,
     consoleFd: terminal ? 3 + preserve + 1 : undefined,
     bridgedTerminal: terminal && !!o.attached && !o.consoleSocket && !o.keepOnlcr,
     helperWaits: !!o.attached,
@@ -179,11 +184,13 @@ export function create(o: CreateOptions): Created {
     warn,
   });
   const planFrame = encodePlan(plan);
+  if (plan.seccompBpf) debug(`seccomp filter flags: ${plan.seccompFlags}`); // runc's words for the same fact
   debug(`plan: ${planFrame.length} bytes, ${plan.mounts.length} mounts, ${plan.devices.length} devices, cgroups ${targets.map((t) => t.dir).join(" ") || "none"}`);
   // The console socket is connected before anything is created: a wrong path fails cleanly.
   // An attached run receives the master itself, on a socketpair.
   const pair = terminal && o.attached ? socketpair() : undefined;
   const consoleFd = o.consoleSocket ? connectConsole(o.consoleSocket) : pair?.[1];
+  const pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
 
   // 2. From here on, every resource is undone on failure.
   createStateDir(o.root, o.id);
@@ -234,8 +241,10 @@ export function create(o: CreateOptions): Created {
           saveState(dir, st);
           if (idMaps) writeIdMaps(init, idMaps);
           joinCgroups(st.cgroupDirs, init);
+          if (pidfdSock !== undefined) sendPidfd(pidfdSock, init);
         },
         hooks() {
+          applyRlimits(st.pid, compileRlimits(spec));
           debug("mounts done: running prestart and createRuntime hooks, then the rest of the set-up");
           const creating = JSON.stringify(specState(st, "creating"));
           const created = JSON.stringify(specState(st, "created"));
@@ -261,10 +270,44 @@ export function create(o: CreateOptions): Created {
     return { dir, state: st, spec, proc: res.proc, lockFd, master };
   } catch (e) {
     destroy(dir, st, proc);
+    // sched_setattr(2) refuses (EPERM) a task whose CPUs are not all of them: say why, in runc's words
+    if (e instanceof HelperError && e.step === "process.scheduler" && e.errno === 1 && spec.linux?.resources?.cpu?.cpus)
+      throw new HelperError(e.errno, e.step, e.op, e.path, "process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus): the kernel schedules such a task only with every CPU allowed");
     throw e;
   } finally {
     if (consoleFd !== undefined) close(consoleFd);
+    if (pidfdSock !== undefined) close(pidfdSock);
     if (pair) close(pair[0]);
+  }
+}
+
+/**
+ * process.rlimits, set on the container's first process from here with prlimit(2), once its
+ * mounts are made, as runc does: a low RLIMIT_NOFILE does not starve the set-up of fds, and
+ * runjs (the host's root) may raise a hard limit the container's user namespace could not.
+ */
+export function applyRlimits(pid: number, rlimits: PlanRlimit[]): void {
+  for (const r of rlimits) {
+    const e = prlimit(pid, r.resource, r.soft, r.hard);
+    if (e < 0) throw new HelperError(-e, r.name ?? "process.rlimits", "prlimit", "", `${strerror(-e)} (${ERRNO_NAMES[-e] ?? -e})`);
+  }
+}
+
+/** Hand a pidfd of pid to the --pidfd-socket listener (runc's protocol: SCM_RIGHTS). */
+export function sendPidfd(sock: number, pid: number): void {
+  const fd = pidfdOpen(pid);
+  try {
+    sendFd(sock, fd, `pidfd:${pid}`);
+  } finally {
+    close(fd);
+  }
+}
+
+export function connectSocket(path: string, flag: string): number {
+  try {
+    return connectUnix(resolve(path));
+  } catch (e: any) {
+    throw new UsageError(`${flag}: ${e.message}`);
   }
 }
 
@@ -287,11 +330,7 @@ function checkTerminal(terminal: boolean, o: CreateOptions): void {
 }
 
 function connectConsole(path: string): number {
-  try {
-    return connectUnix(resolve(path));
-  } catch (e: any) {
-    throw new UsageError(`--console-socket: ${e.message}`);
-  }
+  return connectSocket(path, "--console-socket");
 }
 
 /**
@@ -311,6 +350,24 @@ function usableCgroups<T extends { h: { mountpoint: string }; dir: string }>(tar
   if (ok.length === 0 && r && Object.values(r).some((v) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)))
     throw new ValidationError("linux.resources", "runjs runs unprivileged and has no delegated cgroup to apply them in (run as root, or delegate a cgroup)");
   return ok;
+}
+
+/**
+ * The id maps of a user namespace joined by /proc/PID/ns/user, when an "idmap" mount with no
+ * mappings of its own needs them (runc reads them the same way).
+ */
+function joinedUsernsMaps(spec: Spec): HostFacts["joinedUserns"] {
+  const path = spec.linux?.namespaces?.find((n) => n.type === "user")?.path;
+  const pid = path && /^\/proc\/(\d+)\/ns\/user$/.exec(path)?.[1];
+  if (!pid || spec.linux?.uidMappings || !(spec.mounts ?? []).some((m) => (m.options ?? []).some((o) => o === "idmap" || o === "ridmap"))) return undefined;
+  const read = (f: string) =>
+    (readTextIfExists(`/proc/${pid}/${f}`) ?? "")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/).map(Number))
+      .map(([containerID, hostID, size]) => ({ containerID: containerID!, hostID: hostID!, size: size! }));
+  return { uidMappings: read("uid_map"), gidMappings: read("gid_map") };
 }
 
 function missingDirs(mountpoint: string, dir: string): string[] {

@@ -24,11 +24,11 @@ import { runSession } from "../helper/session.ts";
 import { ValidationError } from "../oci/errors.ts";
 import type { LinuxCapabilities, Process, Spec } from "../oci/spec.ts";
 import { validateSpec } from "../oci/validate.ts";
-import { compilePlan } from "../plan/compile.ts";
+import { compilePlan, compileRlimits } from "../plan/compile.ts";
 import { seccompProcessState } from "../plan/seccomp.ts";
 import { readText, readTextIfExists, resolvePath, stderr, writeAtomic } from "../sys/fs.ts";
 import { close, connectUnix, kill, socketpair } from "../sys/libc.ts";
-import { helperPath, lsmFacts, ownBoundingSet, receiveMaster } from "./create.ts";
+import { applyRlimits, connectSocket, helperPath, lsmFacts, ownBoundingSet, receiveMaster, sendPidfd } from "./create.ts";
 import { attach } from "./run.ts";
 import { computeStatus, loadState, specState, stateDir } from "./state.ts";
 
@@ -50,6 +50,8 @@ export interface ExecOptions {
   detach: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  /** --pidfd-socket: receives a pidfd of the process. */
+  pidfdSocket?: string;
   preserveFds: number;
   /** LISTEN_FDS passed on from our caller (systemd socket activation). */
   listenFds?: number;
@@ -203,6 +205,7 @@ export async function exec(o: ExecOptions): Promise<number> {
   } catch (e: any) {
     throw new UsageError(`--console-socket: ${e.message}`);
   }
+  const pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
   let child = 0;
   let spawned: import("bun").Subprocess | undefined;
   let master: number | undefined;
@@ -216,8 +219,10 @@ export async function exec(o: ExecOptions): Promise<number> {
           debug(`runjs-init: helper pid ${helper}, process pid ${pid}`);
           child = pid;
           joinExecCgroups(cgroups, targets, pid, o.subCgroups?.length ? undefined : st.pid);
+          if (pidfdSock !== undefined) sendPidfd(pidfdSock, pid);
         },
         hooks() {
+          applyRlimits(child, compileRlimits(spec));
           const running = specState(st, "running");
           const seccompState = plan.seccompListener ? seccompProcessState(spec.linux!.seccomp!, { ...running, pid: child }) : undefined;
           return { creating: "", created: "", seccompState };
@@ -241,6 +246,7 @@ export async function exec(o: ExecOptions): Promise<number> {
     throw e;
   } finally {
     if (consoleFd !== undefined) close(consoleFd);
+    if (pidfdSock !== undefined) close(pidfdSock);
     if (pair) close(pair[0]);
   }
 }

@@ -6,7 +6,7 @@
 import { exists as existsSync, readText, unlink as unlinkSync } from "../sys/fs.ts";
 import { removeCgroups } from "../cgroups/manager.ts";
 import { StateError, UsageError } from "../errors.ts";
-import { runHooksWarn } from "../hooks/run.ts";
+import { runHooks, runHooksWarn } from "../hooks/run.ts";
 import { close, kill, O_CLOEXEC, O_NONBLOCK, O_RDONLY, openFile, poll1, read } from "../sys/libc.ts";
 import { killCgroup, waitGone } from "./destroy.ts";
 import {
@@ -31,8 +31,18 @@ export function start(root: string, id: string, warn: Warn): void {
   withContainer(root, id, (c) => {
     if (c.status !== "created") throw new StateError(id, `cannot start a container that is ${c.status}: ${id}`);
     releaseInit(c.dir, c.st);
-    runHooksWarn("poststart", c.st.hooks.poststart, JSON.stringify(specState(c.st, "running")), warn);
+    poststart(c.st);
   });
+}
+
+/** runc's rule: a failing poststart hook stops the container (SIGKILL) and fails start. */
+export function poststart(st: SavedState): void {
+  try {
+    runHooks("poststart", st.hooks.poststart, JSON.stringify(specState(st, "running")));
+  } catch (e) {
+    if (initAlive(st)) kill(st.pid, 9);
+    throw e;
+  }
 }
 
 /**

@@ -4,10 +4,9 @@
 // it and exits with the container's status (128+N when killed by signal N), which becomes
 // ours. With --keep the stopped container stays for inspection.
 import type { Subprocess } from "bun";
-import { runHooksWarn } from "../hooks/run.ts";
 import { create, type CreateOptions } from "./create.ts";
-import { releaseInit, teardown, type Warn } from "./lifecycle.ts";
-import { specState, unlock, withContainer } from "./state.ts";
+import { poststart, releaseInit, teardown, type Warn } from "./lifecycle.ts";
+import { unlock, withContainer } from "./state.ts";
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
 
@@ -19,7 +18,12 @@ export async function run(o: CreateOptions & { detach?: boolean; keep?: boolean 
     teardown(c.dir, c.state, warn);
     throw e;
   }
-  runHooksWarn("poststart", c.state.hooks.poststart, JSON.stringify(specState(c.state, "running")), warn);
+  try {
+    poststart(c.state);
+  } catch (e) {
+    if (!o.keep) teardown(c.dir, c.state, warn);
+    throw e;
+  }
   unlock(c.lockFd);
   if (o.detach) return 0;
   return attach(c.proc, c.master, () => {

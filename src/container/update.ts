@@ -44,7 +44,7 @@ export function resourcesFromFlags(f: Flags, warn: (m: string) => void): LinuxRe
   mem("memory-swap", "swap");
   if (s("kernel-memory") !== undefined || s("kernel-memory-tcp") !== undefined)
     warn("kernel memory settings are ignored and will be removed");
-  const cpu = (k: string, field: "shares" | "quota" | "period" | "realtimeRuntime" | "realtimePeriod", signed: boolean) => {
+  const cpu = (k: string, field: "shares" | "quota" | "period" | "burst" | "idle" | "realtimeRuntime" | "realtimePeriod", signed: boolean) => {
     const v = s(k);
     if (v === undefined) return;
     (r.cpu ??= {})[field] = int(v, k, signed);
@@ -53,6 +53,8 @@ export function resourcesFromFlags(f: Flags, warn: (m: string) => void): LinuxRe
   cpu("cpu-shares", "shares", false);
   cpu("cpu-quota", "quota", true);
   cpu("cpu-period", "period", false);
+  cpu("cpu-burst", "burst", false);
+  cpu("cpu-idle", "idle", true);
   cpu("cpu-rt-runtime", "realtimeRuntime", true);
   cpu("cpu-rt-period", "realtimePeriod", false);
   if (s("cpuset-cpus") !== undefined) (r.cpu ??= {}).cpus = s("cpuset-cpus");

@@ -98,11 +98,6 @@ export function encodePlan(p: Plan): Uint8Array {
       l.u32(Tag.NS_TYPE, j.type).str(Tag.NS_PATH, j.path);
     });
   if (p.timeOffsets !== undefined) w.str(Tag.TIME_OFFSETS, p.timeOffsets);
-  for (const r of p.rlimits)
-    w.list(Tag.RLIMIT, (l) => {
-      if (r.name) l.str(Tag.NAME, r.name);
-      l.u32(Tag.RL_RESOURCE, r.resource).u64(Tag.RL_SOFT, r.soft).u64(Tag.RL_HARD, r.hard);
-    });
   if (p.oomScoreAdj !== undefined) w.i32(Tag.OOM_SCORE_ADJ, p.oomScoreAdj);
   if (p.cpuInitial) w.bytes(Tag.CPU_INITIAL, p.cpuInitial);
   w.str(Tag.ROOTFS, p.rootfs);
@@ -122,6 +117,7 @@ export function encodePlan(p: Plan): Uint8Array {
         .u64(Tag.M_ATTR_CLR, m.attrClr)
         .u32(Tag.M_MKDIR, m.mkdir)
         .u32(Tag.M_BINDRO, m.bindRemount)
+        .u32(Tag.M_BIND_CLEAR, m.bindClear)
         .u32(Tag.M_COPYUP, m.copyUp ? 1 : 0)
         .u32(Tag.M_IDMAP_REC, m.idmapRecursive ? 1 : 0)
         .u32(Tag.M_KEEP_MODE, m.keepMode ? 1 : 0)
@@ -160,6 +156,7 @@ export function encodePlan(p: Plan): Uint8Array {
       for (const a of h.args) l.str(Tag.H_ARG, a);
       for (const e of h.env) l.str(Tag.H_ENV, e);
       l.u32(Tag.H_TIMEOUT, h.timeout);
+      l.u32(Tag.H_INHERIT_ENV, h.inheritEnv ? 1 : 0);
     });
   w.u32(Tag.NEW_KEYRING, p.newKeyring ? 1 : 0);
   if (p.personality !== undefined) w.u32(Tag.PERSONALITY, p.personality);
@@ -177,6 +174,9 @@ export function encodePlan(p: Plan): Uint8Array {
         .u64(Tag.SC_PERIOD, s.period),
     );
   if (p.cpuFinal) w.bytes(Tag.CPU_FINAL, p.cpuFinal);
+  w.u32(Tag.HOME_FROM_PASSWD, p.homeFromPasswd ? 1 : 0);
+  if (p.mpolMode !== undefined) w.u32(Tag.MPOL_MODE, p.mpolMode);
+  if (p.mpolNodes) w.bytes(Tag.MPOL_NODES, p.mpolNodes);
   for (const a of p.execAttrs) w.list(Tag.EXEC_ATTR, (l) => l.str(Tag.NAME, a.name).str(Tag.W_PATH, a.path).str(Tag.W_VALUE, a.value));
   w.u32(Tag.UID, p.uid);
   w.u32(Tag.GID, p.gid);
@@ -199,6 +199,7 @@ export function encodePlan(p: Plan): Uint8Array {
   for (const e of p.env) w.str(Tag.ENV, e);
   for (const a of p.args) w.str(Tag.ARG, a);
   if (p.fifo !== undefined) w.str(Tag.FIFO, p.fifo);
+  w.u32(Tag.FIFO_BY_PROC, p.fifoByProc ? 1 : 0);
   if (p.consoleFd !== undefined) w.u32(Tag.CONSOLE_FD, p.consoleFd);
   w.u32(Tag.CONSOLE_ROWS, p.consoleRows);
   w.u32(Tag.CONSOLE_COLS, p.consoleCols);

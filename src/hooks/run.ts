@@ -4,13 +4,16 @@
 // container's state JSON on its standard input, exactly the args and env given (args[0] is
 // argv[0]) and an optional timeout in seconds. prestart/createRuntime run during create after
 // the mounts exist and before pivot_root; failing one fails create. poststart runs after
-// start and poststop after delete; failing those only warns. The in-container hooks
-// (createContainer, startContainer) run inside runjs-init instead.
+// start: failing it stops the container and fails start, as runc does; poststop runs after
+// delete and failing it only warns. The in-container hooks (createContainer,
+// startContainer) run inside runjs-init instead. Failures are worded as runc words them
+// ("error running createRuntime hook #1: …"), which callers and runc's tests look for.
 import { HookError } from "../errors.ts";
 import type { Hook } from "../oci/spec.ts";
 import { stderr } from "../sys/fs.ts";
 
-export function runHook(h: Hook, name: string, state: string): void {
+export function runHook(h: Hook, kind: string, i: number, state: string): void {
+  const name = `hooks.${kind}[${i}]: error running ${kind} hook #${i}`;
   const argv = h.args?.length ? h.args : [h.path];
   let r;
   try {
@@ -36,14 +39,14 @@ export function runHook(h: Hook, name: string, state: string): void {
 
 /** Run a list of hooks in order; the first failure throws. */
 export function runHooks(kind: string, hooks: Hook[] | undefined, state: string): void {
-  (hooks ?? []).forEach((h, i) => runHook(h, `hooks.${kind}[${i}]`, state));
+  (hooks ?? []).forEach((h, i) => runHook(h, kind, i, state));
 }
 
 /** Run every hook of the list; failures become warnings (poststart, poststop). */
 export function runHooksWarn(kind: string, hooks: Hook[] | undefined, state: string, warn: (m: string) => void): void {
   (hooks ?? []).forEach((h, i) => {
     try {
-      runHook(h, `hooks.${kind}[${i}]`, state);
+      runHook(h, kind, i, state);
     } catch (e: any) {
       warn(e.message);
     }

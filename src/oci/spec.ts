@@ -122,7 +122,7 @@ export interface Scheduler {
 
 export interface LinuxIOPriority {
   class: "IOPRIO_CLASS_RT" | "IOPRIO_CLASS_BE" | "IOPRIO_CLASS_IDLE";
-  priority: number;
+  priority?: number; // 0 when absent
 }
 
 export interface CPUAffinity {
@@ -270,7 +270,7 @@ export interface LinuxIntelRdt {
 
 export interface LinuxMemoryPolicy {
   mode: string; // MPOL_*
-  nodes: string;
+  nodes?: string; // none for MPOL_DEFAULT and MPOL_LOCAL
   flags?: string[]; // MPOL_F_*
 }
 

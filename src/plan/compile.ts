@@ -6,16 +6,16 @@
 // the host that those decisions depend on (is a bind source a file or a directory, which
 // cgroup hierarchies exist) are gathered beforehand and passed in, so the whole mapping is
 // unit-testable without root.
-import type { Spec } from "../oci/spec.ts";
+import type { LinuxIDMapping, Spec } from "../oci/spec.ts";
 import { ValidationError } from "../oci/errors.ts";
 import { CAPABILITY_NAMES, capMask } from "../oci/capabilities.ts";
 import { sysctlDots, u64 } from "../oci/validate.ts";
 import { BIND_REMOUNT_MASK, MS, parseMountOptions, PROPAGATION } from "./mounts.ts";
-import type { Plan, PlanDevice, PlanMount, PlanRemount, PlanSymlink } from "./types.ts";
+import type { Plan, PlanDevice, PlanMount, PlanRemount, PlanRlimit, PlanSymlink } from "./types.ts";
 import { compileSeccomp } from "./seccomp.ts";
 import { idMapText, planIdMaps } from "./userns.ts";
 import { compileLsm, NO_LSM, type LsmFacts } from "./lsm.ts";
-import { compileAffinity, compileIoPriority, compilePersonality, compileScheduler } from "./process.ts";
+import { compileAffinity, compileIoPriority, compileMemoryPolicy, compilePersonality, compileScheduler } from "./process.ts";
 
 export const CLONE = {
   NEWTIME: 0x80,
@@ -113,6 +113,8 @@ export interface HostFacts {
   bridgedTerminal?: boolean;
   /** exec: a new process in the running container whose init has this (host) pid. */
   exec?: { pid: number };
+  /** The maps of a user namespace the container joins by /proc/PID/ns/user, for "idmap" mounts. */
+  joinedUserns?: { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[] };
   /** Who runs runjs: decides how id maps are written (absent: root). */
   caller?: { euid: number; egid: number };
 }
@@ -167,8 +169,11 @@ function isBind(m: { type?: string; options?: string[] }): boolean {
 function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: boolean) {
   const mounts: PlanMount[] = [];
   const remounts: PlanRemount[] = [];
-  (spec.mounts ?? []).forEach((m, i) => {
-    const name = `mounts[${i}] (${m.destination})`;
+  (spec.mounts ?? []).forEach((m0, i) => {
+    const name = `mounts[${i}] (${m0.destination})`;
+    // runc takes a destination written with the rootfs's host path in front as that path
+    // inside it (its tests write them so)
+    const m = m0.destination.startsWith(facts.rootfs + "/") ? { ...m0, destination: m0.destination.slice(facts.rootfs.length) } : m0;
     const o = parseMountOptions(m.options ?? []);
     const base = {
       name,
@@ -178,6 +183,7 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
       attrSet: o.attrSet,
       attrClr: o.attrClr,
       bindRemount: 0,
+      bindClear: 0,
       copyUp: false,
       keepMode: false,
       early: false,
@@ -189,12 +195,15 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
     if (idmapped && !isBind(m)) throw new ValidationError(`mounts[${i}].uidMappings`, "only bind mounts can be id-mapped");
     if (isBind(m)) {
       const source = absUnder(facts.bundle, m.source ?? "");
+      // A source that is not there yet may be made by an earlier mount (a bind from inside the
+      // rootfs, under a tmpfs mounted before it): the init looks at it when it mounts it, and
+      // fails there if it is still missing, as runc does.
       const kind = facts.sources[source] ?? "missing";
-      if (kind === "missing") throw new ValidationError(`mounts[${i}].source`, `${source} does not exist`);
       const keep = o.flags & BIND_REMOUNT_MASK;
-      // "idmap" without mappings of its own takes the container's (crun's rule)
-      const uids = m.uidMappings ?? (idmapped ? spec.linux?.uidMappings : undefined);
-      const gids = m.gidMappings ?? (idmapped ? spec.linux?.gidMappings : undefined);
+      // "idmap" without mappings of its own takes the container's (crun's rule): its own, or
+      // those of the user namespace it joins
+      const uids = m.uidMappings ?? (idmapped ? spec.linux?.uidMappings ?? facts.joinedUserns?.uidMappings : undefined);
+      const gids = m.gidMappings ?? (idmapped ? spec.linux?.gidMappings ?? facts.joinedUserns?.gidMappings : undefined);
       if (idmapped && (!uids?.length || !gids?.length))
         throw new ValidationError(`mounts[${i}].options`, `${o.idmap}: no uidMappings/gidMappings, neither the mount's nor linux's`);
       mounts.push({
@@ -203,11 +212,12 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
         fstype: "",
         flags: MS.BIND | (o.flags & MS.REC),
         data: "",
-        mkdir: kind === "file" ? 2 : 1,
+        mkdir: kind === "file" ? 2 : kind === "dir" ? 1 : 4,
         bindRemount: keep,
+        bindClear: o.cleared & BIND_REMOUNT_MASK,
         // In a user namespace of its own the container's root is not the host's: the helper
         // takes the source while it still is (a source under a 0700 directory, say)
-        early: userns && !idmapped && (facts.caller?.euid ?? 0) === 0,
+        early: userns && !idmapped && (facts.caller?.euid ?? 0) === 0 && kind !== "missing",
         uidMap: idmapped ? idMapText(uids) : undefined,
         gidMap: idmapped ? idMapText(gids) : undefined,
         idmapRecursive: o.idmap === "ridmap",
@@ -228,7 +238,10 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
     // runc: a tmpfs over an existing directory keeps that directory's mode (a /tmp stays 1777,
     // set-id bits included) unless the options say mode=
     const keepMode = m.type === "tmpfs" && !o.data.some((d) => d.startsWith("mode="));
-    mounts.push({ ...base, source: m.source ?? m.type ?? "none", fstype: m.type ?? "", flags, mkdir: 1, copyUp: o.copyUp, keepMode });
+    // proc and sysfs only on a directory of their own, never through a symlink in the image
+    // (runc's rule): an image's /proc pointing elsewhere would move the kernel's view there
+    const mkdir = m.type === "proc" || m.type === "sysfs" ? 3 : 1;
+    mounts.push({ ...base, source: m.source ?? m.type ?? "none", fstype: m.type ?? "", flags, mkdir, copyUp: o.copyUp, keepMode });
   });
   return { mounts, remounts };
 }
@@ -249,7 +262,7 @@ function compileCgroupMount(
   mounts: PlanMount[],
   remounts: PlanRemount[],
 ): void {
-  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, mkdir: 1 as const, copyUp: false, keepMode: false, early: false, idmapRecursive: false };
+  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, bindClear: 0, mkdir: 1 as const, copyUp: false, keepMode: false, early: false, idmapRecursive: false };
   const v1 = facts.cgroups.filter((c) => c.version === 1);
   if (v1.length === 0) {
     mounts.push({ ...none, name, source: "cgroup", target: dest, fstype: "cgroup2", flags, data: "" });
@@ -311,6 +324,20 @@ function capNames(mask: bigint): string[] {
   return CAPABILITY_NAMES.filter((_, i) => (mask >> BigInt(i)) & 1n);
 }
 
+/**
+ * process.rlimits as prlimit(2) arguments. runjs applies them to the container's process
+ * itself, from the host, once the mounts are made (container/create.ts): they are no step of
+ * the init's plan.
+ */
+export function compileRlimits(spec: Spec): PlanRlimit[] {
+  return (spec.process?.rlimits ?? []).map((r, i) => ({
+    resource: RLIMITS[r.type]!,
+    soft: u64(r.soft),
+    hard: u64(r.hard),
+    name: `process.rlimits[${i}] (${r.type})`,
+  }));
+}
+
 export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   const linux = spec.linux ?? {};
   const proc = spec.process;
@@ -357,13 +384,6 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
       timeOffsets += `${clock} ${off.secs ?? 0} ${off.nanosecs ?? 0}\n`;
   }
 
-  const rlimits = (proc.rlimits ?? []).map((r, i) => ({
-    resource: RLIMITS[r.type]!,
-    soft: u64(r.soft),
-    hard: u64(r.hard),
-    name: `process.rlimits[${i}] (${r.type})`,
-  }));
-
   let { mounts, remounts } = facts.exec ? { mounts: [], remounts: [] } : compileMounts(spec, facts, cgroupns, userns);
   const devBind = (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev" && isBind(m));
   let devices = compileDevices(spec, !devBind);
@@ -409,6 +429,9 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
         path: h.path,
         args: h.args?.length ? h.args : [h.path],
         env: h.env ?? [],
+        // runc's historical behaviour: a startContainer hook without env of its own gets the
+        // process's (it runs just before the process's execve)
+        inheritEnv: phase === 2 && h.env === undefined,
         timeout: h.timeout ?? 0,
       }),
     );
@@ -418,15 +441,15 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   const { cpuInitial, cpuFinal } = compileAffinity(proc.execCPUAffinity);
 
   const c = proc.capabilities;
+  // Names this runtime does not know (newer than its table, or misspelt) are left out with one
+  // warning, runc's: a profile written for a newer kernel still runs.
+  const unknownCaps = new Set<string>();
+  const mask = (set: keyof NonNullable<typeof c>) =>
+    capMask(c![set] ?? [], `process.capabilities.${set}`, (e) => unknownCaps.add(/"(.*)"/.exec(e.problem)?.[1] ?? e.problem));
   const caps = c
-    ? {
-        bounding: capMask(c.bounding ?? [], "process.capabilities.bounding"),
-        effective: capMask(c.effective ?? [], "process.capabilities.effective"),
-        permitted: capMask(c.permitted ?? [], "process.capabilities.permitted"),
-        inheritable: capMask(c.inheritable ?? [], "process.capabilities.inheritable"),
-        ambient: capMask(c.ambient ?? [], "process.capabilities.ambient"),
-      }
+    ? { bounding: mask("bounding"), effective: mask("effective"), permitted: mask("permitted"), inheritable: mask("inheritable"), ambient: mask("ambient") }
     : undefined;
+  if (unknownCaps.size) facts.warn(`process.capabilities: ignoring unknown or unavailable capabilities: [${[...unknownCaps].join(" ")}]`);
   // A capability runjs does not hold itself cannot be given to the container: capset(2)
   // would fail with a bare EPERM. Name the capabilities instead.
   if (caps && facts.ownCaps !== undefined)
@@ -459,7 +482,6 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     loopback: (unshareFlags & CLONE.NEWNET) !== 0,
     nsJoin,
     timeOffsets,
-    rlimits,
     oomScoreAdj: proc.oomScoreAdj,
     cpuInitial,
     // exec: setns into the mount namespace gives its root; without one, chroot into the init's.
@@ -472,7 +494,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     noPivot: facts.noPivot,
     chroot: !hasMountNs,
     remounts,
-    masked: facts.exec ? [] : linux.maskedPaths ?? [],
+    masked: facts.exec ? [] : [...new Set(linux.maskedPaths ?? [])], // each once (runc's tests count)
     readonly: facts.exec ? [] : linux.readonlyPaths ?? [],
     hostname: facts.exec ? undefined : spec.hostname,
     domainname: facts.exec ? undefined : spec.domainname,
@@ -483,6 +505,9 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     ioPriority: compileIoPriority(proc.ioPriority),
     scheduler: compileScheduler(proc.scheduler),
     cpuFinal,
+    ...compileMemoryPolicy(linux.memoryPolicy),
+    // runc: a process without HOME (or with an empty one) gets its user's home directory
+    homeFromPasswd: !(proc.env ?? []).some((e) => e.startsWith("HOME=") && e.length > 5),
     execAttrs,
     uid: proc.user?.uid ?? 0,
     gid: proc.user?.gid ?? 0,
@@ -502,6 +527,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     env: proc.env ?? [],
     args: proc.args ?? [],
     fifo: facts.fifo,
+    fifoByProc: hasMountNs && (spec.mounts ?? []).some((m) => m.type === "proc" && m.destination.replace(/\/+$/, "") === "/proc"),
     consoleFd: proc.terminal ? facts.consoleFd : undefined,
     consoleRows: (proc.terminal && proc.consoleSize?.height) || 0,
     consoleCols: (proc.terminal && proc.consoleSize?.width) || 0,

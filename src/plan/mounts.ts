@@ -121,6 +121,8 @@ export interface ParsedOptions {
   attrSet: bigint;
   attrClr: bigint;
   data: string[];
+  /** MS_* flags an option cleared explicitly (rw, suid, dev, exec, atime, symfollow …). */
+  cleared: number;
   /** tmpcopyup (runc's and crun's extension, used by Podman): fill the tmpfs from the image. */
   copyUp: boolean;
   /** idmap / ridmap (runc's and crun's): an id-mapped bind mount, ridmap for the whole tree. */
@@ -132,7 +134,7 @@ export const EXTENSION_OPTIONS = ["tmpcopyup", "idmap", "ridmap"] as const;
 
 /** Pure: fold a list of option strings into flags, propagation, attributes and data. */
 export function parseMountOptions(options: readonly string[]): ParsedOptions {
-  const r: ParsedOptions = { flags: 0, propagation: 0, attrSet: 0n, attrClr: 0n, data: [], copyUp: false, idmap: "" };
+  const r: ParsedOptions = { flags: 0, propagation: 0, attrSet: 0n, attrClr: 0n, data: [], cleared: 0, copyUp: false, idmap: "" };
   for (const o of options) {
     if (o === "tmpcopyup") {
       r.copyUp = true;
@@ -150,7 +152,11 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
     if ("set" in d) {
       if (d.set & ATIME_FLAGS) r.flags &= ~ATIME_FLAGS;
       r.flags |= d.set;
-    } else if ("clear" in d) r.flags &= ~d.clear;
+      r.cleared &= ~d.set;
+    } else if ("clear" in d) {
+      r.flags &= ~d.clear;
+      r.cleared |= d.clear;
+    }
     else if ("prop" in d) r.propagation = d.prop;
     else {
       const clr = d.attrClr ?? 0n;

@@ -13,9 +13,9 @@
 // - process.execCPUAffinity.initial/final → cpu_set_t bytes for sched_setaffinity(2): bit N
 //   of byte N/8 is CPU N, the length a multiple of 8 (the kernel reads whole longs). "" means
 //   unset (the spec: the runtime does not change the affinity then).
-import type { CPUAffinity, LinuxIOPriority, LinuxPersonality, Scheduler } from "../oci/spec.ts";
+import type { CPUAffinity, LinuxIOPriority, LinuxMemoryPolicy, LinuxPersonality, Scheduler } from "../oci/spec.ts";
 import { ValidationError } from "../oci/errors.ts";
-import { u64 } from "../oci/validate.ts";
+import { nodeList, u64 } from "../oci/validate.ts";
 import type { PlanScheduler } from "./types.ts";
 
 export const PERSONALITY_DOMAINS: Record<string, number> = { LINUX: 0x0000, LINUX32: 0x0008 };
@@ -32,7 +32,7 @@ const IOPRIO_CLASS_SHIFT = 13;
 
 export function compileIoPriority(p: LinuxIOPriority | undefined): number | undefined {
   if (!p) return undefined;
-  return ((IOPRIO_CLASS[p.class]! << IOPRIO_CLASS_SHIFT) | p.priority) >>> 0;
+  return ((IOPRIO_CLASS[p.class]! << IOPRIO_CLASS_SHIFT) | (p.priority ?? 0)) >>> 0;
 }
 
 export const SCHED_POLICY: Record<string, number> = {
@@ -91,9 +91,44 @@ export function cpuMask(list: string | undefined, path: string): Uint8Array | un
   return mask;
 }
 
+/**
+ * Every CPU: what the init starts with when the spec gives no initial affinity, as runc does
+ * (1.2+). runjs's own affinity (a caller's `taskset`) is no business of the container's; the
+ * kernel keeps of it the CPUs that exist, and the container's cpuset then narrows it.
+ */
+export const ALL_CPUS: Uint8Array = new Uint8Array(MAX_CPUS / 8).fill(0xff);
+
 export function compileAffinity(a: CPUAffinity | undefined): { cpuInitial?: Uint8Array; cpuFinal?: Uint8Array } {
   return {
-    cpuInitial: cpuMask(a?.initial, "process.execCPUAffinity.initial"),
+    cpuInitial: cpuMask(a?.initial, "process.execCPUAffinity.initial") ?? ALL_CPUS,
     cpuFinal: cpuMask(a?.final, "process.execCPUAffinity.final"),
   };
+}
+
+// linux.memoryPolicy → set_mempolicy(2): the mode's number with its flags, and the nodes as a
+// nodemask (bit N of byte N/8 is node N, whole 64-bit words as the kernel reads them). The
+// names and node list were checked by validate.ts.
+export const MPOL_MODES: Record<string, number> = {
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+};
+export const MPOL_FLAGS: Record<string, number> = {
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
+};
+
+export function compileMemoryPolicy(mp: LinuxMemoryPolicy | undefined): { mpolMode?: number; mpolNodes?: Uint8Array } {
+  if (!mp) return {};
+  const mode = (MPOL_MODES[mp.mode]! | (mp.flags ?? []).reduce((m, f) => m | MPOL_FLAGS[f]!, 0)) >>> 0;
+  const list = nodeList(mp.nodes ?? "");
+  if (!list.length) return { mpolMode: mode };
+  const nodes = new Uint8Array(Math.ceil((Math.max(...list) + 1) / 64) * 8);
+  for (const n of list) nodes[n >> 3]! |= 1 << (n & 7);
+  return { mpolMode: mode, mpolNodes: nodes };
 }

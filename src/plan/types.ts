@@ -29,8 +29,9 @@ export interface PlanMount {
   propagation: number; // MS_* applied after the mount, 0 = none
   attrSet: bigint; // MOUNT_ATTR_* applied recursively, 0 = none
   attrClr: bigint;
-  mkdir: 0 | 1 | 2; // 0: must exist, 1: directory, 2: file
+  mkdir: 0 | 1 | 2 | 3 | 4; // 0: must exist, 1: directory, 2: file, 3: a real directory (no symlink), 4: like the source, looked at when mounting
   bindRemount: number; // MS_* for the bind remount, 0 = none
+  bindClear: number; // MS_* the options clear explicitly (rw, suid, …): the remount leaves them unset
   copyUp: boolean; // tmpcopyup: a tmpfs starts with the covered directory's contents
   keepMode: boolean; // a tmpfs takes the mode of the directory it covers, if that exists
   early: boolean; // a bind source taken before the namespaces (a container user namespace)
@@ -73,6 +74,8 @@ export interface PlanHook {
   path: string;
   args: string[];
   env: string[];
+  /** Run with the container process's environment (a startContainer hook without env). */
+  inheritEnv: boolean;
   timeout: number; // seconds, 0 = none
 }
 
@@ -110,7 +113,6 @@ export interface Plan {
   loopback: boolean;
   nsJoin: PlanNsJoin[];
   timeOffsets?: string;
-  rlimits: PlanRlimit[];
   oomScoreAdj?: number;
   /** sched_setaffinity mask (cpu_set_t bytes, a multiple of 8) before the cgroup transition. */
   cpuInitial?: Uint8Array;
@@ -139,6 +141,11 @@ export interface Plan {
   scheduler?: PlanScheduler;
   /** sched_setaffinity mask after the cgroup transition. */
   cpuFinal?: Uint8Array;
+  /** No HOME in env: the init takes it from the container's /etc/passwd (runc's rule). */
+  homeFromPasswd: boolean;
+  /** linux.memoryPolicy: set_mempolicy(2) mode | flags, and the nodemask (none: no nodes). */
+  mpolMode?: number;
+  mpolNodes?: Uint8Array;
   execAttrs: PlanExecAttr[];
   uid: number;
   gid: number;
@@ -158,6 +165,9 @@ export interface Plan {
   env: string[];
   args: string[];
   fifo?: string;
+  /** Reopen the fifo through the container's /proc (it mounts one): the init then holds no
+   * handle on the state directory, only on the fifo. */
+  fifoByProc: boolean;
   /** process.terminal: the fd of the socket the init sends the pty master on. */
   consoleFd?: number;
   consoleRows: number;

@@ -35,6 +35,9 @@ function open() {
     socket: { args: [i32, i32, i32], returns: i32 },
     connect: { args: [i32, P, u32], returns: i32 },
     recvmsg: { args: [i32, P, i32], returns: i64 },
+    sendmsg: { args: [i32, P, i32], returns: i64 },
+    prlimit: { args: [i32, i32, P, P], returns: i32 },
+    syscall: { args: [i64, i64, i64], returns: i64 },
     ioctl: { args: [i32, u64, P], returns: i32 },
     tcgetattr: { args: [i32, P], returns: i32 },
     tcsetattr: { args: [i32, i32, P], returns: i32 },
@@ -185,6 +188,7 @@ export function connectUnix(path: string): number {
 }
 
 const MSG_CMSG_CLOEXEC = 0x40000000;
+const MSG_NOSIGNAL = 0x4000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 
@@ -214,6 +218,43 @@ export function recvFd(sock: number): { fd: number; text: string } {
     const ok = clen >= 20 && c.getInt32(8, true) === SOL_SOCKET && c.getInt32(12, true) === SCM_RIGHTS;
     return { fd: ok ? c.getInt32(16, true) : -1, text: new TextDecoder().decode(data.subarray(0, n)) };
   }
+}
+
+/** Send fd over a connected unix socket (SCM_RIGHTS) with `text` as the message's bytes. */
+export function sendFd(sock: number, fd: number, text: string): void {
+  const data = new TextEncoder().encode(text || " ");
+  const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
+  const control = new BigUint64Array(3); // cmsghdr (len, level|type) + one int, aligned to 24
+  const c = new DataView(control.buffer);
+  c.setBigUint64(0, 20n, true); // CMSG_LEN(sizeof(int))
+  c.setInt32(8, SOL_SOCKET, true);
+  c.setInt32(12, SCM_RIGHTS, true);
+  c.setInt32(16, fd, true);
+  const msg = new BigUint64Array(7);
+  msg[2] = BigInt(ptr(iov));
+  msg[3] = 1n;
+  msg[4] = BigInt(ptr(control));
+  msg[5] = BigInt(control.byteLength);
+  for (;;) {
+    if (Number(L().sendmsg(sock, ptr(msg), MSG_NOSIGNAL)) >= 0) return;
+    const e = errno();
+    if (e !== EINTR) throw new SysError("sendmsg", e);
+  }
+}
+
+/** prlimit(2): set both limits of a resource of another process; 0 or -errno. */
+export function prlimit(pid: number, resource: number, soft: bigint, hard: bigint): number {
+  const rl = new BigUint64Array([soft, hard]);
+  return L().prlimit(pid, resource, ptr(rl), null) < 0 ? -errno() : 0;
+}
+
+const SYS_PIDFD_OPEN = 434;
+
+/** A pidfd for pid (pidfd_open(2)); throws SysError. */
+export function pidfdOpen(pid: number): number {
+  const fd = Number(L().syscall(SYS_PIDFD_OPEN, pid, 0));
+  if (fd < 0) throw new SysError("pidfd_open", errno());
+  return fd;
 }
 
 /** ioctl(2) with a pointer argument; returns 0 or -errno. */

@@ -44,7 +44,7 @@ test("config.json errors name the field", () => {
     [(e) => (e.spec.process!.rlimits![0]!.type = "RLIMIT_BOGUS" as any), "config.json: process.rlimits[0].type"],
     [(e) => e.spec.linux!.namespaces!.push({ type: "pid" }), "config.json: linux.namespaces[5]"],
     [(e) => (e.spec.hooks = { prestart: [{ path: "relative/hook" }] }), "config.json: hooks.prestart[0].path: must be absolute"],
-    [(e) => (e.spec.process!.capabilities!.bounding = ["CAP_NOT_A_THING"]), "CAP_NOT_A_THING"],
+    [(e) => ((e.spec.process!.capabilities as any).bounding = [7]), "config.json: process.capabilities.bounding[0]: must be a string"],
     [(e) => (e.spec.mounts![0]!.destination = "proc"), ""],
   ];
   for (const [mutate, msg] of cases.slice(0, 7)) {
@@ -88,7 +88,7 @@ test("a mount that fails names the mount and cleans up", () => {
 test("a hard rlimit above ours fails with the rlimit named", () => {
   const env = newEnv();
   env.spec.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 1 << 30 }];
-  fails(env, /process\.rlimits\[0\] \(RLIMIT_NOFILE\): setrlimit/, ["create", env.id]);
+  fails(env, /process\.rlimits\[0\] \(RLIMIT_NOFILE\): prlimit/, ["create", env.id]);
 });
 
 test("invalid container ids are refused before any file is touched", () => {

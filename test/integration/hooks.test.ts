@@ -77,7 +77,7 @@ test("a failing createRuntime hook fails create and leaves nothing", () => {
   env.write();
   const r = env.runjs(["create", env.id]);
   expect(r.code).toBe(1);
-  expect(r.err).toContain("hooks.createRuntime[0]: /bin/sh: exited with status 3: nope");
+  expect(r.err).toContain("hooks.createRuntime[0]: error running createRuntime hook #0: /bin/sh: exited with status 3: nope");
   expect(existsSync(join(env.root, env.id))).toBe(false);
 });
 
@@ -98,18 +98,33 @@ test("a hook that outlives its timeout fails", () => {
   const t = Date.now();
   const r = env.runjs(["create", env.id]);
   expect(r.code).toBe(1);
-  expect(r.err).toContain("hooks.prestart[0]: /bin/sleep: timed out after 1s");
+  expect(r.err).toContain("hooks.prestart[0]: error running prestart hook #0: /bin/sleep: timed out after 1s");
   expect(Date.now() - t).toBeLessThan(8000);
 });
 
-test("failing poststart and poststop hooks only warn", () => {
+test("a failing poststop hook only warns", () => {
   const env = newEnv(["true"]);
-  env.spec.hooks = { poststart: [{ path: "/bin/false" }], poststop: [{ path: "/bin/false" }] };
+  env.spec.hooks = { poststop: [{ path: "/bin/false" }] };
   env.write();
   const r = env.runjs(["run", env.id]);
   expect(r.code).toBe(0);
-  expect(r.err).toContain("warning: hooks.poststart[0]");
-  expect(r.err).toContain("warning: hooks.poststop[0]");
+  expect(r.err).toContain("warning: hooks.poststop[0]: error running poststop hook #0");
+});
+
+test("a failing poststart hook stops the container and fails start (runc's rule); run removes it", () => {
+  const env = newEnv(["sleep", "1000"]);
+  env.spec.hooks = { poststart: [{ path: "/bin/true" }, { path: "/bin/false" }] };
+  env.write();
+  expect(env.runjs(["create", env.id]).code).toBe(0);
+  const r = env.runjs(["start", env.id]);
+  expect(r.code).toBe(1);
+  expect(r.err).toContain("error running poststart hook #1: /bin/false: exited with status 1");
+  for (let i = 0; i < 200 && !env.runjs(["state", env.id]).out.includes('"stopped"'); i++) Bun.sleepSync(10);
+  expect(JSON.parse(env.runjs(["state", env.id]).out).status).toBe("stopped");
+  expect(env.runjs(["delete", env.id]).code).toBe(0);
+  const run = env.runjs(["run", env.id]);
+  expect(run.code).toBe(1);
+  expect(existsSync(join(env.root, env.id))).toBe(false);
 });
 
 test("a failing startContainer hook makes start fail; poststart never runs before the program", () => {
@@ -119,6 +134,6 @@ test("a failing startContainer hook makes start fail; poststart never runs befor
   expect(env.runjs(["create", env.id]).code).toBe(0);
   const r = env.runjs(["start", env.id]);
   expect(r.code).toBe(1);
-  expect(r.err).toContain("container init failed to start: hooks.startContainer[0]: hook /bin/false: error running hook: exited with status 1");
+  expect(r.err).toContain("container init failed to start: hooks.startContainer[0]: hook /bin/false: error running startContainer hook #0: exited with status 1");
   expect(r.err).not.toContain("ran");
 });

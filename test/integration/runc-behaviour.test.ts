@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostHierarchies } from "../../src/cgroups/hierarchy.ts";
-import { CGROUP_PARENT, cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, type Env } from "./helpers.ts";
+import { CGROUP_PARENT, cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, RUNJS as RUNJS_BIN, type Env } from "./helpers.ts";
 
 afterEach(cleanupAll);
 afterAll(removeCgroupParent);
@@ -19,6 +19,12 @@ function running(env: Env, id = env.id): void {
   const r = env.runjs(["run", "-d", id]);
   expect(r.err).toBe("");
   expect(r.code).toBe(0);
+}
+
+/** Write the spec and run it attached. */
+function run(env: Env): { code: number; out: string; err: string } {
+  env.write();
+  return env.runjs(["run", env.id]);
 }
 
 function waitStopped(env: Env, id = env.id): void {
@@ -364,6 +370,191 @@ describe("the container's filesystem and process (run.bats, no_pivot.bats, usern
     expect(env.runjs(["create", env.id]).code).toBe(0);
     const r = env.runjs(["start", env.id]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain("container init failed to start: hooks.startContainer[0]: hook /bin/sh: error running hook: killed by signal 31 (bad system call)");
+    expect(r.err).toContain("container init failed to start: hooks.startContainer[0]: hook /bin/sh: error running startContainer hook #0: killed by signal 31 (bad system call)");
+  });
+});
+
+describe("what runc 1.2 and later do (env.bats, memorypolicy.bats, pidfd-socket.bats, mask.bats, mounts*.bats, cpu_affinity.bats)", () => {
+  test("HOME: from the user's entry in the container's /etc/passwd when unset or empty, / without one; exec likewise", () => {
+    const env = newEnv(["sh", "-c", 'echo "$HOME"']);
+    writeFileSync(join(env.bundle, "rootfs/etc/passwd"), "root:x:0:0:root:/root:/bin/sh\ntempuser:x:2000:2000::/home/tempuser:/bin/sh\n");
+    env.spec.process!.env = ["PATH=/bin", "HOME="];
+    let r = run(env);
+    expect(r.out).toBe("/root\n");
+    env.spec.process!.env = ["PATH=/bin", "HOME=/kept"];
+    expect(run(env).out).toBe("/kept\n");
+    env.spec.process!.env = ["PATH=/bin"];
+    env.spec.process!.user = { uid: 4242, gid: 4242 };
+    expect(run(env).out).toBe("/\n");
+    env.spec.process!.user = { uid: 0, gid: 0 };
+    running(env);
+    r = env.runjs(["exec", "-u", "2000", env.id, "sh", "-c", 'echo "$HOME"']);
+    expect(r.out).toBe("/home/tempuser\n");
+  });
+
+  test("a startContainer hook without env of its own runs with the process's environment", () => {
+    const env = newEnv(["true"]);
+    env.spec.root!.readonly = false;
+    env.spec.process!.env = ["ONE=two", "PATH=/bin"];
+    env.spec.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", 'echo "$ONE $HOME" > /hook.out'] }] };
+    const r = run(env);
+    expect(r.err).toBe("");
+    expect(readFileSync(join(env.bundle, "rootfs/hook.out"), "utf8")).toBe("two /root\n");
+  });
+
+  test("linux.memoryPolicy: set_mempolicy with its mode, flags and nodes; runc's words for what it refuses", () => {
+    const env = newEnv(["sh", "-c", "head -n 1 /proc/self/numa_maps | cut -d ' ' -f 2"]);
+    env.spec.linux!.memoryPolicy = { mode: "MPOL_BIND", nodes: "0", flags: ["MPOL_F_STATIC_NODES"] };
+    let r = run(env);
+    expect(r.err).toBe("");
+    expect(r.out).toMatch(/^bind=static:0\n$/);
+    env.spec.linux!.memoryPolicy = { mode: "MPOL_INTERLEAVE", nodes: "0" };
+    expect(run(env).out).toBe("interleave:0\n");
+    env.spec.linux!.memoryPolicy = { mode: "MPOL_DEFAULT" };
+    expect(run(env).out).toBe("default\n");
+    env.spec.linux!.memoryPolicy = { mode: "MPOL_DEFAULT", nodes: "0-7" };
+    r = run(env);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("memory policy mode requires 0 nodes but got 8");
+  });
+
+  test("--pidfd-socket: the init's pidfd arrives over the socket, and kills it", async () => {
+    const env = newEnv(["sleep", "1000"]);
+    env.write();
+    const sock = join(env.dir, "pidfd.sock");
+    const { ConsoleListener } = await import("./pty.ts");
+    const l = new ConsoleListener(sock);
+    try {
+      expect(env.runjs(["run", "-d", "--pidfd-socket", sock, env.id]).code).toBe(0);
+      const { master: pidfd } = l.receiveMaster();
+      const { dlopen, FFIType } = await import("bun:ffi");
+      const { syscall } = dlopen("libc.so.6", { syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.i64], returns: FFIType.i64 } }).symbols;
+      expect(Number(syscall(424 /* pidfd_send_signal */, pidfd, 9, null, 0))).toBe(0);
+      for (let i = 0; i < 200 && !env.runjs(["state", env.id]).out.includes('"stopped"'); i++) Bun.sleepSync(10);
+      expect(JSON.parse(env.runjs(["state", env.id]).out).status).toBe("stopped");
+    } finally {
+      l.close();
+    }
+  });
+
+  test("list: a --root that does not exist is an error; the default root may be missing", () => {
+    const env = newEnv();
+    const r = env.runjs(["--root", join(env.dir, "nope"), "list"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("no such directory");
+  });
+
+  test("maskedPaths: each path once, and every masked directory the same empty tmpfs", () => {
+    const env = newEnv(["sh", "-c", "grep -c ' /testdir ' /proc/self/mountinfo; stat -c %d /testdir /testdir2"]);
+    for (const d of ["testdir", "testdir2"]) mkdirSync(join(env.bundle, "rootfs", d));
+    env.spec.linux!.maskedPaths = ["/testdir", "/testdir", "/testdir2"];
+    const r = run(env);
+    expect(r.err).toBe("");
+    const [count, a, b] = r.out.trim().split("\n");
+    expect(count).toBe("1");
+    expect(a).toBe(b);
+  });
+
+  test("/proc on a symlink in the image is refused: proc only on a directory of its own", () => {
+    const env = newEnv(["true"]);
+    Bun.spawnSync(["rm", "-rf", join(env.bundle, "rootfs/proc")]);
+    mkdirSync(join(env.bundle, "rootfs/bad-proc"));
+    Bun.spawnSync(["ln", "-s", "/bad-proc", join(env.bundle, "rootfs/proc")]);
+    const r = run(env);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("must be mounted on ordinary directory");
+  });
+
+  test("bind mount targets through dangling symlinks are made where the links lead, inside the rootfs", () => {
+    const env = newEnv(["cat", "/etc/hosts"]);
+    Bun.spawnSync(["rm", "-f", join(env.bundle, "rootfs/etc/hosts")]);
+    Bun.spawnSync(["ln", "-s", "/tmp/foo/bar", join(env.bundle, "rootfs/jump")]);
+    Bun.spawnSync(["ln", "-s", "/jump/baz/hosts", join(env.bundle, "rootfs/etc/hosts")]);
+    writeFileSync(join(env.dir, "hosts"), "127.0.0.1 here\n");
+    env.spec.mounts!.push({ destination: "/etc/hosts", type: "bind", source: join(env.dir, "hosts"), options: ["bind"] });
+    const r = run(env);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("127.0.0.1 here\n");
+    expect(existsSync(join(env.bundle, "rootfs/tmp/foo/bar/baz/hosts"))).toBe(true);
+  });
+
+  test("a bind source that only an earlier mount provides (a path in the rootfs) is mounted; destinations may name the rootfs", () => {
+    const env = newEnv(["cat", "/final/file"]);
+    const rootfs = join(env.bundle, "rootfs");
+    mkdirSync(join(env.dir, "a/x"), { recursive: true });
+    writeFileSync(join(env.dir, "a/x/file"), "from a/x\n");
+    mkdirSync(join(rootfs, "mnt"), { recursive: true });
+    env.spec.mounts!.push(
+      { destination: "/mnt", type: "bind", source: join(env.dir, "a"), options: ["rbind"] },
+      // rootfs/mnt/x exists only once /mnt is mounted; the destination is written as runc's tests write it
+      { destination: join(rootfs, "final"), type: "bind", source: join(rootfs, "mnt/x"), options: ["rbind"] },
+    );
+    let r = run(env);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("from a/x\n");
+    // still missing when it is mounted: a clear error naming the mount, nothing left
+    env.spec.mounts!.at(-1)!.source = join(rootfs, "mnt/nothing");
+    r = run(env);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/mounts\[\d+\] \(.*\/final\): mount .*\/mnt\/nothing: no such file or directory/);
+    expect(existsSync(join(env.root, env.id))).toBe(false);
+  });
+
+  test("bind mounts keep the source's flags without options, and take exactly the options' flags with some", () => {
+    const env = newEnv(["sh", "-c", "awk '$2 == \"/mnt\" { print $4 }' /proc/self/mounts"]);
+    const src = join(env.dir, "src");
+    mkdirSync(src);
+    Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "rw,suid,dev,exec,strictatime", "tmpfs", src]);
+    try {
+      Bun.spawnSync(["mount", "--bind", "-o", "remount,ro,noexec,nodiratime", src]);
+      env.spec.mounts!.push({ destination: "/mnt", type: "bind", source: src, options: ["bind"] });
+      let flags = run(env).out.trim().split(",");
+      expect(flags).toContain("ro");
+      expect(flags).toContain("noexec");
+      env.spec.mounts!.at(-1)!.options = ["bind", "dev"];
+      flags = run(env).out.trim().split(",");
+      expect(flags).toContain("rw"); // "dev" asks for a remount with exactly what is given
+      expect(flags).not.toContain("noexec");
+      expect(flags).toContain("nodiratime"); // atime flags are kept unless given
+    } finally {
+      Bun.spawnSync(["umount", src]);
+    }
+  });
+
+  test("the init's CPU affinity is every CPU whatever runjs's own (taskset), narrowed only by the cpuset", () => {
+    const cpus = readFileSync("/sys/devices/system/cpu/online", "utf8").trim();
+    if (cpus === "0") return; // one CPU: nothing to tell apart
+    const env = newEnv(["grep", "Cpus_allowed_list", "/proc/self/status"]);
+    env.write();
+    const r = Bun.spawnSync(["taskset", "-c", "0", RUNJS_BIN, "--root", env.root, "run", env.id], { cwd: env.bundle });
+    expect(r.stdout.toString()).toBe(`Cpus_allowed_list:\t${cpus}\n`);
+  });
+
+  test("the process's failed execve is one line on its stderr, in runc's words", () => {
+    const env = newEnv(["/run.sh"]);
+    env.spec.root!.readonly = false;
+    writeFileSync(join(env.bundle, "rootfs/run.sh"), "#!/mmnnttbb foo bar\nsh\n");
+    chmodSync(join(env.bundle, "rootfs/run.sh"), 0o755);
+    const r = run(env);
+    expect(r.code).toBe(127);
+    expect(r.err).toBe("exec /run.sh: no such file or directory\n");
+  });
+
+  test("update --cpu-burst and --cpu-idle, 0 included", () => {
+    const cpu = v1("cpu");
+    if (!cpu || !existsSync(`${cpu.mountpoint}/cpu.idle`) && !existsSync(`${cpu.mountpoint}${CGROUP_PARENT}`)) return;
+    const env = newEnv();
+    running(env);
+    const dir = `${cpu.mountpoint}${CGROUP_PARENT}/${env.id}`;
+    if (existsSync(join(dir, "cpu.idle"))) {
+      expect(env.runjs(["update", "--cpu-idle", "1", env.id]).code).toBe(0);
+      expect(readFileSync(join(dir, "cpu.idle"), "utf8").trim()).toBe("1");
+      expect(env.runjs(["update", "--cpu-idle", "0", env.id]).code).toBe(0);
+      expect(readFileSync(join(dir, "cpu.idle"), "utf8").trim()).toBe("0");
+    }
+    if (existsSync(join(dir, "cpu.cfs_burst_us"))) {
+      expect(env.runjs(["update", "--cpu-period", "900000", "--cpu-quota", "600000", "--cpu-burst", "500000", env.id]).err).toBe("");
+      expect(readFileSync(join(dir, "cpu.cfs_burst_us"), "utf8").trim()).toBe("500000");
+    }
   });
 });

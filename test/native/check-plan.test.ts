@@ -34,7 +34,6 @@ const minimal: Plan = {
   cgroupns: false,
   loopback: false,
   nsJoin: [],
-  rlimits: [],
   rootfs: "",
   rootPropagation: 0,
   postPropagation: 0,
@@ -49,6 +48,7 @@ const minimal: Plan = {
   sysctls: [],
   hooks: [],
   newKeyring: false,
+  homeFromPasswd: false,
   execAttrs: [],
   uid: 0,
   gid: 0,
@@ -60,6 +60,7 @@ const minimal: Plan = {
   cwd: "/",
   env: [],
   args: ["sh"],
+  fifoByProc: false,
   consoleRows: 0,
   consoleCols: 0,
   consoleNoOnlcr: false,
@@ -76,10 +77,6 @@ const full: Plan = {
     { type: 0x8000000, path: "/var/run/netns/ipc" },
   ],
   timeOffsets: "monotonic 86400 0\nboottime -5 0\n",
-  rlimits: [
-    { resource: 7, soft: 1024n, hard: 4096n, name: "process.rlimits[0] (RLIMIT_NOFILE)" },
-    { resource: 3, soft: 8388608n, hard: 2n ** 53n - 1n },
-  ],
   oomScoreAdj: -999,
   cpuInitial: new Uint8Array([0x01, 0, 0, 0, 0, 0, 0, 0]),
   rootfs: "/var/lib/runjs/bundles/ü/rootfs",
@@ -98,6 +95,7 @@ const full: Plan = {
       attrClr: 0n,
       mkdir: 1,
       bindRemount: 0,
+      bindClear: 0x2,
       copyUp: true,
       keepMode: false,
       early: true,
@@ -115,6 +113,7 @@ const full: Plan = {
       attrClr: 0x70n,
       mkdir: 2,
       bindRemount: 1 | 2 | 8,
+      bindClear: 0,
       copyUp: false,
       keepMode: true,
       early: false,
@@ -140,14 +139,17 @@ const full: Plan = {
   domainname: "",
   sysctls: [{ path: "/proc/sys/net/ipv4/ip_forward", value: "1" }],
   hooks: [
-    { name: "hooks.createContainer[0]", phase: 1, path: "/usr/bin/hook", args: ["hook", "--flag", ""], env: ["A=1", "B=ü"], timeout: 5 },
-    { name: "hooks.startContainer[0]", phase: 2, path: "/bin/true", args: [], env: [], timeout: 0 },
+    { name: "hooks.createContainer[0]", phase: 1, path: "/usr/bin/hook", args: ["hook", "--flag", ""], env: ["A=1", "B=ü"], inheritEnv: false, timeout: 5 },
+    { name: "hooks.startContainer[0]", phase: 2, path: "/bin/true", args: [], env: [], inheritEnv: true, timeout: 0 },
   ],
   newKeyring: true,
   personality: 0x0008,
   ioPriority: (1 << 13) | 7,
   scheduler: { policy: 6, flags: 0x41n, nice: -20, priority: 99, runtime: 10_000_000n, deadline: 2n ** 63n, period: 2n ** 53n + 1n },
   cpuFinal: new Uint8Array([0xfe, 0xff, 0, 0, 0, 0, 0, 0x80, 1, 0, 0, 0, 0, 0, 0, 0]),
+  homeFromPasswd: true,
+  mpolMode: 2 | (1 << 15),
+  mpolNodes: new Uint8Array([5, 0, 0, 0, 0, 0, 0, 0]),
   execAttrs: [
     { name: "process.apparmorProfile", path: "/proc/self/attr/apparmor/exec", value: "exec acme_secure_profile" },
     { name: "process.selinuxLabel", path: "/proc/self/attr/exec", value: 'system_u:system_r:svirt_lxc_net_t:s0:c124,c675 "q"' },
@@ -166,6 +168,7 @@ const full: Plan = {
   cwd: "/home/ü ser",
   env: ["PATH=/usr/bin:/bin", "TERM=xterm", "EMOJI=🐳", 'Q="\\\n'],
   args: ["sh", "-c", "echo 'hi'\n\u0001"],
+  fifoByProc: true,
   consoleFd: 5,
   consoleRows: 24,
   consoleCols: 80,
@@ -202,12 +205,11 @@ describe.skipIf(!built)("runjs-init check-plan", () => {
   test("prints u64 values beyond 2^53 exactly", () => {
     const big: Plan = {
       ...minimal,
-      rlimits: [{ resource: 7, soft: 2n ** 64n - 1n, hard: 2n ** 63n + 12345n }],
       caps: { bounding: 0xffffffffffffffffn, effective: 2n ** 53n + 1n, permitted: 0n, inheritable: 0n, ambient: 0n },
     };
     const r = checkPlan(encodePlan(big));
     expect(r.code).toBe(0);
-    expect(r.out).toContain('"soft":18446744073709551615,"hard":9223372036854788153');
+    expect(r.out).toContain('"bounding":18446744073709551615,"effective":9007199254740993');
     expect(r.out).toContain('"bounding":18446744073709551615,"effective":9007199254740993,');
   });
 
@@ -256,7 +258,7 @@ describe.skipIf(!built)("runjs-init check-plan", () => {
     ["a repeated single tag", rec((w) => w.u32(Tag.UID, 1).u32(Tag.UID, 2)), /repeated/],
     ["a wrong version", raw([...u16(Tag.VERSION), ...u32(4), ...u32(PROTOCOL_VERSION + 1)]), /version/],
     ["no version first", raw(u16(Tag.UID), u32(4), u32(0), version), /VERSION/],
-    ["a bad mkdir mode", rec((w) => w.list(Tag.MOUNT, (l) => l.u32(Tag.M_MKDIR, 3))), /M_MKDIR/],
+    ["a bad mkdir mode", rec((w) => w.list(Tag.MOUNT, (l) => l.u32(Tag.M_MKDIR, 5))), /M_MKDIR/],
     ["a bad hook phase", rec((w) => w.list(Tag.HOOK, (l) => l.u32(Tag.H_PHASE, 0))), /H_PHASE/],
     ["a partial seccomp instruction", rec((w) => w.bytes(Tag.SECCOMP_BPF, new Uint8Array(12))), /SECCOMP_BPF/],
     ["too many mounts", rec((w) => { for (let i = 0; i < 1025; i++) w.list(Tag.MOUNT, () => {}); }), /more than 1024/],

@@ -110,7 +110,7 @@ test("blkio and io.max lines, rdma lines, pids", () => {
     }),
   ).toEqual(["8:0 rbps=1000 wiops=20", "8:16 wiops=max"]);
   expect(rdmaLines({ mlx4_0: { hcaHandles: 2, hcaObjects: 100 }, mlx5: {} })).toEqual(["mlx4_0 hca_handle=2 hca_object=100"]);
-  expect(pidsMax(0)).toBe("max");
+  expect(pidsMax(0)).toBe("1"); // runtime-spec 1.3: 0 is 0, which runc (and we) make 1
   expect(pidsMax(-1)).toBe("max");
   expect(pidsMax(5)).toBe("5");
 });

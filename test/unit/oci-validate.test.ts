@@ -73,7 +73,7 @@ const failures: [string, (s: Any) => void, string | RegExp][] = [
   ["process.terminal string", (s) => { s.process.terminal = "true"; }, "config.json: process.terminal: must be a boolean, got string"],
   ["process.consoleSize.width missing", (s) => { s.process.consoleSize = { height: 25 }; }, "config.json: process.consoleSize.width: required"],
   // process.user
-  ["process.user.uid missing", (s) => { s.process.user = { gid: 0 }; }, "config.json: process.user.uid: required"],
+  ["process.user.uid not a number", (s) => { s.process.user = { uid: "0", gid: 0 }; }, "config.json: process.user.uid: must be an integer, got string"],
   ["process.user.uid string", (s) => { s.process.user.uid = "0"; }, "config.json: process.user.uid: must be an integer, got string"],
   ["process.user.uid negative", (s) => { s.process.user.uid = -1; }, "config.json: process.user.uid: must not be negative, got -1"],
   ["process.user.gid fraction", (s) => { s.process.user.gid = 1.5; }, "config.json: process.user.gid: must be an integer, got 1.5"],
@@ -91,7 +91,7 @@ const failures: [string, (s: Any) => void, string | RegExp][] = [
   ["rlimit soft > hard", (s) => { s.process.rlimits[1].soft = 300; }, "config.json: process.rlimits[1].soft: must not exceed hard"],
   // process.capabilities
   ["capabilities array", (s) => { s.process.capabilities = []; }, "config.json: process.capabilities: must be an object, got array"],
-  ["capability lowercase", (s) => { s.process.capabilities.bounding[1] = "kill"; }, 'config.json: process.capabilities.bounding[1]: must be a capability name like CAP_CHOWN, got "kill"'],
+  ["capability not a string", (s) => { s.process.capabilities.bounding[1] = 5; }, "config.json: process.capabilities.bounding[1]: must be a string, got number"],
   ["capability set not array", (s) => { s.process.capabilities.ambient = "CAP_KILL"; }, "config.json: process.capabilities.ambient: must be an array, got string"],
   // process, linux-specific
   ["oomScoreAdj too big", (s) => { s.process.oomScoreAdj = 1001; }, "config.json: process.oomScoreAdj: must be between -1000 and 1000, got 1001"],
@@ -189,7 +189,12 @@ const failures: [string, (s: Any) => void, string | RegExp][] = [
   ["seccomp arch", (s) => { s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["x86_64"] }; }, /^config\.json: linux\.seccomp\.architectures\[0\]: must be one of SCMP_ARCH_X86, .*, got "x86_64"$/],
   ["seccomp listenerMetadata alone", (s) => { s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerMetadata: "x" }; }, "config.json: linux.seccomp.listenerMetadata: requires listenerPath"],
   ["personality domain", (s) => { s.linux.personality = { domain: "LINUX64" }; }, 'config.json: linux.personality.domain: must be one of LINUX, LINUX32, got "LINUX64"'],
-  ["memoryPolicy nodes missing", (s) => { s.linux.memoryPolicy = { mode: "MPOL_BIND" }; }, "config.json: linux.memoryPolicy.nodes: required"],
+  ["memoryPolicy nodes missing", (s) => { s.linux.memoryPolicy = { mode: "MPOL_BIND" }; }, "config.json: linux.memoryPolicy.nodes: memory policy mode requires at least one node but got 0"],
+  ["memoryPolicy empty", (s) => { s.linux.memoryPolicy = {}; }, /^config\.json: linux\.memoryPolicy\.mode: invalid memory policy mode "" \(required\)/],
+  ["memoryPolicy mode unknown", (s) => { s.linux.memoryPolicy = { mode: "INTERLEAVE", nodes: "0" }; }, /invalid memory policy mode "INTERLEAVE"/],
+  ["memoryPolicy flag unknown", (s) => { s.linux.memoryPolicy = { mode: "MPOL_PREFERRED", nodes: "0", flags: ["MPOL_F_RELATIVE_NODES", "badflag"] }; }, /linux\.memoryPolicy\.flags\[1\]: invalid memory policy flag "badflag"/],
+  ["memoryPolicy default with nodes", (s) => { s.linux.memoryPolicy = { mode: "MPOL_DEFAULT", nodes: "0-7" }; }, "config.json: linux.memoryPolicy.nodes: memory policy mode requires 0 nodes but got 8"],
+  ["memoryPolicy node too large", (s) => { s.linux.memoryPolicy = { mode: "MPOL_BIND", nodes: "0-9876543210" }; }, /invalid memory policy nodes "0-9876543210": node 9876543210 is beyond/],
   ["netDevices without netns", (s) => { s.linux.netDevices = { eth0: {} }; s.linux.namespaces = s.linux.namespaces.filter((n: Any) => n.type !== "network"); delete s.linux.sysctl; }, "config.json: linux.netDevices: requires a network namespace in linux.namespaces"],
 ];
 

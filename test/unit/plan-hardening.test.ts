@@ -27,7 +27,10 @@ function compileErr(s: Spec, f: HostFacts = facts()): Error {
 describe("process attributes", () => {
   test("none set: nothing in the plan but a new session keyring", () => {
     const p = compilePlan(spec(), facts());
-    for (const k of ["personality", "ioPriority", "scheduler", "cpuInitial", "cpuFinal"] as const) expect(p[k]).toBeUndefined();
+    for (const k of ["personality", "ioPriority", "scheduler", "cpuFinal"] as const) expect(p[k]).toBeUndefined();
+    // no initial affinity given: every CPU (runjs's own affinity is not the container's)
+    expect(p.cpuInitial!.length).toBe(1024);
+    expect(p.cpuInitial!.every((b) => b === 0xff)).toBe(true);
     expect(p.newKeyring).toBe(true);
     expect(p.execAttrs).toEqual([]);
   });

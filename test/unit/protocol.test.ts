@@ -52,11 +52,11 @@ test("the decoder rejects truncated and malformed input", () => {
 
 test("a plan is framed as PLAN with its payload length", () => {
   const f = encodePlan({
-    helperWaits: false, unshareFlags: 0, cgroupns: false, loopback: false, nsJoin: [], rlimits: [], rootfs: "/r",
+    helperWaits: false, unshareFlags: 0, cgroupns: false, loopback: false, nsJoin: [], rootfs: "/r",
     rootPropagation: 0, postPropagation: 0, mounts: [], devices: [], symlinks: [], noPivot: false, chroot: false,
-    remounts: [], masked: [], readonly: [], sysctls: [], hooks: [], newKeyring: true, execAttrs: [], uid: 0, gid: 0, gids: [], noSetgroups: false,
+    remounts: [], masked: [], readonly: [], sysctls: [], hooks: [], newKeyring: true, homeFromPasswd: false, execAttrs: [], uid: 0, gid: 0, gids: [], noSetgroups: false,
     noNewPrivs: false, seccompFlags: 0, seccompEarly: false, cwd: "/", env: [], args: ["true"],
-    consoleRows: 0, consoleCols: 0, consoleNoOnlcr: false, devConsole: false,
+    fifoByProc: false, consoleRows: 0, consoleCols: 0, consoleNoOnlcr: false, devConsole: false,
   });
   const dv = new DataView(f.buffer);
   expect(dv.getUint32(0, true)).toBe(f.length - 8);
