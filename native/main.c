@@ -136,6 +136,11 @@ static void check_cwd(const struct plan *p, char *buf, size_t len, int strict)
 	die("process.cwd", "chdir", p->cwd, errno, errno == ENOENT ? "the directory is outside the container" : NULL);
 }
 
+static void died_of(int sig)
+{
+	_exit(128 + sig);
+}
+
 static noreturn void init(int fd)
 {
 	struct plan p;
@@ -266,6 +271,14 @@ static noreturn void init(int fd)
 	if (p.seccomp && !p.seccomp_early)
 		install_seccomp(&p, agent, st.seccomp);
 	close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* While created, a signal that would end an ordinary process ends us too:
+	 * as the pid namespace's init we would otherwise ignore every signal we
+	 * have no handler for, and `runjs kill ID TERM` (or a pidfd's) of a
+	 * created container would do nothing. execve resets the handlers. */
+	for (int sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD && sig != SIGCONT && sig != SIGTSTP &&
+		    sig != SIGTTIN && sig != SIGTTOU && sig != SIGURG && sig != SIGWINCH)
+			signal(sig, died_of);
 	int go = fifo_wait(&p, fifo);
 	run_hooks(&p, 2, st.created);
 	fifo_signal(&p, go);

@@ -247,9 +247,11 @@ void do_mounts(const struct plan *p, int root)
 			must(fstat(had, &covered), m->name, "stat", m->target);
 		int fd = open_target(root, m->target, mk, m->name);
 		snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
-		if (m->tree >= 0) /* id-mapped: attach the copy prepared before the namespaces */
+		if (m->tree >= 0) { /* attach the copy taken before the namespaces (idmap.c) */
 			must(syscall(SYS_move_mount, m->tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
 			     m->name, "move_mount", m->target);
+			close(m->tree); /* attached: its fd is no longer needed (a low RLIMIT_NOFILE follows) */
+		}
 		else {
 			/* a tmpfs over a directory that exists takes its mode, as mode= (so
 			 * that the mount's options show it, as with runc) */

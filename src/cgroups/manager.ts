@@ -114,7 +114,7 @@ export function execCgroupDirs(dirs: CgroupDir[], sub: Map<string, string> | und
   if (!sub) return dirs.map((d) => d.dir);
   const below = (base: string, add: string) => {
     const p = normalize(`${base}/${add}`);
-    if (p !== base && !p.startsWith(base + "/")) throw new UsageError(`--cgroup: ${add} is not a sub cgroup path`);
+    if (p !== base && !p.startsWith(base + "/")) throw new UsageError(`--cgroup: bad sub cgroup path: ${add} is not a sub cgroup path of the container's`);
     return p;
   };
   const all = sub.get("");

@@ -21,6 +21,7 @@ import { containerDirs } from "../cgroups/hierarchy.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
 import { runSession } from "../helper/session.ts";
+import { mergeEnv } from "../oci/env.ts";
 import { ValidationError } from "../oci/errors.ts";
 import type { LinuxCapabilities, Process, Spec } from "../oci/spec.ts";
 import { validateSpec } from "../oci/validate.ts";
@@ -62,21 +63,6 @@ export interface ExecOptions {
   keepOnlcr?: boolean;
   warn?: (m: string) => void;
   debug?: (m: string) => void;
-}
-
-const CAP_SETS = ["bounding", "effective", "permitted", "inheritable", "ambient"] as const;
-
-/** Set each NAME=value; a name already there keeps its place and takes the new value. */
-export function mergeEnv(base: string[], add: string[]): string[] {
-  const out = [...base];
-  const index = new Map(out.map((e, i) => [e.split("=", 1)[0]!, i]));
-  for (const e of add) {
-    const k = e.split("=", 1)[0]!;
-    const i = index.get(k);
-    if (i === undefined) index.set(k, out.push(e) - 1);
-    else out[i] = e;
-  }
-  return out;
 }
 
 function parseId(s: string, what: string): number {

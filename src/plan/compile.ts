@@ -6,6 +6,7 @@
 // the host that those decisions depend on (is a bind source a file or a directory, which
 // cgroup hierarchies exist) are gathered beforehand and passed in, so the whole mapping is
 // unit-testable without root.
+import { mergeEnv } from "../oci/env.ts";
 import type { LinuxIDMapping, Spec } from "../oci/spec.ts";
 import { ValidationError } from "../oci/errors.ts";
 import { CAPABILITY_NAMES, capMask } from "../oci/capabilities.ts";
@@ -507,7 +508,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     cpuFinal,
     ...compileMemoryPolicy(linux.memoryPolicy),
     // runc: a process without HOME (or with an empty one) gets its user's home directory
-    homeFromPasswd: !(proc.env ?? []).some((e) => e.startsWith("HOME=") && e.length > 5),
+    homeFromPasswd: !mergeEnv([], proc.env ?? []).some((e) => e.startsWith("HOME=") && e.length > 5),
     execAttrs,
     uid: proc.user?.uid ?? 0,
     gid: proc.user?.gid ?? 0,
@@ -524,7 +525,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     seccompEarly: !!seccomp && (!proc.noNewPrivileges || !!seccomp.listener),
     seccompListener: seccomp?.listener,
     cwd: proc.cwd,
-    env: proc.env ?? [],
+    env: mergeEnv([], proc.env ?? []), // one value per name, the last one given (runc's rule)
     args: proc.args ?? [],
     fifo: facts.fifo,
     fifoByProc: hasMountNs && (spec.mounts ?? []).some((m) => m.type === "proc" && m.destination.replace(/\/+$/, "") === "/proc"),

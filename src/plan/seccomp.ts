@@ -20,7 +20,7 @@
 //   architecture this libseccomp does not know (LoongArch, m68k, SuperH on 2.5) cannot be the
 //   architecture of any syscall this kernel runs, so it is skipped with a warning; syscalls
 //   of architectures not in the filter hit libseccomp's bad-arch action (kill).
-// - Flags: LOG and SPEC_ALLOW go to seccomp(2). TSYNC is meaningless, the init is
+// - Flags: LOG and SPEC_ALLOW go to seccomp(2); no flags field at all means SPEC_ALLOW (runc). TSYNC is meaningless, the init is
 //   single-threaded when it installs the filter (runc ignores it too). WAIT_KILLABLE_RECV
 //   only modifies the user-notification listener (the kernel rejects it with EINVAL without
 //   NEW_LISTENER): it is kept when a rule uses SCMP_ACT_NOTIFY, dropped with a warning if not.
@@ -181,6 +181,10 @@ function prepare(s: LinuxSeccomp, warn: (m: string) => void) {
   }
 
   let flags = notify ? SECCOMP_FILTER.NEW_LISTENER : 0;
+  // No flags at all (not even an empty list): SPEC_ALLOW, as runc does (the filter then
+  // does not force the speculative store bypass mitigation on the container); Linux has it
+  // since 4.17.
+  if (s.flags === undefined) flags |= SECCOMP_FILTER.SPEC_ALLOW;
   (s.flags ?? []).forEach((f, i) => {
     switch (f) {
       case "SECCOMP_FILTER_FLAG_TSYNC":

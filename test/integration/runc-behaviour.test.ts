@@ -557,4 +557,28 @@ describe("what runc 1.2 and later do (env.bats, memorypolicy.bats, pidfd-socket.
       expect(readFileSync(join(dir, "cpu.cfs_burst_us"), "utf8").trim()).toBe("500000");
     }
   });
+
+  test("process.env: one value per name, the last one given; an empty last HOME is filled in", () => {
+    const env = newEnv(["env"]);
+    env.spec.process!.env = ["ONE=two", "ONE=", "PATH=/usr/bin:/bin", "HOME=/override", "HOME="];
+    const r = run(env);
+    expect(r.out.trim().split("\n").sort()).toEqual(["HOME=/root", "ONE=", "PATH=/usr/bin:/bin"]);
+  });
+
+  test("a failing in-container hook's stderr is part of the error", () => {
+    const env = newEnv(["true"]);
+    env.spec.hooks = { startContainer: [{ path: "/bin/busybox", args: ["cat", "/nosuchfile"] }] };
+    const r = run(env);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/error running startContainer hook #0: exited with status 1: cat: can't open '\/nosuchfile'/);
+  });
+
+  test("a created container's init ends on SIGTERM (it is a pid namespace's init with no handler otherwise)", () => {
+    const env = newEnv(["sleep", "1000"]);
+    env.write();
+    expect(env.runjs(["create", env.id]).code).toBe(0);
+    expect(env.runjs(["kill", env.id, "TERM"]).code).toBe(0);
+    for (let i = 0; i < 200 && !env.runjs(["state", env.id]).out.includes('"stopped"'); i++) Bun.sleepSync(10);
+    expect(JSON.parse(env.runjs(["state", env.id]).out).status).toBe("stopped");
+  });
 });

@@ -1,7 +1,8 @@
 // exec and terminals without a kernel: the process runc-style flags build, and the plan that
 // joins a running container instead of making one.
 import { describe, expect, test } from "bun:test";
-import { mergeEnv, execProcess } from "../../src/container/exec.ts";
+import { execProcess } from "../../src/container/exec.ts";
+import { mergeEnv } from "../../src/oci/env.ts";
 import type { Process } from "../../src/oci/spec.ts";
 import { validateSpec } from "../../src/oci/validate.ts";
 import { CLONE, compilePlan } from "../../src/plan/compile.ts";

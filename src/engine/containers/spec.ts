@@ -16,7 +16,7 @@
 // - The filesystem: the overlay root (read-only with --read-only), /etc/hostname, /etc/hosts
 //   and /etc/resolv.conf of the container's own, -v SRC:DST[:ro|rw] bind mounts, --tmpfs DST.
 // - Network: none (a namespace with only lo) or host (no network namespace).
-import { mergeEnv } from "../../container/exec.ts";
+import { mergeEnv } from "../../oci/env.ts";
 import { parseMemory } from "../../container/update.ts";
 import { CAPABILITY_NAMES } from "../../oci/capabilities.ts";
 import { defaultSpec } from "../../oci/defaults.ts";
