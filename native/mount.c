@@ -224,9 +224,9 @@ static void bind_remount(const struct mnt *m, const char *at)
 		die_errno(m->name, "remount", m->target);
 	unsigned long src = kept_flags(at, m->name, m->target);
 	if (src & m->bind_clear & MS_LOCKABLE)
-		die(m->name, "remount", m->target, EPERM, "cannot clear locked flags (ro, nosuid, nodev, noexec, atime) of the source mount");
+		die(m->name, "remount", m->target, EPERM, "cannot clear locked flags (ro, nosuid, nodev, noexec, atime) of the source mount: operation not permitted");
 	if ((set & MS_ATIME_FLAGS) && (set & MS_ATIME_FLAGS) != (src & MS_ATIME_FLAGS))
-		die(m->name, "remount", m->target, EPERM, "cannot change locked atime flags of the source mount");
+		die(m->name, "remount", m->target, EPERM, "cannot change locked atime flags of the source mount: operation not permitted");
 	must(mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | set | (src & MS_LOCKABLE), NULL), m->name, "remount", m->target);
 }
 
@@ -238,8 +238,9 @@ void do_mounts(const struct plan *p, int root)
 		struct stat covered, src;
 		int had = -1;
 		uint32_t mk = m->mkdir;
+		int tree = m->late ? late_tree(p, i) : m->tree;
 		if (mk == 4) { /* a bind whose source may come from an earlier mount: look now */
-			if ((m->tree >= 0 ? fstat(m->tree, &src) : stat(m->source, &src)) < 0)
+			if ((tree >= 0 ? fstat(tree, &src) : stat(m->source, &src)) < 0)
 				die_errno(m->name, "mount", m->source);
 			mk = S_ISDIR(src.st_mode) ? 1 : 2;
 		}
@@ -247,10 +248,10 @@ void do_mounts(const struct plan *p, int root)
 			must(fstat(had, &covered), m->name, "stat", m->target);
 		int fd = open_target(root, m->target, mk, m->name);
 		snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
-		if (m->tree >= 0) { /* attach the copy taken before the namespaces (idmap.c) */
-			must(syscall(SYS_move_mount, m->tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
+		if (tree >= 0) { /* attach the copy taken before the namespaces, or just now (idmap.c) */
+			must(syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
 			     m->name, "move_mount", m->target);
-			close(m->tree); /* attached: its fd is no longer needed (a low RLIMIT_NOFILE follows) */
+			close(tree); /* attached: its fd is no longer needed (a low RLIMIT_NOFILE follows) */
 		}
 		else {
 			/* a tmpfs over a directory that exists takes its mode, as mode= (so
@@ -285,6 +286,7 @@ void do_mounts(const struct plan *p, int root)
 			     "mount_setattr", m->target);
 		close(fd);
 	}
+	late_trees_close(); /* the process serving them exits */
 }
 
 /* After pivot_root: fd of path (-1 if missing), and in at what to give mount(2). */

@@ -114,6 +114,7 @@ void fork_init(const struct plan *p)
 	}
 	if (userns)
 		must(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "helper", "prctl", "PR_SET_DUMPABLE");
+	late_trees_close(); /* the init's to use (idmap.c) */
 	if (p->agent >= 0)
 		close(p->agent); /* the init hands the listener over */
 	struct wbuf w = WBUF_INIT;

@@ -66,7 +66,8 @@ TYPE(mnt, mnt_type, "MOUNT",
      F(mnt, M_COPYUP, BOOL, "copyUp", copyup),
      OPT(mnt, M_UIDMAP, STR, "uidMap", uidmap), OPT(mnt, M_GIDMAP, STR, "gidMap", gidmap),
      F(mnt, M_IDMAP_REC, BOOL, "idmapRecursive", idmap_rec),
-     F(mnt, M_KEEP_MODE, BOOL, "keepMode", keep_mode), F(mnt, M_EARLY, BOOL, "early", early));
+     F(mnt, M_KEEP_MODE, BOOL, "keepMode", keep_mode), F(mnt, M_EARLY, BOOL, "early", early),
+     F(mnt, M_LATE, BOOL, "late", late));
 TYPE(dev, dev_type, "DEVICE",
      F(dev, NAME, STR, "name", name), F(dev, D_PATH, STR, "path", path),
      F(dev, D_MODE, U32, "mode", mode), F(dev, D_MAJOR, U32, "major", major),

@@ -44,6 +44,7 @@
 #define TAG_M_IDMAP_REC 113 /* u32 */
 #define TAG_M_KEEP_MODE 114 /* u32 */
 #define TAG_M_EARLY 115 /* u32 */
+#define TAG_M_LATE 123 /* u32 */
 #define TAG_DEVICE 28 /* list */
 #define TAG_D_PATH 29 /* str */
 #define TAG_D_MODE 30 /* u32 */

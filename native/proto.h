@@ -19,6 +19,7 @@ struct mnt     { const char *name, *source, *target, *fstype, *data;
 		 const char *uidmap, *gidmap; uint32_t idmap_rec; /* id-mapped when uidmap */
 		 uint32_t keep_mode; /* a tmpfs takes the covered directory's mode */
 		 uint32_t early; /* a bind source taken before the namespaces (tree) */
+		 uint32_t late; /* an id-mapped source in the rootfs, taken at its turn (idmap.c) */
 		 int tree; /* not decoded: the detached copy taken early (idmap.c), or -1 */ };
 struct dev     { const char *name, *path, *host; uint32_t mode, major, minor, uid, gid; };
 struct symlink { const char *name, *target, *path; };
@@ -88,6 +89,8 @@ void fork_init(const struct plan *p);                     /* ns.c: returns in th
 void setup_terminal(const struct plan *p);                /* console.c */
 void copy_up(int covered, int fresh, const char *step);   /* copyup.c */
 void prepare_detached(struct plan *p);                    /* idmap.c */
+int late_tree(const struct plan *p, size_t i);            /* idmap.c: in the init, at its turn */
+void late_trees_close(void);                              /* idmap.c */
 int monitor_main(int argc, char **argv);                  /* monitor.c: not part of a plan */
 void loopback_up(const struct plan *p);                   /* copyup.c */
 void own_stdio(const struct plan *p);                     /* console.c */

@@ -122,6 +122,7 @@ export function encodePlan(p: Plan): Uint8Array {
         .u32(Tag.M_IDMAP_REC, m.idmapRecursive ? 1 : 0)
         .u32(Tag.M_KEEP_MODE, m.keepMode ? 1 : 0)
         .u32(Tag.M_EARLY, m.early ? 1 : 0)
+        .u32(Tag.M_LATE, m.late ? 1 : 0)
         .optStr(Tag.M_UIDMAP, m.uidMap)
         .optStr(Tag.M_GIDMAP, m.gidMap),
     );

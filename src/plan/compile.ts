@@ -188,6 +188,7 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
       copyUp: false,
       keepMode: false,
       early: false,
+      late: false,
       idmapRecursive: false,
     };
     if (o.copyUp && m.type !== "tmpfs")
@@ -200,6 +201,7 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
       // rootfs, under a tmpfs mounted before it): the init looks at it when it mounts it, and
       // fails there if it is still missing, as runc does.
       const kind = facts.sources[source] ?? "missing";
+      const inRootfs = source === facts.rootfs || source.startsWith(facts.rootfs + "/");
       const keep = o.flags & BIND_REMOUNT_MASK;
       // "idmap" without mappings of its own takes the container's (crun's rule): its own, or
       // those of the user namespace it joins
@@ -217,8 +219,12 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
         bindRemount: keep,
         bindClear: o.cleared & BIND_REMOUNT_MASK,
         // In a user namespace of its own the container's root is not the host's: the helper
-        // takes the source while it still is (a source under a 0700 directory, say)
-        early: userns && !idmapped && (facts.caller?.euid ?? 0) === 0 && kind !== "missing",
+        // takes the source while it still is (a source under a 0700 directory, say). A source
+        // inside the rootfs is the container's own (an earlier mount may be what it shows), so
+        // it is looked up in the container's mount namespace when its turn comes: by the init
+        // itself, or, id-mapped, by a process that stayed root of the host (idmap.c)
+        early: userns && !idmapped && (facts.caller?.euid ?? 0) === 0 && kind !== "missing" && !inRootfs,
+        late: idmapped && inRootfs,
         uidMap: idmapped ? idMapText(uids) : undefined,
         gidMap: idmapped ? idMapText(gids) : undefined,
         idmapRecursive: o.idmap === "ridmap",
@@ -263,7 +269,7 @@ function compileCgroupMount(
   mounts: PlanMount[],
   remounts: PlanRemount[],
 ): void {
-  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, bindClear: 0, mkdir: 1 as const, copyUp: false, keepMode: false, early: false, idmapRecursive: false };
+  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, bindClear: 0, mkdir: 1 as const, copyUp: false, keepMode: false, early: false, late: false, idmapRecursive: false };
   const v1 = facts.cgroups.filter((c) => c.version === 1);
   if (v1.length === 0) {
     mounts.push({ ...none, name, source: "cgroup", target: dest, fstype: "cgroup2", flags, data: "" });

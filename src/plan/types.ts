@@ -35,6 +35,7 @@ export interface PlanMount {
   copyUp: boolean; // tmpcopyup: a tmpfs starts with the covered directory's contents
   keepMode: boolean; // a tmpfs takes the mode of the directory it covers, if that exists
   early: boolean; // a bind source taken before the namespaces (a container user namespace)
+  late: boolean; // an id-mapped bind source inside the rootfs, taken when its turn comes
   /** Id-mapped bind mount: "onDisk shownAs size" lines for uids and gids. */
   uidMap?: string;
   gidMap?: string;

@@ -155,6 +155,47 @@ describe("id-mapped mounts", () => {
     expect(r.out).toBe("0:0\n");
   });
 
+  // A source inside the rootfs names the container's own tree as the mounts before it made
+  // it (runc's "mount order" tests): here /mnt is a host directory bound first, and /final
+  // binds rootfs/mnt, which on the host is an empty directory.
+  function fromOwnTree(env: Env, idmap: { uid: number } | null) {
+    const d = hostDir(env);
+    const rootfs = join(env.bundle, "rootfs");
+    mkdirSync(join(rootfs, "mnt"), { recursive: true });
+    mkdirSync(join(rootfs, "final"), { recursive: true });
+    env.spec.mounts!.push({ destination: "/mnt", type: "bind", source: d, options: ["rbind"] });
+    env.spec.mounts!.push({
+      destination: "/final",
+      type: "bind",
+      source: join(rootfs, "mnt"),
+      options: ["rbind"],
+      ...(idmap && {
+        uidMappings: [{ containerID: 1000, hostID: idmap.uid, size: 1 }],
+        gidMappings: [{ containerID: 1000, hostID: idmap.uid, size: 1 }],
+      }),
+    });
+    env.write();
+  }
+
+  test("a bind source inside the rootfs is the container's tree: mapped, plain and id-mapped", () => {
+    for (const idmap of [null, { uid: BASE }]) {
+      const env = mapped(["sh", "-c", "cat /final/f; stat -c '%u:%g' /final/f"]);
+      fromOwnTree(env, idmap);
+      const r = env.runjs(["run", env.id]);
+      expect(r.err).toBe("");
+      // plain: the host's 1000 is unmapped in the namespace; id-mapped: it is the container's root
+      expect(r.out).toBe(idmap ? "x\n0:0\n" : "x\n65534:65534\n");
+    }
+  });
+
+  test("a bind source inside the rootfs, id-mapped, without a user namespace", () => {
+    const env = newEnv(["sh", "-c", "cat /final/f; stat -c '%u:%g' /final/f"]);
+    fromOwnTree(env, { uid: 0 });
+    const r = env.runjs(["run", env.id]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("x\n0:0\n");
+  });
+
   test("a mapping on a mount that is not a bind mount is refused, naming it", () => {
     const env = newEnv();
     env.spec.mounts!.push({ destination: "/t", type: "tmpfs", source: "tmpfs", uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] });

@@ -99,6 +99,7 @@ const full: Plan = {
       copyUp: true,
       keepMode: false,
       early: true,
+      late: false,
       idmapRecursive: false,
     },
     {
@@ -117,6 +118,7 @@ const full: Plan = {
       copyUp: false,
       keepMode: true,
       early: false,
+      late: true,
       uidMap: "0 100000 65536\n",
       gidMap: "0 100000 1\n1 5 2\n",
       idmapRecursive: true,
