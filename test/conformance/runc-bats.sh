@@ -126,15 +126,27 @@ for img in busybox debian; do
 done
 
 # ---- the runs --------------------------------------------------------------------------------
-# bats and the suite's helpers leave files in $TMPDIR (a losetup list per test, backing images
-# of loop devices a failed test did not detach): give them a directory of their own and remove
-# it, and any loop device backed by a file in it, at the end
+# What the suite leaves behind, removed at the end: files in $TMPDIR (a losetup list per test,
+# backing images of loop devices a failed test did not detach), so they get a directory of
+# their own; the cgroups its tests make under runc-cgroups-integration-test and do not all
+# remove; and, on a hybrid host, the plain directories its helpers `mkdir -p` under
+# /sys/fs/cgroup for every controller in /proc/cgroups that is not mounted (net_cls, hugetlb...)
 work=$(mktemp -d /tmp/runc-bats.XXXXXX)
 chmod 755 "$work"
+cgroup_entries_before=$(ls /sys/fs/cgroup)
 cleanup() {
   losetup -a 2>/dev/null | awk -v w="$work/" 'index($0, w) {sub(/:$/, "", $1); print $1}' |
     while read -r dev; do losetup -d "$dev" 2>/dev/null; done
   rm -rf "$work"
+  awk '$9 == "cgroup" || $9 == "cgroup2" {print $5}' /proc/self/mountinfo | while read -r m; do
+    [ -d "$m/runc-cgroups-integration-test" ] && find "$m/runc-cgroups-integration-test" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  for e in $(ls /sys/fs/cgroup); do
+    d=/sys/fs/cgroup/$e
+    grep -qxF "$e" <<<"$cgroup_entries_before" || mountpoint -q "$d" || [ -n "$(find "$d" ! -type d | head -1)" ] ||
+      rm -r "$d"
+  done
+  true
 }
 trap cleanup EXIT
 if [ -n "${FILES:-}" ]; then files=(); for f in $FILES; do files+=("$suite/${f%.bats}.bats"); done
