@@ -92,7 +92,16 @@ static int runnable(const char *path)
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return errno;
-	return !S_ISREG(st.st_mode) ? EACCES : faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0 ? errno : 0;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0)
+		return 0;
+	/* faccessat2 is newer than many seccomp profiles, whose default answer
+	 * (EPERM, or ENOSYS from our stub) says nothing about the file: then the
+	 * mode decides, as in Go's exec.LookPath, which runc uses */
+	if (errno == EPERM || errno == ENOSYS)
+		return st.st_mode & 0111 ? 0 : EACCES;
+	return errno;
 }
 
 /* What execve will run: args[0] if it has a '/', else the first match in $PATH.
