@@ -6,6 +6,9 @@
 // but for case, is renamed to it. A key spelled exactly right is never touched, and neither are
 // the keys of the spec's maps (annotations, sysctls, unified files, rdma devices, net devices,
 // time offsets), which are the user's own names.
+//
+// Go's decoder also leaves a field as it was when its value is null: `"timeOffsets": null` is
+// no offsets, not an error. So a field member whose value is null is dropped here too.
 
 /** Every field name of the runtime-spec types in spec.ts (a unit test keeps the two in step). */
 export const SPEC_FIELDS: readonly string[] = [
@@ -34,7 +37,7 @@ const EXACT = new Set(SPEC_FIELDS);
 /** Object members whose keys are names of the user's, not fields: left as they are. */
 const MAPS = new Set(["annotations", "sysctl", "unified", "rdma", "netDevices", "timeOffsets"]);
 
-/** Rename, in place, the keys Go's decoder would take for a field; returns doc. */
+/** Rename, in place, the keys Go's decoder would take for a field, and drop null fields; returns doc. */
 export function canonicalKeys<T>(doc: T): T {
   walk(doc);
   return doc;
@@ -48,6 +51,10 @@ function walk(v: unknown): void {
   if (typeof v !== "object" || v === null) return;
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
+    if (o[k] === null) {
+      delete o[k];
+      continue;
+    }
     let key = k;
     if (!EXACT.has(k)) {
       const f = BY_LOWER.get(k.toLowerCase());

@@ -58,7 +58,7 @@ const failures: [string, (s: Any) => void, string | RegExp][] = [
   ["root.readonly a string", (s) => { s.root.readonly = "yes"; }, "config.json: root.readonly: must be a boolean, got string"],
   // process
   ["process missing", (s) => { delete s.process; }, "config.json: process: required"],
-  ["process null", (s) => { s.process = null; }, "config.json: process: must be an object, got null"],
+  ["process null (absent, as Go reads it)", (s) => { s.process = null; }, "config.json: process: required"],
   ["process.args missing", (s) => { delete s.process.args; }, "config.json: process.args: required"],
   ["process.args empty", (s) => { s.process.args = []; }, "config.json: process.args: must not be empty"],
   ["process.args a string", (s) => { s.process.args = "sh"; }, "config.json: process.args: must be an array, got string"],
@@ -183,7 +183,7 @@ const failures: [string, (s: Any) => void, string | RegExp][] = [
   ["seccomp defaultAction unknown", (s) => { s.linux.seccomp = { defaultAction: "ALLOW" }; }, `config.json: linux.seccomp.defaultAction: must be one of SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_ERRNO, SCMP_ACT_TRACE, SCMP_ACT_ALLOW, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, got "ALLOW"`],
   ["seccomp defaultErrnoRet with ALLOW", (s) => { s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", defaultErrnoRet: 1 }; }, "config.json: linux.seccomp.defaultErrnoRet: not allowed with SCMP_ACT_ALLOW, only with SCMP_ACT_ERRNO or SCMP_ACT_TRACE"],
   ["seccomp syscall names empty", (s) => { s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: [], action: "SCMP_ACT_ERRNO" }] }; }, "config.json: linux.seccomp.syscalls[0].names: must not be empty"],
-  ["seccomp syscall names null", (s) => { s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: null, action: "SCMP_ACT_ERRNO" }] }; }, "config.json: linux.seccomp.syscalls[0].names: must be an array, got null"],
+  ["seccomp syscall names null", (s) => { s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: null, action: "SCMP_ACT_ERRNO" }] }; }, "config.json: linux.seccomp.syscalls[0].names: required"],
   ["seccomp arg op", (s) => { s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["kill"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, op: "EQ" }] }] }; }, 'config.json: linux.seccomp.syscalls[0].args[0].op: must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ, got "EQ"'],
   ["seccomp arg index", (s) => { s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["kill"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 1, op: "SCMP_CMP_EQ" }] }] }; }, "config.json: linux.seccomp.syscalls[0].args[0].index: must be between 0 and 5, got 6"],
   ["seccomp arch", (s) => { s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["x86_64"] }; }, /^config\.json: linux\.seccomp\.architectures\[0\]: must be one of SCMP_ARCH_X86, .*, got "x86_64"$/],
@@ -435,6 +435,17 @@ describe("field names as Go's decoder matches them", () => {
     expect(s.linux.cgroupsPath).toBe("/x");
     expect(s.linux.resources.unified).toEqual({ Limit: "1" });
     expect(s.annotations).toEqual({ Root: "kept", LINUX: "too" });
+  });
+
+  test("a null field is an absent one (Go leaves the field as it was)", () => {
+    const cfg = base();
+    cfg.linux.timeOffsets = null;
+    cfg.linux.resources = { memory: null, pids: { limit: 5 } };
+    cfg.process.rlimits = null;
+    const s = validateSpec(cfg, { bundle: "/b" }) as any;
+    expect("timeOffsets" in s.linux).toBe(false);
+    expect(s.linux.resources).toEqual({ pids: { limit: 5 } });
+    expect("rlimits" in s.process).toBe(false);
   });
 
   test("SPEC_FIELDS lists every field of the types in spec.ts", () => {
