@@ -187,14 +187,16 @@ function subCgroups(dir: string): string[] {
 }
 
 /**
- * Remove the directories this container created, children first. A cgroup whose last
- * process has just been killed can stay busy for a moment, so EBUSY is retried briefly on
- * the container's own directories; a parent that another cgroup still uses is left alone.
+ * Remove the container's cgroups, children first: its own directories (the leaves) whoever
+ * made them, as runc does, and the parents it created. A cgroup whose last process has just
+ * been killed can stay busy for a moment, so EBUSY is retried briefly on the container's own
+ * directories; a parent that another cgroup still uses is left alone.
  */
 export function removeCgroups(created: string[], leaves: string[]): void {
   const leaf = new Set(leaves);
   const below = leaves.flatMap(subCgroups);
-  for (const d of [...below, ...[...created].reverse()]) {
+  const made = new Set(created);
+  for (const d of [...below, ...leaves.filter((l) => !made.has(l)), ...[...created].reverse()]) {
     for (let i = 0; ; i++) {
       try {
         rmdir(d);

@@ -1,8 +1,9 @@
 // create / start / state / kill / delete / run against real containers.
 import { afterAll, afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, RUNJS } from "./helpers.ts";
+import { hostHierarchies } from "../../src/cgroups/hierarchy.ts";
+import { CGROUP_PARENT, cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, RUNJS } from "./helpers.ts";
 
 afterEach(cleanupAll);
 afterAll(removeCgroupParent);
@@ -64,6 +65,17 @@ test("create leaves the init waiting; start runs the program; delete removes eve
   const gone = env.runjs(["state", env.id]);
   expect(gone.code).toBe(1);
   expect(gone.err).toContain("does not exist");
+});
+
+test("delete removes the container's cgroup even when it was there before create, as runc does", () => {
+  const env = newEnv(["true"]);
+  const made = hostHierarchies().map((h) => `${h.mountpoint}${CGROUP_PARENT}/${env.id}`);
+  for (const d of made) mkdirSync(d, { recursive: true });
+  expect(cgroupDirsOf(env.id).length).toBe(made.length);
+  const r = env.runjs(["run", env.id]);
+  expect(r.err).toBe("");
+  expect(r.code).toBe(0);
+  expect(cgroupDirsOf(env.id)).toEqual([]);
 });
 
 test("run attached passes stdio through and returns the exit status", () => {
