@@ -2,8 +2,12 @@
 // (time="…" level=error msg="…") or, with --log-format json, as JSON lines
 // ({"level":"error","msg":"…","time":"…"}), which is what containerd reads back on failure.
 // Errors are also printed on stderr, plain, so a person at a terminal sees them. Without a
-// log file, warnings go to stderr plain too, and --debug lines in the log format.
+// log file, warnings go to stderr plain too, and --debug lines in the log format. An error
+// may carry fields (the plan step, operation, path and errno runjs-init reported): they follow
+// msg in the log line, as logrus writes fields, so a caller need not parse the message.
 import { appendText, stderr } from "../sys/fs.ts";
+
+export type LogFields = Record<string, string | number>;
 
 export class Logger {
   private file?: string;
@@ -24,14 +28,15 @@ export class Logger {
       }
   }
 
-  private line(level: string, msg: string): string {
+  private line(level: string, msg: string, fields: LogFields): string {
     const time = new Date().toISOString();
-    if (this.json) return JSON.stringify({ level, msg, time }) + "\n";
-    return `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+    if (this.json) return JSON.stringify({ level, msg, ...fields, time }) + "\n";
+    const more = Object.entries(fields).map(([k, v]) => ` ${k}=${JSON.stringify(v)}`);
+    return `time="${time}" level=${level} msg=${JSON.stringify(msg)}${more.join("")}\n`;
   }
 
-  private emit(level: string, msg: string): void {
-    const line = this.line(level, msg);
+  private emit(level: string, msg: string, fields: LogFields = {}): void {
+    const line = this.line(level, msg, fields);
     if (this.file) {
       try {
         appendText(this.file, line);
@@ -44,8 +49,8 @@ export class Logger {
     else if (!this.file) stderr(this.json || level === "debug" ? line : `runjs: ${level}: ${msg}\n`);
   }
 
-  error(msg: string): void {
-    this.emit("error", msg);
+  error(msg: string, fields?: LogFields): void {
+    this.emit("error", msg, fields);
   }
 
   warn(msg: string): void {

@@ -7,7 +7,7 @@ import { parseArgs, type FlagSpec } from "./args.ts";
 import { commandHelp, commandLines, flagLines, noTopic, type HelpEntry } from "./help.ts";
 import { Logger } from "./log.ts";
 import { table } from "./table.ts";
-import { UsageError } from "../errors.ts";
+import { CgroupError, HelperError, isStateError, StateError, UsageError } from "../errors.ts";
 import { stderr, stdout } from "../sys/fs.ts";
 
 export const VERSION = "0.1.0";
@@ -168,9 +168,9 @@ const COMMANDS: Record<string, Command> = {
       const { deleteContainer } = await import("../container/lifecycle.ts");
       try {
         deleteContainer(ctx.root, id, !!ctx.f.force, (m) => ctx.log.warn(m));
-      } catch (e: any) {
+      } catch (e) {
         // runc: deleting a missing container with --force succeeds.
-        if (ctx.f.force && /does not exist/.test(e.message)) return;
+        if (ctx.f.force && isStateError(e, "not-exist")) return;
         throw e;
       }
     },
@@ -391,6 +391,19 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** runc's rule: root keeps state in /run; anyone else in their own runtime directory. */
+/** What a log line says besides the message: the facts an error carries, by kind. */
+function errorFields(e: unknown): Record<string, string | number> {
+  if (e instanceof HelperError) {
+    const f: Record<string, string | number> = { step: e.step, op: e.op };
+    if (e.path) f.path = e.path;
+    if (e.errno) f.errno = e.errno;
+    return f;
+  }
+  if (e instanceof CgroupError) return e.code ? { file: e.file, code: e.code } : { file: e.file };
+  if (e instanceof StateError) return { id: e.id, kind: e.kind };
+  return {};
+}
+
 function defaultRoot(): string {
   const uid = process.geteuid?.() ?? 0;
   if (uid === 0) return "/run/runjs";
@@ -464,7 +477,7 @@ export async function main(argv: string[]): Promise<number> {
     const code = await cmd.run({ g: g.flags, f: c.flags, args: c.rest, log, root: (g.flags.root as string | undefined) ?? defaultRoot() });
     return typeof code === "number" ? code : 0;
   } catch (e: any) {
-    log.error(e instanceof Error ? e.message : String(e));
+    log.error(e instanceof Error ? e.message : String(e), errorFields(e));
     if (log.debug && e?.stack) stderr(e.stack + "\n");
     return e instanceof NoTopic ? 3 : e?.exitCode ?? 1;
   }

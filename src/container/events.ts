@@ -60,7 +60,7 @@ function ooms(dirs: CgroupDir[]): number {
 
 function running(root: string, id: string): { st: SavedState; dirs: CgroupDir[] } {
   return withContainer(root, id, (c) => {
-    if (c.status === "stopped") throw new StateError(id, "container not running");
+    if (c.status === "stopped") throw new StateError(id, "container not running", "not-running");
     return { st: c.st, dirs: containerDirs(c.st.cgroupDirs) };
   });
 }

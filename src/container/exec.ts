@@ -136,15 +136,15 @@ export async function exec(o: ExecOptions): Promise<number> {
   const dir = stateDir(o.root, o.id);
   const st = loadState(o.root, o.id);
   const status = computeStatus(dir, st);
-  if (status === "stopped" || status === "creating") throw new StateError(o.id, `cannot exec in a ${status} container: ${o.id}`);
+  if (status === "stopped" || status === "creating") throw new StateError(o.id, `cannot exec in a ${status} container: ${o.id}`, "not-running");
   if (status === "paused" && !o.ignorePaused)
-    throw new StateError(o.id, `cannot exec in a paused container (use --ignore-paused to override): ${o.id}`);
+    throw new StateError(o.id, `cannot exec in a paused container (use --ignore-paused to override): ${o.id}`, "wrong-state");
 
   let saved: Spec;
   try {
     saved = JSON.parse(readText(`${dir}/config.json`));
   } catch {
-    throw new StateError(o.id, `container ${o.id} has no saved configuration (created by an older runjs?)`);
+    throw new StateError(o.id, `container ${o.id} has no saved configuration (created by an older runjs?)`, "failed");
   }
   const proc = execProcess(saved.process ?? ({ cwd: "/", args: [] } as Process), o);
   if (o.listenFds) proc.env = mergeEnv(proc.env ?? [], [`LISTEN_FDS=${o.listenFds}`, "LISTEN_PID=1"]);
@@ -182,7 +182,7 @@ export async function exec(o: ExecOptions): Promise<number> {
     throw new UsageError("--additional-gids: the container's user namespace denies setgroups (created by an unprivileged user)");
   // The init may have exited while we compiled: its /proc links would then name nothing, or
   // (after pid reuse) another process. Check again just before the helper opens them.
-  if (computeStatus(dir, st) === "stopped") throw new StateError(o.id, `cannot exec in a stopped container: ${o.id}`);
+  if (computeStatus(dir, st) === "stopped") throw new StateError(o.id, `cannot exec in a stopped container: ${o.id}`, "not-running");
 
   const pair = terminal && !o.detach ? socketpair() : undefined;
   let consoleFd: number | undefined;

@@ -29,7 +29,7 @@ export type Warn = (msg: string) => void;
 
 export function start(root: string, id: string, warn: Warn): void {
   withContainer(root, id, (c) => {
-    if (c.status !== "created") throw new StateError(id, `cannot start a container that is ${c.status}: ${id}`);
+    if (c.status !== "created") throw new StateError(id, `cannot start a container that is ${c.status}: ${id}`, "wrong-state");
     releaseInit(c.dir, c.st);
     poststart(c.st);
   });
@@ -57,7 +57,7 @@ export function releaseInit(dir: string, st: SavedState): void {
     const buf = new Uint8Array(4096);
     let said = "";
     const started = () => said.startsWith("0");
-    const failed = () => new StateError(st.id, `container init failed to start: ${said.slice(1).trim()}`);
+    const failed = () => new StateError(st.id, `container init failed to start: ${said.slice(1).trim()}`, "failed");
     for (;;) {
       const ev = poll1(fd, POLLIN, 50);
       if (ev) {
@@ -65,13 +65,13 @@ export function releaseInit(dir: string, st: SavedState): void {
         if (n > 0) said += new TextDecoder().decode(buf.subarray(0, n));
         else if (n === 0 && said.startsWith("!")) throw failed();
         else if (n === 0 && started()) break; // closed after the byte: execve happened
-        else if (n === 0 && ev & POLLHUP) throw new StateError(st.id, "container init closed the exec fifo without starting");
+        else if (n === 0 && ev & POLLHUP) throw new StateError(st.id, "container init closed the exec fifo without starting", "failed");
       }
       if (!initAlive(st)) {
         for (let n = read(fd, buf); n > 0; n = read(fd, buf)) said += new TextDecoder().decode(buf.subarray(0, n));
         if (said.startsWith("!")) throw failed();
         if (started()) break; // it ran and already finished
-        throw new StateError(st.id, "container init exited before it could be started");
+        throw new StateError(st.id, "container init exited before it could be started", "failed");
       }
     }
   } finally {
@@ -110,14 +110,14 @@ export function killContainer(root: string, id: string, sig: number, all: boolea
   withContainer(root, id, (c) => {
     if (c.status === "stopped" || c.status === "creating") {
       if (all) return;
-      throw new StateError(id, "container not running");
+      throw new StateError(id, "container not running", "not-running");
     }
     if (sig === 9 && !ownPidNamespace(c.dir)) all = true;
     const pids = all ? containerPids(c.st) : [c.st.pid];
     if (all && !pids.includes(c.st.pid)) pids.push(c.st.pid);
     for (const p of pids) {
       const r = kill(p, sig);
-      if (r < 0 && r !== -3 && p === c.st.pid) throw new StateError(id, `kill ${p}: errno ${-r}`);
+      if (r < 0 && r !== -3 && p === c.st.pid) throw new StateError(id, `kill ${p}: errno ${-r}`, "failed");
     }
   });
 }
@@ -135,7 +135,7 @@ function ownPidNamespace(dir: string): boolean {
 export function deleteContainer(root: string, id: string, force: boolean, warn: Warn): void {
   withContainer(root, id, (c) => {
     if ((c.status === "running" || c.status === "paused") && !force)
-      throw new StateError(id, `cannot delete container ${id} that is not stopped: ${c.status}`);
+      throw new StateError(id, `cannot delete container ${id} that is not stopped: ${c.status}`, "wrong-state");
     teardown(c.dir, c.st, warn);
   });
 }
@@ -156,7 +156,7 @@ export function teardown(dir: string, st: SavedState, warn: Warn): void {
 
 export function containerState(root: string, id: string): Record<string, unknown> {
   const dir = stateDir(root, id);
-  if (!existsSync(dir)) throw new StateError(id, `container does not exist: ${id}`);
+  if (!existsSync(dir)) throw new StateError(id, `container does not exist: ${id}`, "not-exist");
   const st = loadState(root, id);
   return specState(st, computeStatus(dir, st));
 }

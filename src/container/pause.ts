@@ -10,18 +10,18 @@ import { withContainer } from "./state.ts";
 
 export function pause(root: string, id: string): void {
   withContainer(root, id, (c) => {
-    if (c.status !== "running" && c.status !== "created") throw new StateError(id, "container not running");
+    if (c.status !== "running" && c.status !== "created") throw new StateError(id, "container not running", "not-running");
     const d = freezerDir(containerDirs(c.st.cgroupDirs));
-    if (!d) throw new StateError(id, "no freezer cgroup for this container");
+    if (!d) throw new StateError(id, "no freezer cgroup for this container", "failed");
     setFrozen(d, true);
   });
 }
 
 export function resume(root: string, id: string): void {
   withContainer(root, id, (c) => {
-    if (c.status !== "paused") throw new StateError(id, "container not paused");
+    if (c.status !== "paused") throw new StateError(id, "container not paused", "wrong-state");
     const d = freezerDir(containerDirs(c.st.cgroupDirs));
-    if (!d) throw new StateError(id, "no freezer cgroup for this container");
+    if (!d) throw new StateError(id, "no freezer cgroup for this container", "failed");
     setFrozen(d, false);
   });
 }

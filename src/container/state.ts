@@ -41,9 +41,9 @@ export interface SavedState {
 const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
 
 export function checkId(id: string | undefined): string {
-  if (!id) throw new StateError("", "container id cannot be empty");
+  if (!id) throw new StateError("", "container id cannot be empty", "invalid-id");
   if (id.length > 1024 || !ID_RE.test(id) || id === "." || id === "..")
-    throw new StateError(id, `invalid container id ${JSON.stringify(id)}: use letters, digits and _ + - . (at most 1024), not . or ..`);
+    throw new StateError(id, `invalid container id ${JSON.stringify(id)}: use letters, digits and _ + - . (at most 1024), not . or ..`, "invalid-id");
   return id;
 }
 
@@ -58,7 +58,7 @@ export function createStateDir(root: string, id: string): string {
   try {
     mkdir(dir, 0o711);
   } catch (e: any) {
-    if (e.code === "EEXIST") throw new StateError(id, `container with id exists: ${id}`);
+    if (e.code === "EEXIST") throw new StateError(id, `container with id exists: ${id}`, "exists");
     throw e;
   }
   return dir;
@@ -70,7 +70,7 @@ export function lock(dir: string, id: string): number {
   try {
     fd = openFile(dir, O_RDONLY | O_CLOEXEC);
   } catch {
-    throw new StateError(id, `container does not exist: ${id}`);
+    throw new StateError(id, `container does not exist: ${id}`, "not-exist");
   }
   flock(fd, LOCK_EX);
   return fd;
@@ -89,7 +89,7 @@ export interface Opened {
 /** Run `f` on the container with its directory locked. */
 export function withContainer<T>(root: string, id: string, f: (c: Opened) => T): T {
   const dir = stateDir(root, id);
-  if (!existsSync(dir)) throw new StateError(id, `container does not exist: ${id}`);
+  if (!existsSync(dir)) throw new StateError(id, `container does not exist: ${id}`, "not-exist");
   const fd = lock(dir, id);
   try {
     const st = loadState(root, id);
@@ -125,7 +125,7 @@ export function loadState(root: string, id: string): SavedState {
       // Created but not yet written (or a create that was killed at once): an empty state.
       return emptyState(id);
     }
-    throw new StateError(id, `container does not exist: ${id}`);
+    throw new StateError(id, `container does not exist: ${id}`, "not-exist");
   }
   return JSON.parse(text);
 }

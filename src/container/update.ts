@@ -85,7 +85,7 @@ export function update(root: string, id: string, f: Flags, warn: (m: string) => 
   // As runc: with -r the file is the whole update and the other flags are not read.
   const r = file !== undefined ? resourcesFromJson(readText(file === "-" ? "/dev/stdin" : file)) : resourcesFromFlags(f, warn);
   withContainer(root, id, (c) => {
-    if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running");
+    if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running", "not-running");
     applyResources(r, containerDirs(c.st.cgroupDirs), warn);
   });
 }

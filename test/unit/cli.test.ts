@@ -1,7 +1,9 @@
 // The command line: the flag parser, and help pages generated from the same tables the parser
 // reads (so every flag a command takes is on its page). Runs the built bin/runjs; no root.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Logger } from "../../src/cli/log.ts";
 import { parseArgs, type FlagSpec } from "../../src/cli/args.ts";
 import { UsageError } from "../../src/errors.ts";
 
@@ -77,5 +79,24 @@ describe("help pages", () => {
     const unknown = sh("container", "frob");
     expect(unknown.code).toBe(3);
     expect(unknown.err).toContain("No help topic for 'frob'");
+  });
+});
+
+describe("log lines", () => {
+  const logTo = (format: string) => {
+    const file = join(mkdtempSync("/tmp/runjs-log-"), "log");
+    const l = new Logger();
+    l.configure(file, format, false);
+    l.error("mounts[7] (/mnt): remount /mnt: denied", { step: "mounts[7] (/mnt)", op: "remount", path: "/mnt", errno: 1 });
+    return readFileSync(file, "utf8");
+  };
+
+  test("json: an error's fields beside msg, for callers to read instead of the message", () => {
+    const line = JSON.parse(logTo("json"));
+    expect(line).toMatchObject({ level: "error", msg: "mounts[7] (/mnt): remount /mnt: denied", step: "mounts[7] (/mnt)", op: "remount", path: "/mnt", errno: 1 });
+  });
+
+  test("text: the fields follow msg as logrus writes them", () => {
+    expect(logTo("text")).toMatch(/^time="[^"]+" level=error msg="mounts\[7\] \(\/mnt\): remount \/mnt: denied" step="mounts\[7\] \(\/mnt\)" op="remount" path="\/mnt" errno=1\n$/);
   });
 });

@@ -11,6 +11,7 @@
 // with --rm, when the container exits.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isStateError } from "../../errors.ts";
 import { findImage } from "../images/image.ts";
 import { formatReference, parseReference } from "../images/reference.ts";
 import { digestHex, ImageError, Store } from "../images/store.ts";
@@ -354,8 +355,8 @@ export async function cleanupDetached(store: Store, id: string): Promise<number>
   const { deleteContainer } = await import("../../container/lifecycle.ts");
   try {
     deleteContainer(runtimeRoot, id, true, () => {});
-  } catch (e: any) {
-    if (!/does not exist/.test(e.message)) throw e;
+  } catch (e) {
+    if (!isStateError(e, "not-exist")) throw e;
   }
   networkDel(dir);
   if (rec.error) return 0; // start-detached failed; run -d removes it
@@ -376,8 +377,8 @@ export async function containerSignal(store: Store, key: string, runtimeRoot: st
   const exited = () => load(store, c.id).status === "exited";
   try {
     killContainer(runtimeRoot, c.id, sig, false);
-  } catch (e: any) {
-    if (!/not running|does not exist/.test(e.message)) throw e;
+  } catch (e) {
+    if (!isStateError(e, "not-running", "not-exist")) throw e;
   }
   if (timeout === undefined) return c.name;
   for (let t = 0; t < timeout * 100 && !exited(); t++) await Bun.sleep(10);
@@ -422,8 +423,8 @@ export async function containerRemove(store: Store, key: string, runtimeRoot: st
     const { deleteContainer } = await import("../../container/lifecycle.ts");
     try {
       deleteContainer(runtimeRoot, c.id, true, () => {});
-    } catch (e: any) {
-      if (!/does not exist/.test(e.message)) throw e;
+    } catch (e) {
+      if (!isStateError(e, "not-exist")) throw e;
     }
   }
   removeFiles(store, c.id, c.imageId);

@@ -320,10 +320,10 @@ async function fetchManifest(c: Client, reference: string, expect?: Descriptor):
   const bytes = await readLimited(resp, MAX_MANIFEST, what, ctl);
   const digest = sha256(bytes);
   if (reference.startsWith("sha256:") && digest !== reference)
-    throw new ImageError(`digest mismatch: ${what}: the registry sent content with digest ${digest}`);
+    throw new ImageError(`digest mismatch: ${what}: the registry sent content with digest ${digest}`, "digest-mismatch");
   const header = resp.headers.get("docker-content-digest");
   if (!reference.startsWith("sha256:") && header && header.startsWith("sha256:") && header !== digest)
-    throw new ImageError(`digest mismatch: ${what}: Docker-Content-Digest says ${header}, the content hashes to ${digest}`);
+    throw new ImageError(`digest mismatch: ${what}: Docker-Content-Digest says ${header}, the content hashes to ${digest}`, "digest-mismatch");
   if (expect && bytes.length !== expect.size) throw new ImageError(`size mismatch: ${what}: ${bytes.length} bytes, the index says ${expect.size}`);
   let json: any;
   try {
@@ -387,8 +387,8 @@ async function fetchBlob(c: Client, store: Store, d: Descriptor, progress?: Pull
     await store.writeBlob(counted(), d.digest, d.size);
   } catch (e) {
     ctl.abort();
-    if (e instanceof ImageError && e.message.startsWith("digest mismatch"))
-      throw new ImageError(`${e.message}: blob from ${c.ref.registry}/${c.ref.repository}`);
+    if (e instanceof ImageError && e.kind === "digest-mismatch")
+      throw new ImageError(`${e.message}: blob from ${c.ref.registry}/${c.ref.repository}`, e.kind);
     throw e;
   }
   progress?.({ digest: d.digest, done: d.size, total: d.size, phase: "done" });
@@ -400,7 +400,7 @@ async function fetchSmallBlob(c: Client, d: Descriptor, limit: number): Promise<
   if (!resp.ok) await c.fail(resp, "blob", d.digest);
   const bytes = await readLimited(resp, Math.min(limit, d.size), `blob ${d.digest}`, ctl);
   const got = sha256(bytes);
-  if (got !== d.digest) throw new ImageError(`digest mismatch: expected ${d.digest}, got ${got} (${bytes.length} bytes): blob from ${c.ref.registry}/${c.ref.repository}`);
+  if (got !== d.digest) throw new ImageError(`digest mismatch: expected ${d.digest}, got ${got} (${bytes.length} bytes): blob from ${c.ref.registry}/${c.ref.repository}`, "digest-mismatch");
   if (bytes.length !== d.size) throw new ImageError(`size mismatch for ${d.digest}: expected ${d.size} bytes, got ${bytes.length}`);
   return bytes;
 }

@@ -16,7 +16,15 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { join } from "node:path";
 import { close, flock, LOCK_EX, O_CLOEXEC, O_RDONLY, openFile } from "../../sys/libc.ts";
 
-export class ImageError extends Error {}
+export class ImageError extends Error {
+  /** "digest-mismatch": content that does not hash to the digest it was asked for under */
+  constructor(
+    message: string,
+    public kind?: "digest-mismatch",
+  ) {
+    super(message);
+  }
+}
 
 /** "sha256:<64 hex>" → "<64 hex>", or an ImageError naming what was wrong. */
 export function digestHex(d: string, what = "digest"): string {
@@ -106,7 +114,7 @@ export class Store {
     const got = "sha256:" + h.digest("hex");
     if ((expected && got !== expected) || (size !== undefined && n !== size)) {
       rmSync(tmp, { force: true });
-      if (expected && got !== expected) throw new ImageError(`digest mismatch: expected ${expected}, got ${got} (${n} bytes)`);
+      if (expected && got !== expected) throw new ImageError(`digest mismatch: expected ${expected}, got ${got} (${n} bytes)`, "digest-mismatch");
       throw new ImageError(`size mismatch for ${expected ?? got}: expected ${size} bytes, got ${n}`);
     }
     renameSync(tmp, this.blobPath(got));
