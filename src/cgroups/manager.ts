@@ -6,7 +6,7 @@
 // after a runtime crash) removes exactly those and nothing that was there before.
 import { dirname, exists as existsSync, mkdir, normalize, readText, readTextIfExists, rmdir, writeExisting } from "../sys/fs.ts";
 import { CgroupError, UsageError } from "../errors.ts";
-import { kill, strerror } from "../sys/libc.ts";
+import { kill, SIGKILL, strerror } from "../sys/libc.ts";
 import { containerPath, hostDir, hostHierarchies, type CgroupDir, type Hierarchy } from "./hierarchy.ts";
 
 export interface CgroupSet {
@@ -206,7 +206,7 @@ export function removeCgroups(created: string[], leaves: string[]): void {
         if (e.code === "EBUSY" && !leaf.has(d) && !below.includes(d)) break; // a parent another cgroup still uses
         if (e.code === "EBUSY" && i < 400) {
           // something is still in it (a process forked while we were killing): kill it too
-          if (i % 20 === 19) for (const pid of cgroupPids([d])) kill(pid, 9);
+          if (i % 20 === 19) for (const pid of cgroupPids([d])) kill(pid, SIGKILL);
           Bun.sleepSync(5);
           continue;
         }

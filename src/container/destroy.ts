@@ -6,7 +6,7 @@ import { removeCgroups } from "../cgroups/manager.ts";
 import { exists as existsSync } from "../sys/fs.ts";
 import { freezerDir, thawNoWait } from "../cgroups/freezer.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
-import { kill } from "../sys/libc.ts";
+import { kill, SIGKILL } from "../sys/libc.ts";
 import { containerPids, procStat, removeStateDir, type SavedState } from "./state.ts";
 
 /** Wait (briefly) until none of the pids is alive; zombies count as gone. */
@@ -27,7 +27,7 @@ export function destroy(dir: string, st: SavedState, proc?: Subprocess): void {
   const pids: number[] = [];
   if (st.pid && procStat(st.pid)?.startTime === st.startTime) pids.push(st.pid);
   if (proc && !proc.killed && proc.exitCode === null) pids.push(proc.pid);
-  for (const p of pids) kill(p, 9);
+  for (const p of pids) kill(p, SIGKILL);
   killCgroup(st);
   waitGone(pids);
   removeCgroups(st.cgroupCreated, st.cgroupDirs);
@@ -40,7 +40,7 @@ export function killCgroup(st: SavedState): void {
   for (;;) {
     const pids = containerPids(st);
     if (!pids.length || Date.now() > deadline) return;
-    for (const p of pids) kill(p, 9);
+    for (const p of pids) kill(p, SIGKILL);
     thaw(st);
     Bun.sleepSync(2);
   }

@@ -28,7 +28,7 @@ import { validateSpec } from "../oci/validate.ts";
 import { compilePlan, compileRlimits } from "../plan/compile.ts";
 import { seccompProcessState } from "../plan/seccomp.ts";
 import { readText, readTextIfExists, resolvePath, stderr, writeAtomic } from "../sys/fs.ts";
-import { close, connectUnix, kill, socketpair } from "../sys/libc.ts";
+import { close, connectUnix, kill, SIGKILL, socketpair } from "../sys/libc.ts";
 import { applyRlimits, connectSocket, helperPath, lsmFacts, ownBoundingSet, receiveMaster, sendPidfd } from "./create.ts";
 import { attach } from "./run.ts";
 import { computeStatus, loadState, specState, stateDir } from "./state.ts";
@@ -226,7 +226,7 @@ export async function exec(o: ExecOptions): Promise<number> {
     // Nothing of the process may outlive a failed exec. An attached helper reaps the child
     // and exits; killing the helper first would leave the child to the host's init, and the
     // container's pid namespace could not end until that reaped it.
-    if (child) kill(child, 9);
+    if (child) kill(child, SIGKILL);
     if (spawned && !o.detach) await Promise.race([spawned.exited, Bun.sleep(2000)]);
     spawned?.kill("SIGKILL");
     throw e;

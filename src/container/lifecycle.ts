@@ -7,7 +7,7 @@ import { exists as existsSync, readText, unlink as unlinkSync } from "../sys/fs.
 import { removeCgroups } from "../cgroups/manager.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { runHooks, runHooksWarn } from "../hooks/run.ts";
-import { close, kill, O_CLOEXEC, O_NONBLOCK, O_RDONLY, openFile, poll1, read } from "../sys/libc.ts";
+import { close, ESRCH, kill, O_CLOEXEC, O_NONBLOCK, O_RDONLY, openFile, poll1, read, SIGKILL } from "../sys/libc.ts";
 import { killCgroup, waitGone } from "./destroy.ts";
 import {
   computeStatus,
@@ -40,7 +40,7 @@ export function poststart(st: SavedState): void {
   try {
     runHooks("poststart", st.hooks.poststart, JSON.stringify(specState(st, "running")));
   } catch (e) {
-    if (initAlive(st)) kill(st.pid, 9);
+    if (initAlive(st)) kill(st.pid, SIGKILL);
     throw e;
   }
 }
@@ -117,7 +117,7 @@ export function killContainer(root: string, id: string, sig: number, all: boolea
     if (all && !pids.includes(c.st.pid)) pids.push(c.st.pid);
     for (const p of pids) {
       const r = kill(p, sig);
-      if (r < 0 && r !== -3 && p === c.st.pid) throw new StateError(id, `kill ${p}: errno ${-r}`, "failed");
+      if (r < 0 && r !== -ESRCH && p === c.st.pid) throw new StateError(id, `kill ${p}: errno ${-r}`, "failed");
     }
   });
 }
@@ -144,7 +144,7 @@ export function deleteContainer(root: string, id: string, force: boolean, warn: 
 export function teardown(dir: string, st: SavedState, warn: Warn): void {
   const pids: number[] = [];
   if (initAlive(st)) {
-    kill(st.pid, 9);
+    kill(st.pid, SIGKILL);
     pids.push(st.pid);
   }
   killCgroup(st);

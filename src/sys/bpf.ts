@@ -10,10 +10,8 @@
 //   BPF_PROG_QUERY  u32 target_fd @0, u32 attach_type @4, u32 query_flags @8,
 //                   u32 attach_flags @12, u64 prog_ids @16, u32 prog_cnt @24
 //   BPF_PROG_GET_FD_BY_ID  u32 prog_id @0, u32 next_id @4, u32 open_flags @8
-import { dlopen, FFIType, ptr } from "bun:ffi";
-import { close, cstr, errno, openFile, O_CLOEXEC, O_RDONLY, SysError } from "./libc.ts";
-
-const { i64, ptr: P } = FFIType;
+import { ptr } from "bun:ffi";
+import { close, cstr, EAGAIN, EINTR, errno, openFile, O_CLOEXEC, O_DIRECTORY, O_RDONLY, symbols, SysError } from "./libc.ts";
 
 export const SYS_bpf = 321; // x86_64
 export const BPF_PROG_LOAD = 5;
@@ -24,23 +22,16 @@ export const BPF_PROG_QUERY = 16;
 export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
 export const BPF_CGROUP_DEVICE = 6;
 export const BPF_F_ALLOW_MULTI = 2;
-export const O_DIRECTORY = 0o200000;
 const ATTR_SIZE = 128;
 const LOG_SIZE = 1 << 16;
 
-let lib: { symbols: { syscall: (n: number, cmd: number, attr: number, size: number) => number | bigint } } | undefined;
-
-function sys() {
-  lib ??= dlopen("libc.so.6", { syscall: { args: [i64, i64, P, i64], returns: i64 } }) as any;
-  return lib!.symbols;
-}
 
 function bpf(cmd: number, attr: Uint8Array): number {
   for (;;) {
-    const r = Number(sys().syscall(SYS_bpf, cmd, ptr(attr) as unknown as number, attr.length));
+    const r = Number(symbols().syscall(SYS_bpf, cmd, ptr(attr), attr.length, 0));
     if (r >= 0) return r;
     const e = errno();
-    if (e !== 4 && e !== 11) return -e; // retry EINTR and EAGAIN, as libbpf does for loads
+    if (e !== EINTR && e !== EAGAIN) return -e; // retried, as libbpf does for loads
   }
 }
 

@@ -3,7 +3,10 @@
 // Bun has no socketpair, mkfifo, flock, kill-with-errno or non-blocking fifo reads, and the
 // runtime needs all of them on the hot path of create/start. Each binding is a one-line
 // wrapper that returns the raw result and reads errno on failure; policy lives elsewhere.
-// The library is opened on first use, so commands that never call into libc never pay for it.
+// The library is opened on first use, so commands that never call into libc never pay for it,
+// and once: this is the only handle on libc, shared by the other modules of src/sys (the *at
+// calls of fsat.ts, bpf(2), libseccomp's memfd), and binding every symbol costs no more than
+// binding a few (~0.3 ms either way here).
 import { dlopen, FFIType, ptr, read as readMem, type Pointer } from "bun:ffi";
 
 const { i32, i64, u64, u32, ptr: P, cstring } = FFIType;
@@ -37,7 +40,9 @@ function open() {
     recvmsg: { args: [i32, P, i32], returns: i64 },
     sendmsg: { args: [i32, P, i32], returns: i64 },
     prlimit: { args: [i32, i32, P, P], returns: i32 },
-    syscall: { args: [i64, i64, i64], returns: i64 },
+    // syscall(2) for the calls libc has no wrapper for: the number, then up to four
+    // arguments, pointers passed as ptr() numbers
+    syscall: { args: [i64, i64, i64, i64, i64], returns: i64 },
     ioctl: { args: [i32, u64, P], returns: i32 },
     tcgetattr: { args: [i32, P], returns: i32 },
     tcsetattr: { args: [i32, i32, P], returns: i32 },
@@ -45,6 +50,29 @@ function open() {
     isatty: { args: [i32], returns: i32 },
     prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
     waitpid: { args: [i32, P, i32], returns: i32 },
+    mount: { args: [P, P, P, u64, P], returns: i32 },
+    umount2: { args: [P, i32], returns: i32 },
+    memfd_create: { args: [P, u32], returns: i32 },
+    lseek: { args: [i32, i64, i32], returns: i64 },
+    // the *at calls of fsat.ts
+    openat: { args: [i32, P, i32, u32], returns: i32 },
+    mkdirat: { args: [i32, P, u32], returns: i32 },
+    mknodat: { args: [i32, P, u32, u64], returns: i32 },
+    symlinkat: { args: [P, i32, P], returns: i32 },
+    linkat: { args: [i32, P, i32, P, i32], returns: i32 },
+    unlinkat: { args: [i32, P, i32], returns: i32 },
+    fchown: { args: [i32, u32, u32], returns: i32 },
+    fchownat: { args: [i32, P, u32, u32, i32], returns: i32 },
+    fchmod: { args: [i32, u32], returns: i32 },
+    fchmodat: { args: [i32, P, u32, i32], returns: i32 },
+    fsetxattr: { args: [i32, P, P, u64, i32], returns: i32 },
+    lsetxattr: { args: [P, P, P, u64, i32], returns: i32 },
+    lgetxattr: { args: [P, P, P, u64], returns: i64 },
+    llistxattr: { args: [P, P, u64], returns: i64 },
+    futimens: { args: [i32, P], returns: i32 },
+    utimensat: { args: [i32, P, P, i32], returns: i32 },
+    readlinkat: { args: [i32, P, P, u64], returns: i64 },
+    geteuid: { args: [], returns: u32 },
   });
 }
 
@@ -83,18 +111,38 @@ export function strerror(e: number): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
+// The constants of the bindings in src/sys (x86-64 and the generic Linux ABI), in one place.
 export const AF_UNIX = 1;
 export const SOCK_STREAM = 1;
 export const SOCK_CLOEXEC = 0o2000000;
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
 export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
-export const EAGAIN = 11;
-export const EINTR = 4;
+export const EPERM = 1;
+export const ENOENT = 2;
 export const ESRCH = 3;
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const EEXIST = 17;
+export const EXDEV = 18;
+export const ENOTDIR = 20;
+export const EISDIR = 21;
+export const EINVAL = 22;
+export const ELOOP = 40;
+export const ENODATA = 61;
+export const ENOTSUP = 95;
+export const SIGKILL = 9;
 
 export function socketpair(): [number, number] {
   const fds = new Int32Array(2);
@@ -147,7 +195,7 @@ export function flock(fd: number, op: number): boolean {
     if (L().flock(fd, op) === 0) return true;
     const e = errno();
     if (e === EINTR) continue;
-    if (e === EAGAIN || e === 11) return false;
+    if (e === EAGAIN) return false;
     throw new SysError("flock", e);
   }
 }
@@ -252,9 +300,23 @@ const SYS_PIDFD_OPEN = 434;
 
 /** A pidfd for pid (pidfd_open(2)); throws SysError. */
 export function pidfdOpen(pid: number): number {
-  const fd = Number(L().syscall(SYS_PIDFD_OPEN, pid, 0));
+  const fd = Number(L().syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0));
   if (fd < 0) throw new SysError("pidfd_open", errno());
   return fd;
+}
+
+export const MS_BIND = 4096;
+export const MNT_DETACH = 2;
+
+/** mount(2); 0 or -errno. */
+export function mount(source: string, target: string, fstype: string, flags: number, data?: string): number {
+  const d = data === undefined ? null : ptr(cstr(data));
+  return L().mount(ptr(cstr(source)), ptr(cstr(target)), ptr(cstr(fstype)), BigInt(flags), d) < 0 ? -errno() : 0;
+}
+
+/** umount2(2); 0 or -errno. */
+export function umount2(target: string, flags: number): number {
+  return L().umount2(ptr(cstr(target)), flags) < 0 ? -errno() : 0;
 }
 
 /** ioctl(2) with a pointer argument; returns 0 or -errno. */

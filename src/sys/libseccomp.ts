@@ -20,9 +20,9 @@
 // Every wrapper returns libseccomp's raw result (0 or a negative errno); policy and error
 // messages live in src/plan/seccomp.ts.
 import { dlopen, FFIType, ptr, read as readPtr, type Pointer } from "bun:ffi";
-import { close, errno, read, SysError } from "./libc.ts";
+import { close, errno, read, symbols, SysError } from "./libc.ts";
 
-const { i32, i64, u32, ptr: P } = FFIType;
+const { i32, u32, ptr: P } = FFIType;
 
 // ---- constants, from seccomp.h (libseccomp 2.5.4) and linux/seccomp.h -----------------------
 
@@ -97,11 +97,7 @@ function open() {
     seccomp_export_bpf: { args: [P, i32], returns: i32 },
   });
   // libseccomp 2.5 has no seccomp_export_bpf_mem, so the program goes through a memfd.
-  const c = dlopen("libc.so.6", {
-    memfd_create: { args: [P, u32], returns: i32 },
-    lseek: { args: [i32, i64, i32], returns: i64 },
-  });
-  return { s: l.symbols, c: c.symbols };
+  return { s: l.symbols, c: symbols() };
 }
 
 let lib: ReturnType<typeof open> | undefined;

@@ -8,7 +8,7 @@ import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, r
 import { join } from "node:path";
 import { buildTar, type TarWriteEntry } from "../../src/engine/images/tar.ts";
 import { unpackLayer, UnpackError } from "../../src/engine/images/unpack.ts";
-import { lgetxattr, llistxattr, lsetxattr } from "../../src/engine/images/fsops.ts";
+import { lgetxattr, llistxattr, lsetxattr } from "../../src/sys/fsat.ts";
 
 const isRoot = process.getuid?.() === 0;
 const hasZstd = spawnSync(["sh", "-c", "command -v zstd"]).exitCode === 0;

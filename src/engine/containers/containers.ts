@@ -17,6 +17,7 @@ import { formatReference, parseReference } from "../images/reference.ts";
 import { digestHex, ImageError, Store } from "../images/store.ts";
 import { mountOverlay, unmount } from "./overlay.ts";
 import { stdout } from "../../sys/fs.ts";
+import { SIGKILL } from "../../sys/libc.ts";
 import * as seccompLib from "../../sys/libseccomp.ts";
 import { containerSpec, parseVolume, RunError, type RunFlags } from "./spec.ts";
 import { checkPortFree, findNetwork, networkAdd, networkDel, parsePublish, type PortMapping } from "./network.ts";
@@ -384,7 +385,7 @@ export async function containerSignal(store: Store, key: string, runtimeRoot: st
   for (let t = 0; t < timeout * 100 && !exited(); t++) await Bun.sleep(10);
   if (!exited()) {
     try {
-      killContainer(runtimeRoot, c.id, 9, true);
+      killContainer(runtimeRoot, c.id, SIGKILL, true);
     } catch {
       /* it went meanwhile */
     }
@@ -413,7 +414,7 @@ export async function containerRemove(store: Store, key: string, runtimeRoot: st
     // teardowns at once would race over the network namespace CNI's DEL needs
     const { killContainer } = await import("../../container/lifecycle.ts");
     try {
-      killContainer(runtimeRoot, c.id, 9, true);
+      killContainer(runtimeRoot, c.id, SIGKILL, true);
     } catch {
       /* stopped meanwhile */
     }

@@ -26,7 +26,7 @@ import { closeSync, createReadStream, fstatSync, openSync, readSync, rmSync } fr
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { TarError, TarReader, type TarEntry, type TarSink, type TarTime } from "./tar.ts";
 import { strerror } from "../../sys/libc.ts";
-import * as fs from "./fsops.ts";
+import * as fs from "../../sys/fsat.ts";
 
 export class UnpackError extends Error {}
 

@@ -7,71 +7,20 @@
 // redirect a later entry outside it. Ownership, mode, xattrs and times are then set on the
 // created file's own fd, or with AT_SYMLINK_NOFOLLOW on (parent fd, name), never on a path
 // the kernel would follow. Each binding returns the raw result or -errno; policy lives in
-// unpack.ts.
-import { dlopen, FFIType, type Pointer } from "bun:ffi";
-import { errno } from "../../sys/libc.ts";
+// src/engine/images/unpack.ts. The symbols are libc.ts's.
+import { ptr } from "bun:ffi";
+import { AT_SYMLINK_NOFOLLOW, EINTR, ENODATA, errno, symbols as L } from "./libc.ts";
 
-const { i32, i64, u32, u64, ptr: P } = FFIType;
-
-let lib: ReturnType<typeof open> | undefined;
-
-function open() {
-  return dlopen("libc.so.6", {
-    syscall: { args: [i64, i64, P, P, u64], returns: i64 },
-    openat: { args: [i32, P, i32, u32], returns: i32 },
-    close: { args: [i32], returns: i32 },
-    write: { args: [i32, P, u64], returns: i64 },
-    mkdirat: { args: [i32, P, u32], returns: i32 },
-    mknodat: { args: [i32, P, u32, u64], returns: i32 },
-    symlinkat: { args: [P, i32, P], returns: i32 },
-    linkat: { args: [i32, P, i32, P, i32], returns: i32 },
-    unlinkat: { args: [i32, P, i32], returns: i32 },
-    fchown: { args: [i32, u32, u32], returns: i32 },
-    fchownat: { args: [i32, P, u32, u32, i32], returns: i32 },
-    fchmod: { args: [i32, u32], returns: i32 },
-    fchmodat: { args: [i32, P, u32, i32], returns: i32 },
-    fsetxattr: { args: [i32, P, P, u64, i32], returns: i32 },
-    lsetxattr: { args: [P, P, P, u64, i32], returns: i32 },
-    lgetxattr: { args: [P, P, P, u64], returns: i64 },
-    llistxattr: { args: [P, P, u64], returns: i64 },
-    futimens: { args: [i32, P], returns: i32 },
-    utimensat: { args: [i32, P, P, i32], returns: i32 },
-    readlinkat: { args: [i32, P, P, u64], returns: i64 },
-    geteuid: { args: [], returns: u32 },
-  });
-}
-
-function L() {
-  return (lib ??= open()).symbols;
-}
-
-export const O_RDONLY = 0;
-export const O_WRONLY = 1;
-export const O_CREAT = 0o100;
-export const O_EXCL = 0o200;
-export const O_NOFOLLOW = 0o400000;
-export const O_DIRECTORY = 0o200000;
-export const O_CLOEXEC = 0o2000000;
-export const O_PATH = 0o10000000;
-export const AT_FDCWD = -100;
-export const AT_SYMLINK_NOFOLLOW = 0x100;
-export const AT_REMOVEDIR = 0x200;
+export {
+  AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, EEXIST, EINTR, EISDIR, ELOOP, ENODATA, ENOENT, ENOTDIR, ENOTSUP,
+  EPERM, EXDEV, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY,
+} from "./libc.ts";
 export const RESOLVE_NO_MAGICLINKS = 0x02;
 export const RESOLVE_NO_SYMLINKS = 0x04;
 export const RESOLVE_BENEATH = 0x08;
 export const S_IFIFO = 0o010000;
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
-export const EPERM = 1;
-export const ENOENT = 2;
-export const EINTR = 4;
-export const EEXIST = 17;
-export const EXDEV = 18;
-export const ENOTDIR = 20;
-export const EISDIR = 21;
-export const ENODATA = 61;
-export const ELOOP = 40;
-export const ENOTSUP = 95;
 const SYS_openat2 = 437; // the same number on every architecture (new syscall table)
 
 /** A NUL-terminated copy of a byte string (one char per byte, as tar names are kept). */
@@ -89,7 +38,7 @@ export function openat2(dirfd: number, path: string, flags: number, resolve: num
   how[1] = 0n;
   how[2] = BigInt(resolve);
   for (;;) {
-    const r = ret(L().syscall(SYS_openat2, dirfd, cpath(path) as unknown as Pointer, how as unknown as Pointer, 24));
+    const r = ret(L().syscall(SYS_openat2, dirfd, ptr(cpath(path)), ptr(how), 24));
     if (r !== -EINTR) return r;
   }
 }
