@@ -1,6 +1,6 @@
 // create / start / state / kill / delete / run against real containers.
 import { afterAll, afterEach, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { hostHierarchies } from "../../src/cgroups/hierarchy.ts";
 import { CGROUP_PARENT, cgroupDirsOf, cleanupAll, newEnv, removeCgroupParent, RUNJS } from "./helpers.ts";
@@ -71,11 +71,15 @@ test("delete removes the container's cgroup even when it was there before create
   const env = newEnv(["true"]);
   const made = hostHierarchies().map((h) => `${h.mountpoint}${CGROUP_PARENT}/${env.id}`);
   for (const d of made) mkdirSync(d, { recursive: true });
-  expect(cgroupDirsOf(env.id).length).toBe(made.length);
-  const r = env.runjs(["run", env.id]);
-  expect(r.err).toBe("");
-  expect(r.code).toBe(0);
-  expect(cgroupDirsOf(env.id)).toEqual([]);
+  try {
+    expect(cgroupDirsOf(env.id).length).toBe(made.length);
+    const r = env.runjs(["run", env.id]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(cgroupDirsOf(env.id)).toEqual([]);
+  } finally {
+    for (const d of made.filter((d) => existsSync(d))) rmdirSync(d); // made by the test: gone even if it fails
+  }
 });
 
 test("run attached passes stdio through and returns the exit status", () => {
