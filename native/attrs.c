@@ -32,7 +32,7 @@
  *   to /proc/self/attr/exec (or /proc/self/attr/apparmor/exec): which file and
  *   which text is runjs's decision; we only write it.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <linux/keyctl.h>
 #include <sys/personality.h>

@@ -23,7 +23,7 @@
  * then TIOCSCTTY on the slave. A hang-up of the master (its last holder
  * closing it) then sends SIGHUP to the container's session.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
  * and crun bring it up, and programs expect 127.0.0.1 to work even with no
  * network at all ("--network none").
  */
-#include "proto.h"
+#include "init.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
  * symlink the image planted at /dev/null must not redirect our node. The
  * umask is 0 during set-up, so the mode is exactly D_MODE.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -15,7 +15,7 @@
  * a failure before that (a startContainer hook) writes "!" and its message
  * instead (util.c), which start reports.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * one that does sees EOF after the state. A timeout waits on a pidfd: poll(2)
  * wakes when the hook exits, or when time is up and the hook is killed.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <ctype.h>
 #include <fcntl.h>

@@ -31,7 +31,7 @@
  * and sends it back (a socketpair, SCM_RIGHTS both ways). runc does the same
  * from a thread of its parent.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <linux/mount.h>
 #include <sys/syscall.h>
@@ -182,6 +183,7 @@ static void start_late_server(const struct plan *p)
 	must(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "mounts", "socketpair", "");
 	pid_t c = must(fork(), "mounts", "fork", "");
 	if (c == 0) {
+		prctl(PR_SET_NAME, "runjs:[MOUNTS]");
 		close(sv[0]);
 		close(ctl_fd); /* runjs must see EOF when the helper and the init are gone */
 		ctl_fd = -1;

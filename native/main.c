@@ -21,7 +21,7 @@
  *        <------------------------------------------- READY, close
  *   `runjs start` opens the fifo --------------------> startContainer, execve
  */
-#include "proto.h"
+#include "init.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -36,6 +36,8 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+mode_t saved_umask = 022;
 
 static int check_plan(void)
 {
@@ -160,7 +162,11 @@ static noreturn void init(int fd)
 	 * signal is blocked or ignored (an ignored SIGPIPE would reach the
 	 * container, and the waiting helper could not forward what is ignored). */
 	ctl_fd = fd;
-	prctl(PR_SET_NAME, "runjs-init"); /* an execveat of an fd names us after its number */
+	/* Each stage its own name in ps (runc's "runc:[1:CHILD]"): the helper here, the
+	 * init or exec'd process after the fork (ns.c), the process that serves late
+	 * mount sources (idmap.c).
+	 * An execveat of an fd would name us after its number otherwise. */
+	prctl(PR_SET_NAME, "runjs:[HELPER]");
 	close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC);
 	/* Not dumpable: /proc/<pid>/fd, exe, mem, environ and the like of ours open
 	 * only for CAP_SYS_PTRACE, so a process of the container's (one sharing its
@@ -174,13 +180,13 @@ static noreturn void init(int fd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	/* 1. the plan */
+	/* Plan: the whole of what to do, decoded before anything is done */
 	struct frame f = expect(FRAME_PLAN, "PLAN");
 	if (decode_plan(f.buf, f.len, &p, err, sizeof err) < 0)
 		die("plan", "decode", "", EPROTO, err);
 	saved_umask = umask(0);
 
-	/* 2. the helper's own limits and CPUs, inherited by the init */
+	/* Own attributes: the helper's oom score and CPUs, which the init inherits */
 	if (p.seen[TAG_OOM_SCORE_ADJ]) {
 		snprintf(buf, sizeof buf, "%d", p.oom_score_adj);
 		must(write_file("/proc/self/oom_score_adj", buf), "process.oomScoreAdj", "write",
@@ -190,7 +196,7 @@ static noreturn void init(int fd)
 		set_cpu_affinity(p.cpu_initial, p.ncpu_initial, "process.execCPUAffinity.initial");
 	int cap_last = cap_last_cap();
 
-	/* 3-4. id-mapped mounts (while we are root of the host), namespaces, then
+	/* Namespaces: id-mapped mounts (while we are root of the host), the namespaces, then
 	 * the fork; only the init comes back */
 	/* the seccomp agent's socket is a host path: connect while it is ours to reach */
 	p.agent = notify_connect(&p);
@@ -201,14 +207,14 @@ static noreturn void init(int fd)
 	/* A session of our own, so that a terminal can become ours (console.c) */
 	must(setsid(), "init", "setsid", "");
 
-	/* 5. runjs has put us in our cgroups (and written the id maps) */
+	/* Placed: runjs has put us in our cgroups (and written the id maps) */
 	expect(FRAME_PLACED, "PLACED");
 	must(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "runjs-init", "prctl", "PR_SET_DUMPABLE"); /* see fork_init */
 	become_userns_root(&p);
 	if (p.cgroupns)
 		must(unshare(CLONE_NEWCGROUP), "namespaces", "unshare", "cgroup");
 
-	/* 6-8. the filesystem, under the rootfs (an empty rootfs: exec, no set-up;
+	/* Filesystem: mounts, devices and links under the rootfs (an empty rootfs: exec, no set-up;
 	 * no mount namespace: nothing may be mounted, the host would see it) */
 	if (*p.rootfs && !p.chroot) {
 		int root = setup_rootfs(&p);
@@ -218,7 +224,7 @@ static noreturn void init(int fd)
 		close(root);
 	}
 
-	/* 9-10. runtime hooks in runjs, then ours */
+	/* Hooks: prestart and createRuntime in runjs (HOOKS), then createContainer here */
 	if (send_frame(ctl_fd, FRAME_HOOKS, NULL) < 0)
 		exit(1); /* runjs is gone */
 	f = expect(FRAME_CONTINUE, "CONTINUE");
@@ -226,7 +232,7 @@ static noreturn void init(int fd)
 		die("protocol", "decode", "", EPROTO, err);
 	run_hooks(&p, 1, st.creating);
 
-	/* 11-13. pivot_root, keeping handles on the host's fifo and seccomp agent */
+	/* Root: pivot_root, keeping handles on the host's fifo and seccomp agent; the terminal */
 	int fifo = fifo_open_path(&p);
 	int agent = p.agent;
 	/* Without a mount namespace nothing is mounted in the rootfs, so it has no
@@ -240,16 +246,16 @@ static noreturn void init(int fd)
 	if (!p.chroot)
 		setup_terminal(&p);
 
-	/* 16, then 14-15: sysctls first, as /proc/sys is often a read-only path */
+	/* Names, sysctls, then remounts and masks: sysctls first, as /proc/sys is often a read-only path */
 	set_names_and_sysctls(&p);
 	do_remounts(&p);
 	do_masked_and_readonly(&p);
 
-	/* 17. what the process keeps across execve besides its identity */
+	/* Process attributes: what the process keeps across execve besides its identity */
 	set_process_attrs(&p);
 	set_home(&p);
 
-	/* 18-19. working directory, privileges, identity. The chdir is tried as
+	/* Identity: working directory, privileges, user. The chdir is tried as
 	 * root first, before a filter could refuse the getcwd that checks it, and
 	 * again as the user when root may not enter (root squashed on NFS, say). */
 	int cwd_later = chdir(p.cwd) < 0;
@@ -269,14 +275,14 @@ static noreturn void init(int fd)
 	const char *exe = find_executable(&p, buf, sizeof buf);
 	umask(p.seen[TAG_UMASK] ? p.umask : 022);
 
-	/* 20. set-up done: from here errors go to the container's stderr */
+	/* Ready: set-up done; from here errors go to the container's stderr */
 	if (send_frame(ctl_fd, FRAME_READY, NULL) < 0)
 		exit(1);
 	close(ctl_fd);
 	ctl_fd = -1;
 	after_ready = 1;
 
-	/* 21-25 */
+	/* Start: the late seccomp filter, the exec fifo, startContainer hooks, execve */
 	if (p.seccomp && !p.seccomp_early)
 		install_seccomp(&p, agent, st.seccomp);
 	close_range(fd, ~0U, CLOSE_RANGE_CLOEXEC);

@@ -18,7 +18,7 @@
  * Usage: runjs-init monitor LOG EXIT START... --then THEN...
  * Everything that is policy (which container, what to record) is in runjs.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -21,7 +21,7 @@
  * same resolution is still used for remounts and masked and read-only paths,
  * through /proc/self/fd when the container has a /proc.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <fcntl.h>
 #include <limits.h>

@@ -27,7 +27,7 @@
  * agent that cannot have the fd, or the end of the state, yet) or has
  * SCMP_ACT_NOTIFY as its default action.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <stdio.h>
 #include <string.h>

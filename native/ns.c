@@ -20,7 +20,7 @@
  * Hostname and sysctls are set here too: they are state of the UTS, IPC and
  * network namespaces the init lives in.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -109,6 +109,7 @@ void fork_init(const struct plan *p)
 		must(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "helper", "prctl", "PR_SET_DUMPABLE");
 	pid_t pid = must(fork(), "helper", "fork", "");
 	if (pid == 0) {
+		prctl(PR_SET_NAME, p->fifo ? "runjs:[INIT]" : "runjs:[EXEC]"); /* only create has a fifo */
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return;
 	}

@@ -23,7 +23,7 @@
  * Without a mount namespace of its own (chroot), the container shares the
  * host's mounts: nothing is mounted at all, and chroot(2) is all there is.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <fcntl.h>
 #include <limits.h>

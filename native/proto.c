@@ -18,6 +18,8 @@
  */
 #include "proto.h"
 
+#include <stdnoreturn.h>
+
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,7 +80,7 @@ TYPE(symlink, link_type, "SYMLINK",
      F(symlink, NAME, STR, NULL, name));
 TYPE(remount, remount_type, "REMOUNT",
      F(remount, R_PATH, STR, "path", path), F(remount, R_FLAGS, U32, "flags", flags),
-     F(remount, NAME, STR, NULL, name));
+     F(remount, NAME, STR, "name", name));
 TYPE(sysctl, sysctl_type, "SYSCTL",
      F(sysctl, S_PATH, STR, "path", path), F(sysctl, S_VALUE, STR, "value", value),
      F(sysctl, NAME, STR, NULL, name));

@@ -29,7 +29,7 @@
  * without it). The cost is a copy of a ~60 KiB file (about 35 us) and one
  * more execve of a dynamically linked program (about 0.5 ms on a small VM).
  */
-#include "proto.h"
+#include "init.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

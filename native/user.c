@@ -17,7 +17,7 @@
  *   for a non-root uid; raising one needs it permitted and inheritable, which
  *   capset has just arranged.
  */
-#include "proto.h"
+#include "init.h"
 
 #include <grp.h>
 #include <limits.h>

@@ -141,7 +141,7 @@ export function encodePlan(p: Plan): Uint8Array {
   for (const s of p.symlinks) w.list(Tag.SYMLINK, (l) => l.str(Tag.L_TARGET, s.target).str(Tag.L_PATH, s.path));
   w.u32(Tag.NO_PIVOT, p.noPivot ? 1 : 0);
   w.u32(Tag.CHROOT, p.chroot ? 1 : 0);
-  for (const r of p.remounts) w.list(Tag.REMOUNT, (l) => l.str(Tag.R_PATH, r.path).u32(Tag.R_FLAGS, r.flags));
+  for (const r of p.remounts) w.list(Tag.REMOUNT, (l) => l.str(Tag.NAME, r.name).str(Tag.R_PATH, r.path).u32(Tag.R_FLAGS, r.flags));
   for (const m of p.masked) w.str(Tag.MASK, m);
   for (const r of p.readonly) w.str(Tag.READONLY, r);
   if (p.hostname !== undefined) w.str(Tag.HOSTNAME, p.hostname);

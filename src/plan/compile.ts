@@ -240,7 +240,7 @@ function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: 
     // runtime can still create what it needs inside it (device nodes under /dev, say).
     if (m.type === "tmpfs" && flags & MS.RDONLY) {
       flags &= ~MS.RDONLY;
-      remounts.push({ path: m.destination, flags: o.flags });
+      remounts.push({ name, path: m.destination, flags: o.flags });
     }
     // runc: a tmpfs over an existing directory keeps that directory's mode (a /tmp stays 1777,
     // set-id bits included) unless the options say mode=
@@ -303,7 +303,7 @@ function compileCgroupMount(
         bindRemount: (flags & BIND_REMOUNT_MASK) | MS.NOSUID | MS.NODEV | MS.NOEXEC,
       });
   }
-  if (flags & MS.RDONLY) remounts.push({ path: dest, flags: dirFlags | MS.RDONLY });
+  if (flags & MS.RDONLY) remounts.push({ name, path: dest, flags: dirFlags | MS.RDONLY });
 }
 
 function compileDevices(spec: Spec, ownDev: boolean): PlanDevice[] {
@@ -397,7 +397,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   let symlinks = devBind ? [] : [...DEV_SYMLINKS];
   if (!devBind && (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev/pts"))
     symlinks.push({ target: "pts/ptmx", path: "/dev/ptmx" });
-  if (spec.root?.readonly) remounts.push({ path: "/", flags: MS.BIND | MS.RDONLY });
+  if (spec.root?.readonly) remounts.push({ name: "root.readonly", path: "/", flags: MS.BIND | MS.RDONLY });
   // Without a mount namespace of its own the container shares the host's mount table:
   // anything mounted would appear on the host and outlive the container. Only chroot.
   if (facts.exec) {

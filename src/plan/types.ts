@@ -59,6 +59,7 @@ export interface PlanSymlink {
 }
 
 export interface PlanRemount {
+  name: string; // what an error names: the mount (mounts[i] (/dest)) or root.readonly
   path: string;
   flags: number;
 }

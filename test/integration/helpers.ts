@@ -134,7 +134,7 @@ export function hostNs(kind: string): string {
 }
 
 /**
- * Live processes named runjs-init anywhere on the host: a helper left behind would be one. A
+ * Live processes of runjs-init (named runjs:[HELPER], [INIT], [EXEC] or [MOUNTS]) anywhere on the host: a helper left behind would be one. A
  * helper that exited is a zombie until it is reaped, which is the host's business.
  */
 export function liveHelpers(): number[] {
@@ -143,7 +143,7 @@ export function liveHelpers(): number[] {
     .filter((d) => {
       try {
         const s = readFileSync(`/proc/${d}/status`, "utf8");
-        return /^Name:\s*runjs-init$/m.test(s) && !/^State:\s*Z/m.test(s);
+        return /^Name:\s*runjs:\[(HELPER|INIT|EXEC|MOUNTS)\]$/m.test(s) && !/^State:\s*Z/m.test(s);
       } catch {
         return false;
       }

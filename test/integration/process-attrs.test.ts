@@ -69,7 +69,7 @@ describe("sealed re-exec", () => {
     expect(e.runjs(["create", e.id]).code).toBe(0);
     const pid = initPid(e);
     expect(readlinkSync(`/proc/${pid}/exe`)).toStartWith("/memfd:runjs-init");
-    expect(readFileSync(`/proc/${pid}/comm`, "utf8")).toBe("runjs-init\n");
+    expect(readFileSync(`/proc/${pid}/comm`, "utf8")).toBe("runjs:[INIT]\n");
     expect(["ETXTBSY", "EPERM"]).toContain(openForWrite(`/proc/${pid}/exe`));
     // the copy is the very binary: same bytes
     expect(new Bun.CryptoHasher("sha256").update(readFileSync(`/proc/${pid}/exe`)).digest("hex")).toBe(before);

@@ -134,7 +134,7 @@ const full: Plan = {
   ],
   noPivot: true,
   chroot: true,
-  remounts: [{ path: "/", flags: 1 | 0x1000 }],
+  remounts: [{ name: "root.readonly", path: "/", flags: 1 | 0x1000 }],
   masked: ["/proc/kcore", "/proc/keys", "/sys/firmware"],
   readonly: ["/proc/sys", "/proc/sysrq-trigger"],
   hostname: "box-ünïcode",

@@ -128,13 +128,13 @@ describe("compilePlan", () => {
     s.mounts = [{ destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "ro", "mode=755"] }];
     const p = compilePlan(s, facts());
     expect(p.mounts[0]!.flags).toBe(MS.NOSUID);
-    expect(p.remounts).toContainEqual({ path: "/dev", flags: MS.NOSUID | MS.RDONLY });
+    expect(p.remounts).toContainEqual({ name: "mounts[0] (/dev)", path: "/dev", flags: MS.NOSUID | MS.RDONLY });
   });
 
   test("root.readonly adds a read-only remount of /", () => {
     const s = spec();
     s.root = { path: "rootfs", readonly: true };
-    expect(compilePlan(s, facts()).remounts.at(-1)).toEqual({ path: "/", flags: MS.BIND | MS.RDONLY });
+    expect(compilePlan(s, facts()).remounts.at(-1)).toEqual({ name: "root.readonly", path: "/", flags: MS.BIND | MS.RDONLY });
   });
 
   test("default devices and /dev symlinks, unless /dev is bind-mounted", () => {
@@ -166,7 +166,7 @@ describe("compilePlan", () => {
       ["/sys/fs/cgroup/unified", "", "/sys/fs/cgroup/unified/c1"],
     ]);
     expect(p.mounts[1]!.bindRemount & MS.RDONLY).toBe(MS.RDONLY);
-    expect(p.remounts).toContainEqual({ path: "/sys/fs/cgroup", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY });
+    expect(p.remounts).toContainEqual({ name: "mounts[0] (/sys/fs/cgroup)", path: "/sys/fs/cgroup", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY });
     s.linux!.namespaces!.push({ type: "cgroup" });
     const q = compilePlan(s, facts({ cgroups: cg }));
     expect(q.mounts.map((m) => [m.fstype, m.data])).toEqual([["tmpfs", "mode=755"], ["cgroup", "memory"], ["cgroup2", ""]]);
