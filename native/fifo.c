@@ -13,7 +13,7 @@
  * directory instead and reopens the fifo with openat(2) under it: that needs
  * no /proc, but keeps a handle on runjs's state directory until start. The byte we write tells start we are off;
  * a failure before that (a startContainer hook) writes "!" and its message
- * instead (util.c), which start reports.
+ * instead (report.c), which start reports.
  */
 #include "init.h"
 
