@@ -7,6 +7,7 @@ import { commandHelp, commandLines, flagLines, noTopic, type HelpEntry } from ".
 import { table } from "./table.ts";
 import { UsageError } from "../errors.ts";
 import { readText, stdout } from "../sys/fs.ts";
+import { SIGTERM } from "../sys/constants.ts";
 
 const RUN: FlagSpec = {
   interactive: { short: "i", help: "keep stdin open" },
@@ -243,7 +244,7 @@ const COMMANDS: Record<string, Command> = {
       if (!args.length) throw new UsageError("container stop: needs NAME or ID");
       const st = await store(f);
       const { containerSignal } = await engine();
-      for (const a of args) stdout((await containerSignal(st, a, ctx.runtimeRoot, 15, Number(f.time))) + "\n");
+      for (const a of args) stdout((await containerSignal(st, a, ctx.runtimeRoot, SIGTERM, Number(f.time))) + "\n");
       return 0;
     },
   },
@@ -281,7 +282,7 @@ const COMMANDS: Record<string, Command> = {
       const st = await store(f);
       const { containerStart, containerSignal, findContainer } = await engine();
       for (const a of args) {
-        if (findContainer(st, a).status === "running") await containerSignal(st, a, ctx.runtimeRoot, 15, Number(f.time));
+        if (findContainer(st, a).status === "running") await containerSignal(st, a, ctx.runtimeRoot, SIGTERM, Number(f.time));
         stdout((await containerStart(st, a, { storage: f.storage as string | undefined, runtimeRoot: ctx.runtimeRoot, warn: ctx.warn })) + "\n");
       }
       return 0;

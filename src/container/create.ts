@@ -13,7 +13,7 @@
 // the state directory. Nothing is left behind.
 import type { Subprocess } from "bun";
 import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr, writable, writeAtomic } from "../sys/fs.ts";
-import { close, connectUnix, ERRNO_NAMES, pidfdOpen, prlimit, sendFd, strerror, O_CLOEXEC, openFile, recvFd, socketpair } from "../sys/libc.ts";
+import { close, connectUnix, ERRNO_NAMES, pidfdOpen, prlimit, sendFd, strerror, O_CLOEXEC, O_DIRECTORY, O_PATH, openFile, recvFd, socketpair } from "../sys/libc.ts";
 import { checkVacant, createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
 import { applyResources } from "../cgroups/resources.ts";
 import { HelperError, UsageError } from "../errors.ts";
@@ -101,8 +101,6 @@ export function helperPath(): string {
   throw new Error(`runjs-init not found (looked in ${candidates.join(", ")}); run the build first`);
 }
 
-const O_PATH = 0o10000000;
-const O_DIRECTORY = 0o200000;
 
 function kindOf(p: string): "dir" | "file" | "missing" {
   if (!existsSync(p)) return "missing";

@@ -12,6 +12,7 @@ import { ValidationError } from "../oci/errors.ts";
 import { CAPABILITY_NAMES, capMask } from "../oci/capabilities.ts";
 import { sysctlDots, u64 } from "../oci/validate.ts";
 import { BIND_REMOUNT_MASK, MS, parseMountOptions, PROPAGATION } from "./mounts.ts";
+import { S_IFBLK, S_IFCHR, S_IFIFO } from "../sys/constants.ts";
 import type { Plan, PlanDevice, PlanMount, PlanRemount, PlanRlimit, PlanSymlink } from "./types.ts";
 import { compileSeccomp } from "./seccomp.ts";
 import { idMapText, planIdMaps } from "./userns.ts";
@@ -58,10 +59,6 @@ export const RLIMITS: Record<string, number> = {
   RLIMIT_RTPRIO: 14,
   RLIMIT_RTTIME: 15,
 };
-
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
-const S_IFIFO = 0o010000;
 
 /** The devices every container gets (runtime-spec "Default Devices"). */
 export const DEFAULT_DEVICES: { path: string; major: number; minor: number }[] = [

@@ -14,13 +14,8 @@ import { AT_SYMLINK_NOFOLLOW, EINTR, ENODATA, errno, symbols as L } from "./libc
 export {
   AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, EEXIST, EINTR, EISDIR, ELOOP, ENODATA, ENOENT, ENOTDIR, ENOTSUP,
   EPERM, EXDEV, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY,
-} from "./libc.ts";
-export const RESOLVE_NO_MAGICLINKS = 0x02;
-export const RESOLVE_NO_SYMLINKS = 0x04;
-export const RESOLVE_BENEATH = 0x08;
-export const S_IFIFO = 0o010000;
-export const S_IFCHR = 0o020000;
-export const S_IFBLK = 0o060000;
+  RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, S_IFBLK, S_IFCHR, S_IFIFO,
+} from "./constants.ts";
 const SYS_openat2 = 437; // the same number on every architecture (new syscall table)
 
 /** A NUL-terminated copy of a byte string (one char per byte, as tar names are kept). */

@@ -8,6 +8,9 @@
 // calls of fsat.ts, bpf(2), libseccomp's memfd), and binding every symbol costs no more than
 // binding a few (~0.3 ms either way here).
 import { dlopen, FFIType, ptr, read as readMem, type Pointer } from "bun:ffi";
+import { AF_UNIX, EAGAIN, EINTR, SOCK_CLOEXEC, SOCK_STREAM, TIOCGWINSZ, TIOCSWINSZ } from "./constants.ts";
+
+export * from "./constants.ts";
 
 const { i32, i64, u64, u32, ptr: P, cstring } = FFIType;
 
@@ -111,38 +114,6 @@ export function strerror(e: number): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
-// The constants of the bindings in src/sys (x86-64 and the generic Linux ABI), in one place.
-export const AF_UNIX = 1;
-export const SOCK_STREAM = 1;
-export const SOCK_CLOEXEC = 0o2000000;
-export const O_RDONLY = 0;
-export const O_WRONLY = 1;
-export const O_CREAT = 0o100;
-export const O_EXCL = 0o200;
-export const O_NONBLOCK = 0o4000;
-export const O_DIRECTORY = 0o200000;
-export const O_NOFOLLOW = 0o400000;
-export const O_CLOEXEC = 0o2000000;
-export const O_PATH = 0o10000000;
-export const AT_FDCWD = -100;
-export const AT_SYMLINK_NOFOLLOW = 0x100;
-export const AT_REMOVEDIR = 0x200;
-export const LOCK_EX = 2;
-export const LOCK_NB = 4;
-export const EPERM = 1;
-export const ENOENT = 2;
-export const ESRCH = 3;
-export const EINTR = 4;
-export const EAGAIN = 11;
-export const EEXIST = 17;
-export const EXDEV = 18;
-export const ENOTDIR = 20;
-export const EISDIR = 21;
-export const EINVAL = 22;
-export const ELOOP = 40;
-export const ENODATA = 61;
-export const ENOTSUP = 95;
-export const SIGKILL = 9;
 
 export function socketpair(): [number, number] {
   const fds = new Int32Array(2);
@@ -305,8 +276,6 @@ export function pidfdOpen(pid: number): number {
   return fd;
 }
 
-export const MS_BIND = 4096;
-export const MNT_DETACH = 2;
 
 /** mount(2); 0 or -errno. */
 export function mount(source: string, target: string, fstype: string, flags: number, data?: string): number {
@@ -324,8 +293,6 @@ export function ioctl(fd: number, req: number, arg: Uint8Array | Uint16Array | I
   return L().ioctl(fd, req, ptr(arg)) < 0 ? -errno() : 0;
 }
 
-export const TIOCGWINSZ = 0x5413;
-export const TIOCSWINSZ = 0x5414;
 
 /** The window size of a terminal as [rows, cols], or undefined if fd is not one. */
 export function winsize(fd: number): [number, number] | undefined {

@@ -1,0 +1,45 @@
+// The kernel's and libc's numbers that runjs uses, in one place (x86-64 and the generic Linux
+// ABI). Pure: no ffi, so that plan/ (which must stay pure) can name them too; libc.ts
+// re-exports them beside the calls that take them.
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
+export const SOCK_CLOEXEC = 0o2000000;
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const EPERM = 1;
+export const ENOENT = 2;
+export const ESRCH = 3;
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const EEXIST = 17;
+export const EXDEV = 18;
+export const ENOTDIR = 20;
+export const EISDIR = 21;
+export const EINVAL = 22;
+export const ELOOP = 40;
+export const ENODATA = 61;
+export const ENOTSUP = 95;
+export const SIGTERM = 15;
+export const SIGKILL = 9;
+export const MS_BIND = 4096;
+export const MNT_DETACH = 2;
+export const TIOCGWINSZ = 0x5413;
+export const TIOCSWINSZ = 0x5414;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
