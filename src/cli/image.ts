@@ -73,9 +73,8 @@ export async function imageCommand(argv: string[], storage: string | undefined):
     return 0;
   }
   const { Store } = await import("../engine/images/store.ts");
-  const { parseReference, formatReference } = await import("../engine/images/reference.ts");
+  const { formatReference, normalizeName: norm, parseReference } = await import("../engine/images/reference.ts");
   const store = new Store((f.storage as string | undefined) ?? storage);
-  const norm = (s: string) => formatReference(parseReference(s));
   const tryNorm = (s: string) => {
     try {
       return norm(s);
@@ -98,8 +97,7 @@ export async function imageCommand(argv: string[], storage: string | undefined):
   switch (sub) {
     case "import": {
       if (args.length !== 1) throw new UsageError("image import: needs one FILE or DIR");
-      const { importImage, setNameNormaliser } = await import("../engine/images/import.ts");
-      setNameNormaliser(norm);
+      const { importImage } = await import("../engine/images/import.ts");
       const recs = await atomically(() => importImage(store, args[0]!, f.name as string | undefined));
       for (const r of recs) stdout(`${r.names.length ? r.names.join(", ") + " " : ""}${r.id}\n`);
       return 0;

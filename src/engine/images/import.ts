@@ -16,6 +16,8 @@ import { registerImage, type Fetched } from "./image.ts";
 import { LAYER_TYPES, MEDIA } from "./media.ts";
 import { latin1, parseNumber, parsePax } from "./tar.ts";
 import { ImageError, type ImageRecord, type Store } from "./store.ts";
+import { hostPlatform } from "./platform.ts";
+import { normalizeName } from "./reference.ts";
 
 interface Entry {
   name: string;
@@ -180,30 +182,20 @@ async function fromDockerArchive(store: Store, src: Source, where: string, name?
       await registerImage(
         store,
         { manifestDigest: man.digest, manifestMediaType: MEDIA.ociManifest, manifest: man.manifest, config, configDigest: cfg.digest, layers },
-        names.map((n) => normaliseName(n)),
+        names.map((n) => normalizeName(n)),
       ),
     );
   }
   return out;
 }
 
-let normaliseName: (s: string) => string = (s) => s;
-
-/** The name function the CLI uses (reference.ts), set before an import. */
-export function setNameNormaliser(f: (s: string) => string): void {
-  normaliseName = f;
-}
-
-function platformOf(): { os: string; architecture: string } {
-  return { os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch === "arm64" ? "arm64" : process.arch };
-}
 
 async function fromOciLayout(store: Store, src: Source, where: string, name?: string): Promise<ImageRecord[]> {
   const layout = json(src, "oci-layout", where);
   if (layout?.imageLayoutVersion !== "1.0.0") throw new ImageError(`${where}: oci-layout: unsupported imageLayoutVersion ${JSON.stringify(layout?.imageLayoutVersion)}`);
   const index = json(src, "index.json", where);
   const blob = (d: string) => `blobs/${d.replace(":", "/")}`;
-  const want = platformOf();
+  const want = hostPlatform();
   // manifests to import: (descriptor, tag) pairs, indexes resolved for our platform
   const picked: { desc: any; tag?: string }[] = [];
   const visit = async (desc: any, tag: string | undefined, depth: number) => {
@@ -243,7 +235,7 @@ async function fromOciLayout(store: Store, src: Source, where: string, name?: st
       await registerImage(
         store,
         { manifestDigest: mb.digest, manifestMediaType: desc.mediaType, manifest, config, configDigest: cb.digest, layers },
-        names.map((n) => normaliseName(n)),
+        names.map((n) => normalizeName(n)),
       ),
     );
   }
@@ -257,7 +249,7 @@ async function fromRootfsTar(store: Store, path: string, name: string): Promise<
     throw new ImageError(`${path}: a compressed root-filesystem tar; give the uncompressed tar`);
   const size = statSync(path).size;
   const config = {
-    architecture: platformOf().architecture,
+    architecture: hostPlatform().architecture,
     os: "linux",
     created: new Date().toISOString(),
     config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
@@ -272,7 +264,7 @@ async function fromRootfsTar(store: Store, path: string, name: string): Promise<
     await registerImage(
       store,
       { manifestDigest: man.digest, manifestMediaType: MEDIA.ociManifest, manifest: man.manifest, config, configDigest: cfg.digest, layers },
-      [normaliseName(name)],
+      [normalizeName(name)],
     ),
   ];
 }

@@ -107,6 +107,11 @@ export function formatReference(r: Reference): string {
 }
 
 /** The repository's full name without tag or digest. */
+/** A name as Docker spells it in full: "busybox" → "docker.io/library/busybox:latest". */
+export function normalizeName(s: string): string {
+  return formatReference(parseReference(s));
+}
+
 export function referenceName(r: Reference): string {
   return `${r.registry}/${r.repository}`;
 }
