@@ -139,7 +139,7 @@ int monitor_main(int argc, char **argv)
 	close(out[1]);
 	close(err[1]);
 	struct stream s[2] = {{.fd = out[0], .name = "stdout"}, {.fd = err[0], .name = "stderr"}};
-	int code = -1, children = 1;
+	int code = -1;
 	for (;;) {
 		struct pollfd p[2];
 		int np = 0;
@@ -154,10 +154,8 @@ int monitor_main(int argc, char **argv)
 		int st;
 		pid_t pid;
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-			if (pid == start) {
-				children--;
+			if (pid == start)
 				continue;
-			}
 			/* the container's init (reparented to us), or an orphan of it */
 			if (code < 0)
 				code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -167,7 +165,6 @@ int monitor_main(int argc, char **argv)
 		if (pid < 0 && errno == ECHILD && s[0].fd < 0 && s[1].fd < 0)
 			break;
 	}
-	(void)children;
 	if (code >= 0) {
 		char b[16];
 		int n = snprintf(b, sizeof b, "%d\n", code);

@@ -9,13 +9,6 @@ import { CgroupError, UsageError } from "../errors.ts";
 import { kill, SIGKILL, strerror } from "../sys/libc.ts";
 import { containerPath, hostDir, hostHierarchies, type CgroupDir, type Hierarchy } from "./hierarchy.ts";
 
-export interface CgroupSet {
-  /** The container's directory in each hierarchy. */
-  dirs: string[];
-  /** Directories this container created, parents first: removed in reverse order. */
-  created: string[];
-}
-
 export function plannedDirs(cgroupsPath: string | undefined, id: string, hs = hostHierarchies()): { h: Hierarchy; dir: string }[] {
   return hs.map((h) => ({ h, dir: hostDir(h, containerPath(h, cgroupsPath, id)) }));
 }
@@ -59,15 +52,9 @@ function fillCpuset(dir: string): void {
   }
 }
 
-const madeHere = new Set<string>();
-
-/** Did createCgroups, in this process, create directory `d`? (v2 controllers are only enabled there.) */
-export function createdByThisProcess(d: string): boolean {
-  return madeHere.has(d);
-}
-
-/** mkdir -p in every hierarchy; `onCreated` records each directory as soon as it exists. */
-export function createCgroups(targets: { h: Hierarchy; dir: string }[], onCreated: (dir: string) => void): void {
+/** mkdir -p in every hierarchy; returns the directories it made (v2 controllers are enabled only there). */
+export function createCgroups(targets: { h: Hierarchy; dir: string }[]): Set<string> {
+  const made = new Set<string>();
   for (const { h, dir } of targets) {
     const missing: string[] = [];
     for (let d = dir; d !== h.mountpoint && d !== "/" && !existsSync(d); d = dirname(d)) missing.unshift(d);
@@ -78,8 +65,7 @@ export function createCgroups(targets: { h: Hierarchy; dir: string }[], onCreate
         if (e.code !== "EEXIST") throw new CgroupError(d, "", `mkdir: ${e.message}`);
         continue;
       }
-      madeHere.add(d);
-      onCreated(d);
+      made.add(d);
     }
     // Every cpuset on the way down, made here or not (a pod's directory made by someone
     // else is often empty): a child copies its parent's, so fill from the top, as runc does.
@@ -89,6 +75,7 @@ export function createCgroups(targets: { h: Hierarchy; dir: string }[], onCreate
       for (const d of chain) fillCpuset(d);
     }
   }
+  return made;
 }
 
 /**

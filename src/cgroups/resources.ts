@@ -10,7 +10,6 @@
 import type { LinuxResources } from "../oci/spec.ts";
 import { CgroupError, NotSupportedError } from "../errors.ts";
 import { hostHierarchies } from "./hierarchy.ts";
-import { createdByThisProcess } from "./manager.ts";
 import { writable } from "../sys/fs.ts";
 import { hugepageSizeName, limitValue } from "./convert.ts";
 import { has, put, unavailable, type CgroupDir, type Warn } from "./files.ts";
@@ -88,14 +87,14 @@ function hugetlb(dir: string, version: 1 | 2, list: NonNullable<LinuxResources["
   });
 }
 
-/** A directory whose controllers runjs may enable for its children. */
-function mayEnable(d: string): boolean {
-  if (createdByThisProcess(d)) return true;
-  return (process.geteuid?.() ?? 0) !== 0 && writable(`${d}/cgroup.subtree_control`);
-}
-
-export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[], warn: Warn): void {
+/**
+ * Write linux.resources into the container's directories. `created` holds the directories
+ * this create just made: controllers are enabled for their children only there (and in a
+ * directory delegated to an unprivileged runjs).
+ */
+export function applyResources(r: LinuxResources | undefined, dirs: CgroupDir[], warn: Warn, created: ReadonlySet<string> = new Set()): void {
   if (!r) return;
+  const mayEnable = (d: string) => created.has(d) || ((process.geteuid?.() ?? 0) !== 0 && writable(`${d}/cgroup.subtree_control`));
   const wanted = wantedControllers(r);
   const unified = dirs.find((d) => d.version === 2);
   const fromV1 = (c: string) => dirs.find((d) => d.version === 1 && d.controllers.includes(c));

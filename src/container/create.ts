@@ -219,11 +219,12 @@ export function create(o: CreateOptions): Created {
     // exec builds its processes from the container's own configuration, as it was at create.
     writeAtomic(`${dir}/config.json`, JSON.stringify(spec));
     // 3.
-    createCgroups(targets, () => {});
+    const made = createCgroups(targets);
     applyResources(
       spec.linux?.resources,
       targets.map((t) => ({ version: t.h.version, controllers: t.h.controllers, dir: t.dir })),
       warn,
+      made,
     );
     mkfifo(fifo, 0o622);
     // 4.

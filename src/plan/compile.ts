@@ -358,19 +358,16 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
   const nsJoin: Plan["nsJoin"] = [];
   let hasMountNs = false;
   let hasTimeNs = false;
-  let hasUts = false;
   let userns = false;
   (linux.namespaces ?? []).forEach((ns, i) => {
     const flag = NAMESPACE_FLAGS[ns.type]!;
     if (ns.type === "user") userns = true;
     if (ns.type === "mount") hasMountNs = true;
     if (ns.type === "time") hasTimeNs = !ns.path;
-    if (ns.type === "uts") hasUts = true;
     if (ns.path) nsJoin.push({ type: flag, path: ns.path, name: `linux.namespaces[${i}] (${ns.type})` });
     else if (ns.type === "cgroup") cgroupns = true;
     else unshareFlags |= flag;
   });
-  void hasUts;
   // The user namespace first: it owns every namespace made or joined after it.
   const u = nsJoin.findIndex((j) => j.type === CLONE.NEWUSER);
   if (u > 0) nsJoin.unshift(...nsJoin.splice(u, 1));
