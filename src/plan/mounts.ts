@@ -4,7 +4,12 @@
 // ("size=64k,mode=755"). Propagation (shared/slave/private/unbindable) cannot be combined with
 // a mount and is a second call. The "r"-prefixed options (rro, rnosuid, …) apply to a whole
 // tree of mounts and go through mount_setattr(2) with AT_RECURSIVE. Anything not in this
-// table is passed to the filesystem in the data string.
+// table is passed to the filesystem in the data string. compileMounts below turns spec.mounts
+// into the plan's mounts with this table and the host facts.
+import { ValidationError } from "../oci/errors.ts";
+import type { Spec } from "../oci/spec.ts";
+import type { HostFacts, PlanMount, PlanRemount } from "./types.ts";
+import { idMapText } from "./userns.ts";
 
 export const MS = {
   RDONLY: 1,
@@ -183,3 +188,150 @@ export const PROPAGATION: Record<string, number> = {
   unbindable: MS.UNBINDABLE,
   runbindable: MS.UNBINDABLE | MS.REC,
 };
+
+// ---- spec.mounts → the plan's mounts and remounts ---------------------------------------------
+
+export function absUnder(base: string, p: string): string {
+  return p.startsWith("/") ? p : `${base.replace(/\/+$/, "")}/${p}`;
+}
+
+export function bindSources(spec: Spec, bundle: string): string[] {
+  return (spec.mounts ?? []).filter(isBind).map((m) => absUnder(bundle, m.source ?? ""));
+}
+
+export function isBind(m: { type?: string; options?: string[] }): boolean {
+  return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
+}
+
+export function compileMounts(spec: Spec, facts: HostFacts, cgroupns: boolean, userns: boolean) {
+  const mounts: PlanMount[] = [];
+  const remounts: PlanRemount[] = [];
+  (spec.mounts ?? []).forEach((m0, i) => {
+    const name = `mounts[${i}] (${m0.destination})`;
+    // runc takes a destination written with the rootfs's host path in front as that path
+    // inside it (its tests write them so)
+    const m = m0.destination.startsWith(facts.rootfs + "/") ? { ...m0, destination: m0.destination.slice(facts.rootfs.length) } : m0;
+    const o = parseMountOptions(m.options ?? []);
+    const base = {
+      name,
+      target: m.destination,
+      data: o.data.join(","),
+      propagation: o.propagation,
+      attrSet: o.attrSet,
+      attrClr: o.attrClr,
+      bindRemount: 0,
+      bindClear: 0,
+      copyUp: false,
+      keepMode: false,
+      early: false,
+      late: false,
+      idmapRecursive: false,
+    };
+    if (o.copyUp && m.type !== "tmpfs")
+      throw new ValidationError(`mounts[${i}].options`, "tmpcopyup: only for a mount of type tmpfs");
+    const idmapped = !!m.uidMappings || o.idmap !== "";
+    if (idmapped && !isBind(m)) throw new ValidationError(`mounts[${i}].uidMappings`, "only bind mounts can be id-mapped");
+    if (isBind(m)) {
+      const source = absUnder(facts.bundle, m.source ?? "");
+      // A source that is not there yet may be made by an earlier mount (a bind from inside the
+      // rootfs, under a tmpfs mounted before it): the init looks at it when it mounts it, and
+      // fails there if it is still missing, as runc does.
+      const kind = facts.sources[source] ?? "missing";
+      const inRootfs = source === facts.rootfs || source.startsWith(facts.rootfs + "/");
+      const keep = o.flags & BIND_REMOUNT_MASK;
+      // "idmap" without mappings of its own takes the container's (crun's rule): its own, or
+      // those of the user namespace it joins
+      const uids = m.uidMappings ?? (idmapped ? spec.linux?.uidMappings ?? facts.joinedUserns?.uidMappings : undefined);
+      const gids = m.gidMappings ?? (idmapped ? spec.linux?.gidMappings ?? facts.joinedUserns?.gidMappings : undefined);
+      if (idmapped && (!uids?.length || !gids?.length))
+        throw new ValidationError(`mounts[${i}].options`, `${o.idmap}: no uidMappings/gidMappings, neither the mount's nor linux's`);
+      mounts.push({
+        ...base,
+        source,
+        fstype: "",
+        flags: MS.BIND | (o.flags & MS.REC),
+        data: "",
+        mkdir: kind === "file" ? 2 : kind === "dir" ? 1 : 4,
+        bindRemount: keep,
+        bindClear: o.cleared & BIND_REMOUNT_MASK,
+        // In a user namespace of its own the container's root is not the host's: the helper
+        // takes the source while it still is (a source under a 0700 directory, say). A source
+        // inside the rootfs is the container's own (an earlier mount may be what it shows), so
+        // it is looked up in the container's mount namespace when its turn comes: by the init
+        // itself, or, id-mapped, by a process that stayed root of the host (idmap.c)
+        early: userns && !idmapped && (facts.caller?.euid ?? 0) === 0 && kind !== "missing" && !inRootfs,
+        late: idmapped && inRootfs,
+        uidMap: idmapped ? idMapText(uids) : undefined,
+        gidMap: idmapped ? idMapText(gids) : undefined,
+        idmapRecursive: o.idmap === "ridmap",
+      });
+      return;
+    }
+    if (m.type === "cgroup") {
+      compileCgroupMount(m.destination, o.flags, name, facts, cgroupns, userns, mounts, remounts);
+      return;
+    }
+    let flags = o.flags;
+    // A read-only tmpfs is mounted writable and made read-only after set-up, so that the
+    // runtime can still create what it needs inside it (device nodes under /dev, say).
+    if (m.type === "tmpfs" && flags & MS.RDONLY) {
+      flags &= ~MS.RDONLY;
+      remounts.push({ name, path: m.destination, flags: o.flags });
+    }
+    // runc: a tmpfs over an existing directory keeps that directory's mode (a /tmp stays 1777,
+    // set-id bits included) unless the options say mode=
+    const keepMode = m.type === "tmpfs" && !o.data.some((d) => d.startsWith("mode="));
+    // proc and sysfs only on a directory of their own, never through a symlink in the image
+    // (runc's rule): an image's /proc pointing elsewhere would move the kernel's view there
+    const mkdir = m.type === "proc" || m.type === "sysfs" ? 3 : 1;
+    mounts.push({ ...base, source: m.source ?? m.type ?? "none", fstype: m.type ?? "", flags, mkdir, copyUp: o.copyUp, keepMode });
+  });
+  return { mounts, remounts };
+}
+
+function compileCgroupMount(
+  dest: string,
+  flags: number,
+  name: string,
+  facts: HostFacts,
+  cgroupns: boolean,
+  userns: boolean,
+  mounts: PlanMount[],
+  remounts: PlanRemount[],
+): void {
+  const none = { propagation: 0, attrSet: 0n, attrClr: 0n, bindRemount: 0, bindClear: 0, mkdir: 1 as const, copyUp: false, keepMode: false, early: false, late: false, idmapRecursive: false };
+  const v1 = facts.cgroups.filter((c) => c.version === 1);
+  if (v1.length === 0) {
+    mounts.push({ ...none, name, source: "cgroup", target: dest, fstype: "cgroup2", flags, data: "" });
+    return;
+  }
+  const dirFlags = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  mounts.push({ ...none, name, source: "tmpfs", target: dest, fstype: "tmpfs", flags: dirFlags, data: "mode=755" });
+  for (const c of facts.cgroups) {
+    const target = `${dest.replace(/\/+$/, "")}/${c.name}`;
+    const sub = `${name} ${c.name}`;
+    // A v1 hierarchy cannot be mounted afresh inside a user namespace: bind the host's.
+    if (cgroupns && !(userns && c.version === 1))
+      mounts.push({
+        ...none,
+        name: sub,
+        source: "cgroup",
+        target,
+        fstype: c.version === 1 ? "cgroup" : "cgroup2",
+        flags: flags & ~MS.REC,
+        data: c.version === 1 ? c.controllers.join(",") : "",
+      });
+    else
+      mounts.push({
+        ...none,
+        name: sub,
+        source: c.dir,
+        target,
+        fstype: "",
+        flags: MS.BIND | MS.REC,
+        data: "",
+        bindRemount: (flags & BIND_REMOUNT_MASK) | MS.NOSUID | MS.NODEV | MS.NOEXEC,
+      });
+  }
+  if (flags & MS.RDONLY) remounts.push({ name, path: dest, flags: dirFlags | MS.RDONLY });
+}

@@ -5,6 +5,8 @@
 // paths already resolved. The C side (native/) decodes exactly these fields, in this shape;
 // `runjs-init check-plan` prints them back as JSON with the same names, which is how the
 // unit tests check the two sides agree.
+import type { LinuxIDMapping } from "../oci/spec.ts";
+import type { LsmFacts } from "./lsm.ts";
 
 export interface PlanNsJoin {
   type: number; // CLONE_NEW* value
@@ -178,4 +180,46 @@ export interface Plan {
   consoleNoOnlcr: boolean;
   /** Bind the slave onto /dev/console (the container's init, not exec). */
   devConsole: boolean;
+}
+
+// ---- what compilePlan is told about the host ------------------------------------------------
+
+export interface CgroupFact {
+  version: 1 | 2;
+  /** Directory name under /sys/fs/cgroup on the host (e.g. "memory", "unified"). */
+  name: string;
+  controllers: string[];
+  /** The container's own cgroup directory on the host. */
+  dir: string;
+}
+
+export interface HostFacts {
+  bundle: string;
+  rootfs: string;
+  /** Kind of each bind-mount source, by absolute host path. */
+  sources: Record<string, "dir" | "file" | "missing">;
+  cgroups: CgroupFact[];
+  fifo?: string;
+  helperWaits: boolean;
+  noPivot: boolean;
+  /** --no-new-keyring: keep runjs's session keyring. */
+  noNewKeyring?: boolean;
+  /** runjs's own bounding set (CapBnd of /proc/self/status): what it can grant at most. */
+  ownCaps?: bigint;
+  /** The kernel has keyrings (/proc/keys exists); absent: assumed. */
+  keyrings?: boolean;
+  /** Enabled LSMs; absent: none (create.ts looks only when the spec asks for one). */
+  lsm?: LsmFacts;
+  /** Where compile-time warnings go (unknown syscall names, ignored mounts). */
+  warn: (msg: string) => void;
+  /** process.terminal: the fd number the helper will have the console socket on. */
+  consoleFd?: number;
+  /** The terminal is runjs's to bridge, runc's way: ONLCR cleared on it ("\n" stays "\n"). */
+  bridgedTerminal?: boolean;
+  /** exec: a new process in the running container whose init has this (host) pid. */
+  exec?: { pid: number };
+  /** The maps of a user namespace the container joins by /proc/PID/ns/user, for "idmap" mounts. */
+  joinedUserns?: { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[] };
+  /** Who runs runjs: decides how id maps are written (absent: root). */
+  caller?: { euid: number; egid: number };
 }

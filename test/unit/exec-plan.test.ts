@@ -5,7 +5,8 @@ import { execProcess } from "../../src/container/exec.ts";
 import { mergeEnv } from "../../src/oci/env.ts";
 import type { Process } from "../../src/oci/spec.ts";
 import { validateSpec } from "../../src/oci/validate.ts";
-import { CLONE, compilePlan } from "../../src/plan/compile.ts";
+import { compilePlan } from "../../src/plan/compile.ts";
+import { CLONE } from "../../src/plan/namespaces.ts";
 import { testFacts, testSpec } from "./fixtures.ts";
 
 const flags = (over: Partial<Parameters<typeof execProcess>[1]> = {}) => ({

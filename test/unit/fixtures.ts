@@ -1,7 +1,7 @@
 // Shared fixtures for the pure tests: a default spec, host facts, and a BPF decoder.
 import { defaultSpec } from "../../src/oci/defaults.ts";
 import type { Spec } from "../../src/oci/spec.ts";
-import type { HostFacts } from "../../src/plan/compile.ts";
+import type { HostFacts } from "../../src/plan/types.ts";
 
 /** runjs's default spec without a terminal (and without seccomp, which it has none of). */
 export function testSpec(): Spec {

@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import type { LinuxSeccomp, Spec } from "../../src/oci/spec.ts";
 import { ValidationError } from "../../src/oci/errors.ts";
-import { compilePlan, sysctlPath, type HostFacts } from "../../src/plan/compile.ts";
+import { compilePlan, sysctlPath } from "../../src/plan/compile.ts";
+import type { HostFacts } from "../../src/plan/types.ts";
 import { cpuMask, MAX_CPUS } from "../../src/plan/process.ts";
 import { compileSeccomp, SECCOMP_FILTER, seccompProcessState } from "../../src/plan/seccomp.ts";
 import { decodeRecords, encodeContinue, field } from "../../src/helper/encode.ts";

@@ -1,7 +1,9 @@
 // compilePlan and its tables: pure, no root needed.
 import { describe, expect, test } from "bun:test";
 import { parseHierarchies, containerPath, hostDir, modeOf } from "../../src/cgroups/hierarchy.ts";
-import { CLONE, compilePlan, compileRlimits, type HostFacts } from "../../src/plan/compile.ts";
+import { compilePlan, compileRlimits } from "../../src/plan/compile.ts";
+import { CLONE } from "../../src/plan/namespaces.ts";
+import type { HostFacts } from "../../src/plan/types.ts";
 import { testFacts, testSpec } from "./fixtures.ts";
 import { MOUNT_ATTR, MS, parseMountOptions } from "../../src/plan/mounts.ts";
 

@@ -2,7 +2,8 @@
 // compiled and decoded here, never installed.
 import { describe, expect, test } from "bun:test";
 import { compileSeccomp, SECCOMP_FILTER } from "../../src/plan/seccomp.ts";
-import { compilePlan, type HostFacts } from "../../src/plan/compile.ts";
+import { compilePlan } from "../../src/plan/compile.ts";
+import type { HostFacts } from "../../src/plan/types.ts";
 import { defaultSpec } from "../../src/oci/defaults.ts";
 import type { LinuxSeccomp, Spec } from "../../src/oci/spec.ts";
 import { ValidationError } from "../../src/oci/errors.ts";
