@@ -161,6 +161,8 @@ export async function exec(o: ExecOptions): Promise<number> {
   debug(`exec in ${o.id} (init ${st.pid}): ${JSON.stringify(spec.process!.args)}`);
   const preserve = (o.listenFds ?? 0) + o.preserveFds;
   const p = spec.process!;
+  // In a user namespace whose setgroups is "deny" (an unprivileged create), setgroups fails.
+  const setgroupsDenied = (readTextIfExists(`/proc/${st.pid}/setgroups`) ?? "").trim() === "deny";
   const plan = compilePlan(spec, {
     bundle: st.bundle,
     rootfs: st.rootfs,
@@ -170,15 +172,13 @@ export async function exec(o: ExecOptions): Promise<number> {
     noPivot: false,
     consoleFd: terminal ? 3 + preserve + 1 : undefined,
     bridgedTerminal: terminal && !o.detach && !o.keepOnlcr,
-    exec: { pid: st.pid },
+    exec: { pid: st.pid, setgroupsDenied },
     ownCaps: p.capabilities ? ownBoundingSet() : undefined,
     keyrings: undefined,
     lsm: p.apparmorProfile || p.selinuxLabel ? lsmFacts() : undefined,
     warn,
   });
-  // In a user namespace whose setgroups is "deny" (an unprivileged create), setgroups fails.
-  plan.noSetgroups = (readTextIfExists(`/proc/${st.pid}/setgroups`) ?? "").trim() === "deny";
-  if (plan.noSetgroups && plan.gids.length)
+  if (setgroupsDenied && plan.gids.length)
     throw new UsageError("--additional-gids: the container's user namespace denies setgroups (created by an unprivileged user)");
   // The init may have exited while we compiled: its /proc links would then name nothing, or
   // (after pid reuse) another process. Check again just before the helper opens them.

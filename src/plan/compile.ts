@@ -258,7 +258,7 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     uid: proc.user?.uid ?? 0,
     gid: proc.user?.gid ?? 0,
     gids: proc.user?.additionalGids ?? [],
-    noSetgroups: !facts.exec && !!planIdMaps(spec, facts.caller ?? { euid: 0, egid: 0 })?.denySetgroups,
+    noSetgroups: facts.exec ? !!facts.exec.setgroupsDenied : !!planIdMaps(spec, facts.caller ?? { euid: 0, egid: 0 })?.denySetgroups,
     umask: proc.user?.umask,
     caps,
     noNewPrivs: !!proc.noNewPrivileges,

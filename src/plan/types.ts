@@ -216,8 +216,11 @@ export interface HostFacts {
   consoleFd?: number;
   /** The terminal is runjs's to bridge, runc's way: ONLCR cleared on it ("\n" stays "\n"). */
   bridgedTerminal?: boolean;
-  /** exec: a new process in the running container whose init has this (host) pid. */
-  exec?: { pid: number };
+  /**
+   * exec: a new process in the running container whose init has this (host) pid, and
+   * whether the container's user namespace denies setgroups (/proc/PID/setgroups).
+   */
+  exec?: { pid: number; setgroupsDenied?: boolean };
   /** The maps of a user namespace the container joins by /proc/PID/ns/user, for "idmap" mounts. */
   joinedUserns?: { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[] };
   /** Who runs runjs: decides how id maps are written (absent: root). */

@@ -106,6 +106,12 @@ describe("the exec plan", () => {
     expect([p.rootfs, p.hostname, p.fifo, p.helperWaits]).toEqual(["", undefined, undefined, true]);
   });
 
+  test("setgroups: skipped when the container's user namespace denies it, as the host says", () => {
+    const s = spec();
+    expect(compilePlan(s, testFacts({ exec: { pid: 7, setgroupsDenied: true }, fifo: undefined })).noSetgroups).toBe(true);
+    expect(compilePlan(s, testFacts({ exec: { pid: 7 }, fifo: undefined })).noSetgroups).toBe(false);
+  });
+
   test("without a mount namespace: chroot into the init's root", () => {
     const s = spec();
     s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "mount");
