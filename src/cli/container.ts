@@ -51,7 +51,7 @@ function sinceTime(s: string): string {
   const m = /^(\d+)(s|m|h)$/.exec(s);
   if (m) return new Date(Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6 }[m[2] as "s" | "m" | "h"]).toISOString();
   const d = new Date(s);
-  if (Number.isNaN(d.getTime())) throw new Error(`--since ${JSON.stringify(s)}: an RFC 3339 time or a duration such as 10m`);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--since ${JSON.stringify(s)}: an RFC 3339 time or a duration such as 10m`);
   return d.toISOString();
 }
 

@@ -270,7 +270,7 @@ export function create(o: CreateOptions): Created {
     const master = pair ? receiveMaster(pair[0]) : undefined;
     return { dir, state: st, spec, proc: res.proc, lockFd, master };
   } catch (e) {
-    destroy(dir, st, proc);
+    destroy(dir, st, { proc });
     // sched_setattr(2) refuses (EPERM) a task whose CPUs are not all of them: say why, in runc's words
     if (e instanceof HelperError && e.step === "process.scheduler" && e.errno === 1 && spec.linux?.resources?.cpu?.cpus)
       throw new HelperError(e.errno, e.step, e.op, e.path, "process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus): the kernel schedules such a task only with every CPU allowed");

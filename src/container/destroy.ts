@@ -1,13 +1,15 @@
-// Tearing a container down: kill its processes, wait until they are gone, remove its cgroups
-// and its state directory. Used by a create that failed half-way and by delete; kept apart
-// from create.ts so that delete and start do not load the spec validator and plan compiler.
+// Tearing a container down: kill its processes, wait until they are gone, remove its cgroups,
+// run its poststop hooks, remove its state directory. Used by a create that failed half-way
+// and by delete and run; kept apart from create.ts so that delete and start do not load the
+// spec validator and plan compiler.
 import type { Subprocess } from "bun";
 import { removeCgroups } from "../cgroups/manager.ts";
 import { exists as existsSync } from "../sys/fs.ts";
 import { freezerDir, thawNoWait } from "../cgroups/freezer.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { kill, SIGKILL } from "../sys/libc.ts";
-import { containerPids, procStat, removeStateDir, type SavedState } from "./state.ts";
+import { runHooksWarn } from "../hooks/run.ts";
+import { containerPids, procStat, removeStateDir, specState, type SavedState } from "./state.ts";
 
 /** Wait (briefly) until none of the pids is alive; zombies count as gone. */
 export function waitGone(pids: number[], ms = 2000): void {
@@ -22,15 +24,21 @@ export function waitGone(pids: number[], ms = 2000): void {
   }
 }
 
-/** Kill whatever the container started, remove its cgroups and its state directory. */
-export function destroy(dir: string, st: SavedState, proc?: Subprocess): void {
+/**
+ * Kill whatever the container started (its init, and `proc`, a helper still running), remove
+ * its cgroups and its state directory. With `poststop`, a container whose create completed
+ * also gets its poststop hooks, failures reported there as warnings (delete, run).
+ */
+export function destroy(dir: string, st: SavedState, o: { proc?: Subprocess; poststop?: (msg: string) => void } = {}): void {
   const pids: number[] = [];
-  if (st.pid && procStat(st.pid)?.startTime === st.startTime) pids.push(st.pid);
-  if (proc && !proc.killed && proc.exitCode === null) pids.push(proc.pid);
+  const init = st.pid ? procStat(st.pid) : undefined;
+  if (init && !init.zombie && init.startTime === st.startTime) pids.push(st.pid);
+  if (o.proc && !o.proc.killed && o.proc.exitCode === null) pids.push(o.proc.pid);
   for (const p of pids) kill(p, SIGKILL);
   killCgroup(st);
   waitGone(pids);
   removeCgroups(st.cgroupCreated, st.cgroupDirs);
+  if (o.poststop && st.complete) runHooksWarn("poststop", st.hooks.poststop, JSON.stringify(specState(st, "stopped")), o.poststop);
   removeStateDir(dir);
 }
 

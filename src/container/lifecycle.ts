@@ -4,17 +4,15 @@
 // releases it; it writes one byte, runs startContainer hooks and execs the user program.
 // We open non-blocking and poll, so a dead init is noticed instead of waited on forever.
 import { exists as existsSync, readText, unlink as unlinkSync } from "../sys/fs.ts";
-import { removeCgroups } from "../cgroups/manager.ts";
 import { StateError, UsageError } from "../errors.ts";
-import { runHooks, runHooksWarn } from "../hooks/run.ts";
+import { runHooks } from "../hooks/run.ts";
 import { close, ESRCH, kill, O_CLOEXEC, O_NONBLOCK, O_RDONLY, openFile, poll1, read, SIGKILL } from "../sys/libc.ts";
-import { killCgroup, waitGone } from "./destroy.ts";
+import { destroy } from "./destroy.ts";
 import {
   computeStatus,
   containerPids,
   initAlive,
   loadState,
-  removeStateDir,
   specState,
   stateDir,
   withContainer,
@@ -142,16 +140,7 @@ export function deleteContainer(root: string, id: string, force: boolean, warn: 
 
 /** Kill everything, remove cgroups, run poststop hooks, remove the state directory. */
 export function teardown(dir: string, st: SavedState, warn: Warn): void {
-  const pids: number[] = [];
-  if (initAlive(st)) {
-    kill(st.pid, SIGKILL);
-    pids.push(st.pid);
-  }
-  killCgroup(st);
-  waitGone(pids);
-  removeCgroups(st.cgroupCreated, st.cgroupDirs);
-  if (st.complete) runHooksWarn("poststop", st.hooks.poststop, JSON.stringify(specState(st, "stopped")), warn);
-  removeStateDir(dir);
+  destroy(dir, st, { poststop: warn });
 }
 
 export function containerState(root: string, id: string): Record<string, unknown> {
