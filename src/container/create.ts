@@ -12,13 +12,14 @@
 // On failure the undo steps run in reverse: kill what was started, remove the cgroups, remove
 // the state directory. Nothing is left behind.
 import type { Subprocess } from "bun";
-import { dirname, exists as existsSync, readText, readTextIfExists, realpath, resolvePath as resolve, stderr, writable, writeAtomic } from "../sys/fs.ts";
-import { close, connectUnix, ERRNO_NAMES, pidfdOpen, prlimit, sendFd, strerror, O_CLOEXEC, O_DIRECTORY, O_PATH, openFile, recvFd, socketpair } from "../sys/libc.ts";
+import { dirname, exists as existsSync, readText, readTextIfExists, resolvePath as resolve, stderr, writable, writeAtomic } from "../sys/fs.ts";
+import { close, connectUnix, ERRNO_NAMES, pidfdOpen, prlimit, sendFd, strerror, socketpair } from "../sys/libc.ts";
 import { checkVacant, createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
 import { applyResources } from "../cgroups/resources.ts";
 import { HelperError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
-import { runSession } from "../helper/session.ts";
+import { receiveMaster, runSession } from "../helper/session.ts";
+import { kindOf, lsmFacts, ownBoundingSet } from "./host.ts";
 import { runHooks } from "../hooks/run.ts";
 import { ValidationError } from "../oci/errors.ts";
 import type { Spec } from "../oci/spec.ts";
@@ -26,7 +27,6 @@ import { validateSpec } from "../oci/validate.ts";
 import { compilePlan, compileRlimits } from "../plan/compile.ts";
 import { bindSources } from "../plan/mounts.ts";
 import type { HostFacts } from "../plan/types.ts";
-import type { LsmFacts } from "../plan/lsm.ts";
 import type { PlanRlimit } from "../plan/types.ts";
 import { seccompProcessState } from "../plan/seccomp.ts";
 import { planIdMaps } from "../plan/userns.ts";
@@ -94,44 +94,8 @@ export function readSpec(bundle: string, warn?: (msg: string) => void): Spec {
   return validateSpec(raw, { bundle, warn });
 }
 
-export function helperPath(): string {
-  const candidates = [
-    `${dirname(realpath(process.execPath))}/runjs-init`,
-    resolve(import.meta.dir, "../../bin/runjs-init"),
-  ];
-  for (const c of candidates) if (existsSync(c)) return c;
-  throw new Error(`runjs-init not found (looked in ${candidates.join(", ")}); run the build first`);
-}
 
 
-function kindOf(p: string): "dir" | "file" | "missing" {
-  if (!existsSync(p)) return "missing";
-  try {
-    close(openFile(p, O_PATH | O_DIRECTORY | O_CLOEXEC));
-    return "dir";
-  } catch {
-    return "file";
-  }
-}
-
-/** CapBnd of this process: the capabilities it could grant at most. */
-export function ownBoundingSet(): bigint | undefined {
-  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readText("/proc/self/status"));
-  return m ? BigInt("0x" + m[1]) : undefined;
-}
-
-/**
- * Which LSMs are enabled. securityfs lists the active ones when it is mounted; otherwise
- * AppArmor's module parameter and SELinux's own filesystem tell.
- */
-export function lsmFacts(): LsmFacts {
-  const list = readTextIfExists("/sys/kernel/security/lsm")?.trim().split(",");
-  return {
-    apparmor: list ? list.includes("apparmor") : (readTextIfExists("/sys/module/apparmor/parameters/enabled") ?? "").startsWith("Y"),
-    selinux: list ? list.includes("selinux") : existsSync("/sys/fs/selinux/enforce"),
-    apparmorDir: existsSync("/proc/self/attr/apparmor/exec"),
-  };
-}
 
 export function create(o: CreateOptions): Created {
   // 1. Everything that can be checked is checked before anything is created.
@@ -231,9 +195,7 @@ export function create(o: CreateOptions): Created {
     mkfifo(fifo, 0o622);
     // 4.
     const res = runSession(
-      helperPath(),
-      planFrame,
-      preserve,
+      { planFrame, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, onSpawn: (p) => (proc = p) },
       {
         pids(helper, init) {
           debug(`runjs-init: helper pid ${helper}, container init pid ${init}`);
@@ -257,9 +219,6 @@ export function create(o: CreateOptions): Created {
           return { creating, created, seccompState };
         },
       },
-      (p) => (proc = p),
-      consoleFd !== undefined ? [consoleFd] : [],
-      plan.helperWaits,
     );
     // 5.
     debug(`container ${o.id} created: init ${st.pid} waits on ${fifo}`);
@@ -312,11 +271,6 @@ export function connectSocket(path: string, flag: string): number {
   }
 }
 
-export function receiveMaster(sock: number): number {
-  const { fd } = recvFd(sock);
-  if (fd < 0) throw new Error("runjs-init sent no pty master");
-  return fd;
-}
 
 /**
  * runc's rules: a terminal's master must go somewhere. A detached container (create, run -d)

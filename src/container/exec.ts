@@ -20,7 +20,7 @@ import { execCgroupDirs, joinExecCgroups, parseSubCgroups } from "../cgroups/man
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
-import { runSession } from "../helper/session.ts";
+import { receiveMaster, runSession } from "../helper/session.ts";
 import { mergeEnv } from "../oci/env.ts";
 import { ValidationError } from "../oci/errors.ts";
 import type { LinuxCapabilities, Process, Spec } from "../oci/spec.ts";
@@ -29,7 +29,8 @@ import { compilePlan, compileRlimits } from "../plan/compile.ts";
 import { seccompProcessState } from "../plan/seccomp.ts";
 import { readText, readTextIfExists, resolvePath, stderr, writeAtomic } from "../sys/fs.ts";
 import { close, connectUnix, kill, SIGKILL, socketpair } from "../sys/libc.ts";
-import { applyRlimits, connectSocket, helperPath, lsmFacts, ownBoundingSet, receiveMaster, sendPidfd } from "./create.ts";
+import { applyRlimits, connectSocket, sendPidfd } from "./create.ts";
+import { lsmFacts, ownBoundingSet } from "./host.ts";
 import { attach } from "./run.ts";
 import { computeStatus, loadState, specState, stateDir } from "./state.ts";
 
@@ -197,9 +198,7 @@ export async function exec(o: ExecOptions): Promise<number> {
   let master: number | undefined;
   try {
     const res = runSession(
-      helperPath(),
-      encodePlan(plan),
-      preserve,
+      { planFrame: encodePlan(plan), preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, onSpawn: (s) => (spawned = s) },
       {
         pids(helper, pid) {
           debug(`runjs-init: helper pid ${helper}, process pid ${pid}`);
@@ -214,9 +213,6 @@ export async function exec(o: ExecOptions): Promise<number> {
           return { creating: "", created: "", seccompState };
         },
       },
-      (s) => (spawned = s),
-      consoleFd !== undefined ? [consoleFd] : [],
-      plan.helperWaits,
     );
     if (pair) master = receiveMaster(pair[0]);
     if (o.pidFile) writeAtomic(resolvePath(o.pidFile), String(child));

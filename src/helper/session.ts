@@ -15,7 +15,8 @@
 // loop while it runs, which keeps the path short.
 import type { Subprocess } from "bun";
 import { HelperError } from "../errors.ts";
-import { close, read, reap, socketpair, strerror, writeAll, ERRNO_NAMES } from "../sys/libc.ts";
+import { dirname, exists as existsSync, realpath, resolvePath as resolve } from "../sys/fs.ts";
+import { close, read, reap, recvFd, socketpair, strerror, writeAll, ERRNO_NAMES } from "../sys/libc.ts";
 import { decodeRecords, encodeContinue, field, frame, type Record } from "./encode.ts";
 import { Frame, Tag } from "./protocol.gen.ts";
 
@@ -75,6 +76,23 @@ class Conn {
   }
 }
 
+/** runjs-init: beside the runjs executable (installed), or in the source tree's bin/. */
+export function helperPath(): string {
+  const candidates = [
+    `${dirname(realpath(process.execPath))}/runjs-init`,
+    resolve(import.meta.dir, "../../bin/runjs-init"),
+  ];
+  for (const c of candidates) if (existsSync(c)) return c;
+  throw new Error(`runjs-init not found (looked in ${candidates.join(", ")}); run the build first`);
+}
+
+/** The pty master runjs-init sent over a socketpair (an attached run or exec with a terminal). */
+export function receiveMaster(sock: number): number {
+  const { fd } = recvFd(sock);
+  if (fd < 0) throw new Error("runjs-init sent no pty master");
+  return fd;
+}
+
 function helperError(recs: Record[]): HelperError {
   const errno = field<number>(recs, Tag.ERR_ERRNO) ?? 0;
   const msg = field<string>(recs, Tag.ERR_MSG);
@@ -89,21 +107,25 @@ function helperError(recs: Record[]): HelperError {
   );
 }
 
+export interface SessionOptions {
+  /** The encoded PLAN frame (encodePlan). */
+  planFrame: Uint8Array;
+  /** How many fds after stdio (3..3+N-1) pass to the container. */
+  preserve: number;
+  /** Fds that follow the control socket, for the helper's own use (the console socket first). */
+  extraFds?: number[];
+  /** The helper stays as the init's parent (an attached run or exec). */
+  waits?: boolean;
+  /** Told the helper's subprocess as soon as it exists, so that a failure can kill it. */
+  onSpawn(proc: Subprocess): void;
+}
+
 /**
- * Run the create conversation. `preserve` is the number of fds after stdio (3..3+N-1) that
- * pass to the container; `extraFds` follow the control socket (the console socket first),
- * for the helper's own use. Throws HelperError/Error; the caller cleans up using the pids it
- * was given through `pids` and the returned/known subprocess.
+ * Run the create conversation with runjs-init. Throws HelperError/Error; the caller cleans up
+ * using the pids it was given through `pids` and the subprocess it was given through `onSpawn`.
  */
-export function runSession(
-  helperPath: string,
-  planFrame: Uint8Array,
-  preserve: number,
-  cb: SessionCallbacks,
-  onSpawn: (proc: Subprocess) => void,
-  extraFds: number[] = [],
-  waits = false,
-): SessionResult {
+export function runSession(o: SessionOptions, cb: SessionCallbacks): SessionResult {
+  const { planFrame, preserve, extraFds = [], waits = false, onSpawn } = o;
   const [mine, theirs] = socketpair();
   const ctrl = 3 + preserve;
   const stdio: any = ["inherit", "inherit", "inherit"];
@@ -111,7 +133,7 @@ export function runSession(
   stdio.push(theirs, ...extraFds);
   let proc: Subprocess;
   try {
-    proc = Bun.spawn([helperPath, "init", String(ctrl)], { stdio, argv0: "runjs-init" });
+    proc = Bun.spawn([helperPath(), "init", String(ctrl)], { stdio, argv0: "runjs-init" });
   } finally {
     close(theirs);
   }

@@ -300,7 +300,7 @@ async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunE
   rmSync(join(dir, "exit"), { force: true });
   rec.status = "created";
   save(store, rec);
-  const { helperPath } = await import("../../container/create.ts");
+  const { helperPath } = await import("../../helper/session.ts");
   const self = process.argv[1]?.endsWith(".ts") ? [process.execPath, process.argv[1]] : [process.execPath];
   const runjs = (...a: string[]) => [...self, "--root", env.runtimeRoot, "container", ...a, rec.id, "--storage", store.root];
   const p = Bun.spawn([helperPath(), "monitor", join(dir, "container.log"), join(dir, "exit"), ...runjs("start-detached"), "--then", ...runjs("cleanup")], {
