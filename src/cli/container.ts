@@ -256,7 +256,7 @@ const COMMANDS: Record<string, Command> = {
       if (!args.length) throw new UsageError("container kill: needs NAME or ID");
       const st = await store(f);
       const { containerSignal } = await engine();
-      const { parseSignal } = await import("../container/lifecycle.ts");
+      const { parseSignal } = await import("../units.ts");
       for (const a of args) stdout((await containerSignal(st, a, ctx.runtimeRoot, parseSignal(f.signal as string))) + "\n");
       return 0;
     },

@@ -155,7 +155,8 @@ const COMMANDS: Record<string, Command> = {
     flags: { all: { short: "a", help: "send the specified signal to all processes inside the container" } },
     async run(ctx) {
       const id = needId(ctx, 2);
-      const { killContainer, parseSignal } = await import("../container/lifecycle.ts");
+      const { killContainer } = await import("../container/lifecycle.ts");
+      const { parseSignal } = await import("../units.ts");
       killContainer(ctx.root, id, parseSignal(ctx.args[1] ?? "SIGTERM"), !!ctx.f.all);
     },
   },

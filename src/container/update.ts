@@ -11,15 +11,8 @@ import { applyResources } from "../cgroups/resources.ts";
 import type { LinuxResources } from "../oci/spec.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { withContainer } from "./state.ts";
+import { parseMemory } from "../units.ts";
 
-/** Pure: a size as runc/docker accept it: bytes, or 64m, 1g, 512k, 1.5GiB …; "-1" is unlimited. */
-export function parseMemory(s: string, name = "memory"): number {
-  if (s.trim() === "-1") return -1;
-  const m = /^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(s.trim());
-  if (!m) throw new UsageError(`invalid value for ${name}: ${s}`);
-  const mul: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
-  return Math.floor(Number(m[1]) * (m[2] ? mul[m[2].toLowerCase()]! : 1));
-}
 
 function int(v: string, name: string, signed: boolean): number {
   if (!/^-?\d+$/.test(v.trim())) throw new UsageError(`invalid value for ${name}: ${v}`);

@@ -1,6 +1,7 @@
 // Pure parts of pause / ps / events / update: argument parsing, stats parsing, ps filtering.
 import { expect, test } from "bun:test";
-import { parseMemory, resourcesFromFlags, resourcesFromJson } from "../../src/container/update.ts";
+import { resourcesFromFlags, resourcesFromJson } from "../../src/container/update.ts";
+import { parseMemory, parseSignal } from "../../src/units.ts";
 import { parseDuration } from "../../src/container/events.ts";
 import { filterPs } from "../../src/container/ps.ts";
 import { describeDirs } from "../../src/cgroups/hierarchy.ts";
@@ -194,4 +195,11 @@ test("v2 stats in runc's shape", () => {
   expect(s.memory.swap.limit).toBe(UNLIMITED);
   expect(s.pids).toEqual({ current: 3, limit: 100 });
   expect(s.blkio.ioServiceBytesRecursive.length).toBe(2);
+});
+
+test("signals by name, SIG name, number and real-time offset, as runc reads them", () => {
+  expect(["KILL", "SIGKILL", "kill", "9"].map(parseSignal)).toEqual([9, 9, 9, 9]);
+  expect([parseSignal("TERM"), parseSignal("0"), parseSignal("RTMIN"), parseSignal("RTMIN+2"), parseSignal("SIGRTMAX-1")]).toEqual([15, 0, 34, 36, 63]);
+  expect(() => parseSignal("NOPE")).toThrow("invalid signal: NOPE");
+  expect(() => parseSignal("65")).toThrow("invalid signal: 65");
 });

@@ -17,7 +17,7 @@
 //   and /etc/resolv.conf of the container's own, -v SRC:DST[:ro|rw] bind mounts, --tmpfs DST.
 // - Network: none (a namespace with only lo) or host (no network namespace).
 import { mergeEnv } from "../../oci/env.ts";
-import { parseMemory } from "../../container/update.ts";
+import { parseMemory } from "../../units.ts";
 import { CAPABILITY_NAMES } from "../../oci/capabilities.ts";
 import { defaultSpec } from "../../oci/defaults.ts";
 import type { LinuxSeccomp, Mount, Spec } from "../../oci/spec.ts";
