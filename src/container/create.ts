@@ -14,8 +14,7 @@
 import type { Subprocess } from "bun";
 import { dirname, exists as existsSync, readText, readTextIfExists, resolvePath as resolve, stderr, writable, writeAtomic } from "../sys/fs.ts";
 import { close, connectUnix, ERRNO_NAMES, pidfdOpen, prlimit, sendFd, strerror, socketpair } from "../sys/libc.ts";
-import { checkVacant, createCgroups, joinCgroups, plannedDirs } from "../cgroups/manager.ts";
-import { applyResources } from "../cgroups/resources.ts";
+import { driverFor } from "../cgroups/driver.ts";
 import { HelperError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
 import { receiveMaster, runSession } from "../helper/session.ts";
@@ -110,7 +109,8 @@ export function create(o: CreateOptions): Created {
   checkTerminal(terminal, o);
   const rootfs = resolve(bundle, spec.root!.path);
   if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
-  const targets = usableCgroups(plannedDirs(spec.linux?.cgroupsPath, o.id), spec);
+  const cgroups = driverFor();
+  const targets = usableCgroups(cgroups.plan(spec.linux?.cgroupsPath, o.id), spec);
   const sources: HostFacts["sources"] = {};
   for (const s of bindSources(spec, bundle)) sources[s] = kindOf(s);
   const fifo = `${dir}/exec.fifo`;
@@ -178,15 +178,16 @@ export function create(o: CreateOptions): Created {
     lockFd = lock(dir, o.id);
     // after the id is ours: a second create of the same id fails as "exists", not on the
     // cgroup the first one is filling
-    checkVacant(targets);
+    cgroups.checkVacant(targets);
     st.cgroupDirs = targets.map((t) => t.dir);
+    st.cgroupDriver = cgroups.name;
     st.cgroupCreated = targets.flatMap((t) => missingDirs(t.h.mountpoint, t.dir));
     saveState(dir, st);
     // exec builds its processes from the container's own configuration, as it was at create.
     writeAtomic(`${dir}/config.json`, JSON.stringify(spec));
     // 3.
-    const made = createCgroups(targets);
-    applyResources(
+    const made = cgroups.create(targets);
+    cgroups.apply(
       spec.linux?.resources,
       targets.map((t) => ({ version: t.h.version, controllers: t.h.controllers, dir: t.dir })),
       warn,
@@ -203,7 +204,7 @@ export function create(o: CreateOptions): Created {
           st.startTime = procStat(init)?.startTime ?? 0;
           saveState(dir, st);
           if (idMaps) writeIdMaps(init, idMaps);
-          joinCgroups(st.cgroupDirs, init);
+          cgroups.join(st.cgroupDirs, init);
           if (pidfdSock !== undefined) sendPidfd(pidfdSock, init);
         },
         hooks() {

@@ -3,9 +3,8 @@
 // and by delete and run; kept apart from create.ts so that delete and start do not load the
 // spec validator and plan compiler.
 import type { Subprocess } from "bun";
-import { removeCgroups } from "../cgroups/manager.ts";
 import { exists as existsSync } from "../sys/fs.ts";
-import { freezerDir, thawNoWait } from "../cgroups/freezer.ts";
+import { driverFor } from "../cgroups/driver.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { kill, SIGKILL } from "../sys/libc.ts";
 import { runHooksWarn } from "../hooks/run.ts";
@@ -37,7 +36,7 @@ export function destroy(dir: string, st: SavedState, o: { proc?: Subprocess; pos
   for (const p of pids) kill(p, SIGKILL);
   killCgroup(st);
   waitGone(pids);
-  removeCgroups(st.cgroupCreated, st.cgroupDirs);
+  driverFor(st).remove(st.cgroupCreated, st.cgroupDirs);
   if (o.poststop && st.complete) runHooksWarn("poststop", st.hooks.poststop, JSON.stringify(specState(st, "stopped")), o.poststop);
   removeStateDir(dir);
 }
@@ -56,6 +55,7 @@ export function killCgroup(st: SavedState): void {
 
 /** A frozen (paused) task acts on SIGKILL only once thawed: thaw after killing, as runc does. */
 function thaw(st: SavedState): void {
-  const d = freezerDir(containerDirs(st.cgroupDirs.filter(existsSync)));
-  if (d) thawNoWait(d);
+  const cgroups = driverFor(st);
+  const d = cgroups.freezer(containerDirs(st.cgroupDirs.filter(existsSync)));
+  if (d) cgroups.thaw(d);
 }

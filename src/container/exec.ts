@@ -16,7 +16,7 @@
 // the child execs as soon as it is ready. Attached, the helper stays as its parent and exits
 // with its status; detached (-d), the helper exits and the process is reparented to our
 // caller's subreaper (containerd's shim), as with runc.
-import { execCgroupDirs, joinExecCgroups, parseSubCgroups } from "../cgroups/manager.ts";
+import { driverFor } from "../cgroups/driver.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
@@ -157,8 +157,9 @@ export async function exec(o: ExecOptions): Promise<number> {
     throw new UsageError("--console-socket: only for a detached process (--detach) with a terminal (--tty)");
 
   const debug = o.debug ?? (() => {});
+  const driver = driverFor(st);
   const cgroups = containerDirs(st.cgroupDirs);
-  const targets = execCgroupDirs(cgroups, parseSubCgroups(o.subCgroups ?? []));
+  const targets = driver.execTargets(cgroups, o.subCgroups ?? []);
   debug(`exec in ${o.id} (init ${st.pid}): ${JSON.stringify(spec.process!.args)}`);
   const preserve = (o.listenFds ?? 0) + o.preserveFds;
   const p = spec.process!;
@@ -203,7 +204,7 @@ export async function exec(o: ExecOptions): Promise<number> {
         pids(helper, pid) {
           debug(`runjs-init: helper pid ${helper}, process pid ${pid}`);
           child = pid;
-          joinExecCgroups(cgroups, targets, pid, o.subCgroups?.length ? undefined : st.pid);
+          driver.joinExec(cgroups, targets, pid, o.subCgroups?.length ? undefined : st.pid);
           if (pidfdSock !== undefined) sendPidfd(pidfdSock, pid);
         },
         hooks() {

@@ -5,23 +5,25 @@
 // "paused", computed from the freezer itself, never from a saved flag.
 import { StateError } from "../errors.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
-import { setFrozen, freezerDir } from "../cgroups/freezer.ts";
+import { driverFor } from "../cgroups/driver.ts";
 import { withContainer } from "./state.ts";
 
 export function pause(root: string, id: string): void {
   withContainer(root, id, (c) => {
     if (c.status !== "running" && c.status !== "created") throw new StateError(id, "container not running", "not-running");
-    const d = freezerDir(containerDirs(c.st.cgroupDirs));
+    const cgroups = driverFor(c.st);
+    const d = cgroups.freezer(containerDirs(c.st.cgroupDirs));
     if (!d) throw new StateError(id, "no freezer cgroup for this container", "failed");
-    setFrozen(d, true);
+    cgroups.setFrozen(d, true);
   });
 }
 
 export function resume(root: string, id: string): void {
   withContainer(root, id, (c) => {
     if (c.status !== "paused") throw new StateError(id, "container not paused", "wrong-state");
-    const d = freezerDir(containerDirs(c.st.cgroupDirs));
+    const cgroups = driverFor(c.st);
+    const d = cgroups.freezer(containerDirs(c.st.cgroupDirs));
     if (!d) throw new StateError(id, "no freezer cgroup for this container", "failed");
-    setFrozen(d, false);
+    cgroups.setFrozen(d, false);
   });
 }

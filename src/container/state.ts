@@ -12,9 +12,8 @@
 // otherwise the pid has been recycled and the container is stopped.
 import { exists as existsSync, mkdir, readlink, readText, rmdir, unlink, writeAtomic } from "../sys/fs.ts";
 import { StateError } from "../errors.ts";
-import { freezerDir, isFrozen } from "../cgroups/freezer.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
-import { cgroupPids as cgroupPidsOf } from "../cgroups/manager.ts";
+import { driverFor } from "../cgroups/driver.ts";
 import type { Hook } from "../oci/spec.ts";
 import { close, flock, LOCK_EX, O_CLOEXEC, O_RDONLY, openFile } from "../sys/libc.ts";
 
@@ -32,6 +31,8 @@ export interface SavedState {
   annotations?: Record<string, string>;
   cgroupDirs: string[];
   cgroupCreated: string[];
+  /** Which cgroup driver made them (cgroups/driver.ts); absent: cgroupfs. */
+  cgroupDriver?: "cgroupfs";
   hooks: { poststart?: Hook[]; poststop?: Hook[] };
   /** True once create finished; a state without it is a create that never completed. */
   complete: boolean;
@@ -195,8 +196,9 @@ export function computeStatus(dir: string, s: SavedState): Status {
 }
 
 function frozen(s: SavedState): boolean {
-  const d = freezerDir(containerDirs(s.cgroupDirs));
-  return !!d && isFrozen(d);
+  const cgroups = driverFor(s);
+  const d = cgroups.freezer(containerDirs(s.cgroupDirs));
+  return !!d && cgroups.frozen(d);
 }
 
 /** The runtime-spec state object (what `state` prints and hooks read on stdin). */
@@ -223,7 +225,7 @@ export function specState(s: SavedState, status: Status) {
  */
 export function containerPids(st: SavedState): number[] {
   const dirs = st.cgroupDirs.filter(existsSync);
-  if (dirs.length) return cgroupPidsOf(dirs);
+  if (dirs.length) return driverFor(st).pids(dirs);
   if (!initAlive(st)) return [];
   let ns: string;
   try {

@@ -7,7 +7,7 @@
 // cgroups/resources.ts write it into the directories recorded in the container's state.
 import { readText } from "../sys/fs.ts";
 import { StateError, UsageError } from "../errors.ts";
-import { applyResources } from "../cgroups/resources.ts";
+import { driverFor } from "../cgroups/driver.ts";
 import type { LinuxResources } from "../oci/spec.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { withContainer } from "./state.ts";
@@ -79,6 +79,6 @@ export function update(root: string, id: string, f: Flags, warn: (m: string) => 
   const r = file !== undefined ? resourcesFromJson(readText(file === "-" ? "/dev/stdin" : file)) : resourcesFromFlags(f, warn);
   withContainer(root, id, (c) => {
     if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running", "not-running");
-    applyResources(r, containerDirs(c.st.cgroupDirs), warn);
+    driverFor(c.st).apply(r, containerDirs(c.st.cgroupDirs), warn);
   });
 }

@@ -1,0 +1,40 @@
+// The seams the code's layout promises, checked on the source: a seam that is only a
+// convention erodes one import at a time.
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const src = join(import.meta.dir, "../../src");
+const files = (dir: string) =>
+  readdirSync(join(src, dir), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => ({ name: `${dir}/${f}`, text: readFileSync(join(src, dir, f), "utf8") }));
+/** The modules a file imports at run time (type-only imports left out). */
+const imports = (text: string) =>
+  [...text.matchAll(/^import (?!type )[^;]*?from "([^"]+)"|import\("([^"]+)"\)/gm)].map((m) => (m[1] ?? m[2])!);
+
+test("the runtime's verbs reach the cgroup code only through the driver table", () => {
+  const direct = ["manager.ts", "freezer.ts", "resources.ts", "v1.ts", "v2.ts"];
+  const offenders = [...files("container"), ...files("engine"), ...files("cli")].flatMap((f) =>
+    imports(f.text)
+      .filter((m) => /\/cgroups\//.test(m) && direct.some((d) => m.endsWith(`/cgroups/${d}`)))
+      .map((m) => `${f.name}: ${m}`),
+  );
+  expect(offenders).toEqual([]);
+});
+
+test("bun:ffi is opened only in src/sys", () => {
+  const all = ["cgroups", "cli", "container", "engine", "helper", "hooks", "oci", "plan"].flatMap(files);
+  expect(all.filter((f) => /\bdlopen\(/.test(f.text)).map((f) => f.name)).toEqual([]);
+});
+
+// seccomp.ts is the one exception, by design: libseccomp is the compiler of the filter (rules
+// in, BPF out through a memfd), and it reads nothing of the host's state.
+test("plan/ is pure: it imports no I/O (no node:fs, no bun:ffi, nothing of src/sys but its constants)", () => {
+  const bad = files("plan").filter((f) => f.name !== "plan/seccomp.ts").flatMap((f) =>
+    imports(f.text)
+      .filter((m) => m.startsWith("node:") || m === "bun:ffi" || (m.includes("/sys/") && !m.endsWith("/sys/constants.ts")))
+      .map((m) => `${f.name}: ${m}`),
+  );
+  expect(bad).toEqual([]);
+});
