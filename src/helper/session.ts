@@ -138,40 +138,50 @@ export function runSession(o: SessionOptions, cb: SessionCallbacks): SessionResu
     close(theirs);
   }
   onSpawn(proc);
-  const conn = new Conn(mine);
-  let helperPid = proc.pid;
-  let initPid = 0;
+  let pids: { helperPid: number; initPid: number };
   try {
-    conn.send(Frame.PLAN, planFrame.subarray(8));
-    const expect = (want: number): Record[] => {
-      const f = conn.next();
-      if (!f) throw new Error(`runjs-init exited before ${frameNames[want]}`);
-      if (f.type === Frame.LOG) return expect(want); // not used for anything yet: skip it
-      const recs = decodeRecords(f.payload);
-      if (f.type === Frame.ERROR) throw helperError(recs);
-      if (f.type !== want) throw new Error(`runjs-init: got ${frameNames[f.type] ?? f.type}, want ${frameNames[want]}`);
-      return recs;
-    };
-    const pids = expect(Frame.PIDS);
-    helperPid = field<number>(pids, Tag.PID_HELPER) ?? helperPid;
-    initPid = field<number>(pids, Tag.PID_INIT) ?? 0;
-    cb.pids(helperPid, initPid);
-    conn.send(Frame.PLACED);
-    expect(Frame.HOOKS);
-    const st = cb.hooks();
-    conn.send(Frame.CONTINUE, encodeContinue(st));
-    expect(Frame.READY);
-    // After READY the init closes its end; an ERROR can still come before that.
-    for (;;) {
-      const f = conn.next();
-      if (!f) break;
-      if (f.type === Frame.ERROR) throw helperError(decodeRecords(f.payload));
-    }
+    pids = converse(mine, planFrame, cb, proc.pid);
   } finally {
     close(mine);
   }
   // A helper that does not wait for the init exited right after PIDS: reap it now, as a
   // parent should (our own exit would leave it to the host's init as a zombie).
   if (!waits) reap(proc.pid);
-  return { proc, helperPid, initPid };
+  return { proc, ...pids };
+}
+
+/**
+ * runjs's side of the conversation on the control socket `fd`, the phases in their fixed
+ * order: PLAN → | ← PIDS | PLACED → | ← HOOKS | CONTINUE → | ← READY | EOF. An ERROR frame in
+ * any phase, even after READY, throws it as a HelperError; a frame out of turn or an early EOF
+ * throws too. LOG frames are skipped. Returns the pids PIDS carried.
+ */
+export function converse(fd: number, planFrame: Uint8Array, cb: SessionCallbacks, helperPid = 0): { helperPid: number; initPid: number } {
+  const conn = new Conn(fd);
+  conn.send(Frame.PLAN, planFrame.subarray(8));
+  const expect = (want: number): Record[] => {
+    const f = conn.next();
+    if (!f) throw new Error(`runjs-init exited before ${frameNames[want]}`);
+    if (f.type === Frame.LOG) return expect(want); // not used for anything yet: skip it
+    const recs = decodeRecords(f.payload);
+    if (f.type === Frame.ERROR) throw helperError(recs);
+    if (f.type !== want) throw new Error(`runjs-init: got ${frameNames[f.type] ?? f.type}, want ${frameNames[want]}`);
+    return recs;
+  };
+  const pids = expect(Frame.PIDS);
+  helperPid = field<number>(pids, Tag.PID_HELPER) ?? helperPid;
+  const initPid = field<number>(pids, Tag.PID_INIT) ?? 0;
+  cb.pids(helperPid, initPid);
+  conn.send(Frame.PLACED);
+  expect(Frame.HOOKS);
+  const st = cb.hooks();
+  conn.send(Frame.CONTINUE, encodeContinue(st));
+  expect(Frame.READY);
+  // After READY the init closes its end; an ERROR can still come before that.
+  for (;;) {
+    const f = conn.next();
+    if (!f) break;
+    if (f.type === Frame.ERROR) throw helperError(decodeRecords(f.payload));
+  }
+  return { helperPid, initPid };
 }

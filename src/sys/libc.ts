@@ -39,6 +39,7 @@ function open() {
     realpath: { args: [P, P], returns: P },
     readlink: { args: [P, P, u64], returns: i64 },
     socket: { args: [i32, i32, i32], returns: i32 },
+    shutdown: { args: [i32, i32], returns: i32 },
     connect: { args: [i32, P, u32], returns: i32 },
     recvmsg: { args: [i32, P, i32], returns: i64 },
     sendmsg: { args: [i32, P, i32], returns: i64 },
@@ -119,6 +120,13 @@ export function socketpair(): [number, number] {
   const fds = new Int32Array(2);
   if (L().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptr(fds)) < 0) throw new SysError("socketpair", errno());
   return [fds[0]!, fds[1]!];
+}
+
+export const SHUT_WR = 1;
+
+/** shutdown(2): no more writes on this end (the peer reads EOF); 0 or -errno. */
+export function shutdown(fd: number, how: number): number {
+  return L().shutdown(fd, how) < 0 ? -errno() : 0;
 }
 
 /** read(2); returns the byte count (0 at EOF), or -errno. */
