@@ -16,6 +16,8 @@
  *   4. once no child is left and the pipes are at EOF, we exec THEN (runjs:
  *      tear the container down and record the status).
  * Usage: runjs-init monitor LOG EXIT START... --then THEN...
+ * An fd 3 we are given belongs to START (runjs passes it the socket on which
+ * `run -d` waits to hear whether the container runs): only START keeps it.
  * Everything that is policy (which container, what to record) is in runjs.
  */
 #include "init.h"
@@ -109,6 +111,7 @@ int monitor_main(int argc, char **argv)
 		return 2;
 	}
 	argv[then] = NULL;
+	int status_fd = fcntl(3, F_GETFD) >= 0 ? 3 : -1; /* before we open anything ourselves */
 	const char *exit_path = argv[3];
 	log_fd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (log_fd < 0) {
@@ -138,6 +141,8 @@ int monitor_main(int argc, char **argv)
 	}
 	close(out[1]);
 	close(err[1]);
+	if (status_fd >= 0)
+		close(status_fd); /* START's alone (see above): EOF for run -d once START is gone */
 	struct stream s[2] = {{.fd = out[0], .name = "stdout"}, {.fd = err[0], .name = "stderr"}};
 	int code = -1;
 	for (;;) {

@@ -98,7 +98,7 @@ const COMMANDS: Record<string, Command> = {
         }
       });
       const { containerRun } = await engine();
-      return containerRun(
+      const outcome = await containerRun(
         {
           image: args[0]!,
           cmd: args.slice(1),
@@ -129,6 +129,9 @@ const COMMANDS: Record<string, Command> = {
         },
         { storage: f.storage as string | undefined, runtimeRoot: ctx.runtimeRoot, warn: ctx.warn },
       );
+      if (!outcome.detached) return outcome.code;
+      stdout(outcome.id + "\n"); // Docker's -d prints the container's id
+      return 0;
     },
   },
   ls: {
@@ -346,13 +349,13 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "start-detached": {
-    usage: "start-detached ID",
+    usage: "start-detached [--status-fd N] ID",
     help: "internal: run by runjs-init's monitor to start a detached container",
-    flags: {},
+    flags: { "status-fd": { value: true, help: "where to say whether it runs (one JSON line)" } },
     hidden: true,
     async run(f, args) {
       const { startDetached } = await engine();
-      return startDetached(await store(f), args[0]!);
+      return startDetached(await store(f), args[0]!, f["status-fd"] === undefined ? undefined : Number(f["status-fd"]));
     },
   },
   cleanup: {

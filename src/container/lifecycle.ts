@@ -6,7 +6,7 @@
 import { exists as existsSync, readText, unlink as unlinkSync } from "../sys/fs.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { runHooks } from "../hooks/run.ts";
-import { close, ESRCH, kill, O_CLOEXEC, O_NONBLOCK, O_RDONLY, openFile, poll1, read, SIGKILL } from "../sys/libc.ts";
+import { close, ESRCH, kill, O_CLOEXEC, O_NONBLOCK, O_RDONLY, openFile, poll1, POLLHUP, POLLIN, read, SIGKILL } from "../sys/libc.ts";
 import { destroy } from "./destroy.ts";
 import {
   computeStatus,
@@ -19,9 +19,6 @@ import {
   type SavedState,
   type Status,
 } from "./state.ts";
-
-const POLLIN = 1;
-const POLLHUP = 0x10;
 
 export type Warn = (msg: string) => void;
 

@@ -43,3 +43,5 @@ export const RESOLVE_BENEATH = 0x08;
 export const S_IFIFO = 0o010000;
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
+export const POLLIN = 1;
+export const POLLHUP = 0x10;

@@ -16,8 +16,7 @@ import { findImage } from "../images/image.ts";
 import { formatReference, parseReference } from "../images/reference.ts";
 import { digestHex, ImageError, Store } from "../images/store.ts";
 import { mountOverlay, unmount } from "./overlay.ts";
-import { stdout } from "../../sys/fs.ts";
-import { SIGKILL } from "../../sys/libc.ts";
+import { close, POLLIN, poll1, read, SIGKILL, socketpair, writeAll } from "../../sys/libc.ts";
 import * as seccompLib from "../../sys/libseccomp.ts";
 import { containerSpec, parseVolume, RunError, type RunFlags } from "./spec.ts";
 import { checkPortFree, findNetwork, networkAdd, networkDel, parsePublish, type PortMapping } from "./network.ts";
@@ -43,7 +42,6 @@ export interface ContainerRecord {
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Where `run -d` prints the id (start prints the name instead). */
-let stdoutSink: (s: string) => void = (s) => stdout(s);
 
 function dirOf(store: Store, id: string): string {
   return join(store.root, "containers", id);
@@ -104,7 +102,10 @@ export interface RunEnv {
   warn: (m: string) => void;
 }
 
-export async function containerRun(flags: RunFlags, env: RunEnv): Promise<number> {
+/** What a run ended with: attached, the container's exit status; detached (-d), its id. */
+export type RunOutcome = { detached: false; code: number } | { detached: true; id: string };
+
+export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOutcome> {
   let f = flags;
   // 1. everything that can be checked, before anything exists
   const store = new Store(env.storage);
@@ -218,10 +219,10 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<number
   const net: Net = { bridged: f.network === "bridge" || !!named, ports, list: named?.list };
   rec.net = net;
   save(store, rec);
-  if (f.detach) return detach(store, rec, f.rm, env, net);
+  if (f.detach) return { detached: true, id: await detach(store, rec, f.rm, env, net) };
 
   // 3. run it, attached, with the runtime library in-process
-  return runAttached(store, rec, f.rm, env, net);
+  return { detached: false, code: await runAttached(store, rec, f.rm, env, net) };
 }
 
 interface Net {
@@ -291,10 +292,11 @@ async function runAttached(store: Store, rec: ContainerRecord, rm: boolean, env:
  * the container: it runs `container start-detached` (create and start, the helper not
  * waiting, so the kernel reparents the container's init to the monitor, a child subreaper),
  * copies the container's output to container.log as Docker's json-file lines, writes the
- * init's exit status to the exit file, then runs `container cleanup`. We wait until the
- * record says the container runs (or failed), print the id and return.
+ * init's exit status to the exit file, then runs `container cleanup`. start-detached says on
+ * a socket it inherits as fd 3 (--status-fd 3) whether the container runs or why not, in one
+ * JSON line; we wait for that line (5 s at most) and return the container's id.
  */
-async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv, net: Net): Promise<number> {
+async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv, net: Net): Promise<string> {
   const dir = dirOf(store, rec.id);
   writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot, net }));
   rmSync(join(dir, "exit"), { force: true });
@@ -303,32 +305,66 @@ async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunE
   const { helperPath } = await import("../../helper/session.ts");
   const self = process.argv[1]?.endsWith(".ts") ? [process.execPath, process.argv[1]] : [process.execPath];
   const runjs = (...a: string[]) => [...self, "--root", env.runtimeRoot, "container", ...a, rec.id, "--storage", store.root];
-  const p = Bun.spawn([helperPath(), "monitor", join(dir, "container.log"), join(dir, "exit"), ...runjs("start-detached"), "--then", ...runjs("cleanup")], {
-    stdio: ["ignore", "ignore", "ignore"],
-    detached: true,
-  });
-  p.unref();
-  for (let i = 0; i < 1000; i++) {
-    const now = load(store, rec.id);
-    if (now.error) {
-      // it never ran: nothing of it stays. The monitor runs cleanup next; poll for it (awaiting
-      // p.exited on an unref'd child would let the event loop end, and us with it)
-      for (let j = 0; j < 400 && p.exitCode === null; j++) await Bun.sleep(5);
-      removeFiles(store, rec.id, rec.imageId);
-      throw new RunError(now.error);
-    }
-    if (now.status !== "created") {
-      stdoutSink(rec.id + "\n");
-      return 0;
-    }
-    if (p.exitCode !== null) throw new RunError(`the monitor exited (${p.exitCode}) before the container started`);
-    await Bun.sleep(5);
+  const [mine, theirs] = socketpair();
+  let p: ReturnType<typeof Bun.spawn>;
+  try {
+    p = Bun.spawn(
+      [helperPath(), "monitor", join(dir, "container.log"), join(dir, "exit"), ...runjs("start-detached", "--status-fd", "3"), "--then", ...runjs("cleanup")],
+      { stdio: ["ignore", "ignore", "ignore", theirs], detached: true },
+    );
+  } finally {
+    close(theirs);
   }
+  p.unref();
+  let said: { status?: string; error?: string } | undefined;
+  try {
+    said = readStatus(mine, 5000);
+  } finally {
+    close(mine);
+  }
+  if (said?.status === "running") return rec.id;
+  // it never ran: nothing of it stays. The monitor runs cleanup next; wait for it (awaiting
+  // p.exited on an unref'd child would let the event loop end, and us with it)
+  for (let j = 0; j < 400 && p.exitCode === null; j++) await Bun.sleep(5);
+  const error = said?.error ?? load(store, rec.id).error;
+  if (error !== undefined || p.exitCode !== null) removeFiles(store, rec.id, rec.imageId);
+  if (error !== undefined) throw new RunError(error);
+  if (p.exitCode !== null) throw new RunError(`the monitor exited (${p.exitCode}) before the container started`);
   throw new RunError("the container did not start within 5 s");
 }
 
-/** Under the monitor: create and start; the container's output goes to the monitor's pipes. */
-export async function startDetached(store: Store, id: string): Promise<number> {
+/** One JSON line from start-detached, or undefined at EOF or after ms milliseconds. */
+function readStatus(fd: number, ms: number): { status?: string; error?: string } | undefined {
+  const deadline = Date.now() + ms;
+  const buf = new Uint8Array(65536);
+  let len = 0;
+  for (;;) {
+    const nl = buf.subarray(0, len).indexOf(10);
+    if (nl >= 0) return JSON.parse(new TextDecoder().decode(buf.subarray(0, nl)));
+    const left = deadline - Date.now();
+    if (left <= 0 || !poll1(fd, POLLIN, left)) return undefined;
+    const n = read(fd, buf, len);
+    if (n <= 0 || len + n >= buf.length) return undefined;
+    len += n;
+  }
+}
+
+/** start-detached's one line to run -d: running, or why not (see detach). */
+function reportStatus(fd: number | undefined, said: { status: "running" } | { error: string }): void {
+  if (fd === undefined) return;
+  try {
+    writeAll(fd, new TextEncoder().encode(JSON.stringify(said) + "\n"));
+  } catch {
+    /* run -d gave up waiting: the record says it too */
+  }
+  close(fd);
+}
+
+/**
+ * Under the monitor: create and start; the container's output goes to the monitor's pipes.
+ * statusFd: where run -d waits for the outcome (detach).
+ */
+export async function startDetached(store: Store, id: string, statusFd?: number): Promise<number> {
   const dir = dirOf(store, id);
   const { runtimeRoot, net } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
   const rec = load(store, id);
@@ -339,10 +375,12 @@ export async function startDetached(store: Store, id: string): Promise<number> {
     Object.assign(rec, { error: e.message, status: "exited" });
     save(store, rec);
     warn(e.message);
+    reportStatus(statusFd, { error: e.message });
     return 1;
   }
   rec.status = "running";
   save(store, rec);
+  reportStatus(statusFd, { status: "running" });
   return 0;
 }
 
@@ -444,14 +482,7 @@ export async function containerStart(store: Store, key: string, env: RunEnv): Pr
   for (const p of (c.net?.ports ?? [])) checkPortFree(p);
   delete c.exitCode;
   delete c.finished;
-  const out: string[] = [];
-  const realStdout = stdoutSink;
-  stdoutSink = (s) => out.push(s);
-  try {
-    await detach(store, c, false, env, c.net ?? { bridged: false, ports: [] });
-  } finally {
-    stdoutSink = realStdout;
-  }
+  await detach(store, c, false, env, c.net ?? { bridged: false, ports: [] });
   return c.name;
 }
 
