@@ -298,7 +298,9 @@ async function runAttached(store: Store, rec: ContainerRecord, rm: boolean, env:
  */
 async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv, net: Net): Promise<string> {
   const dir = dirOf(store, rec.id);
-  writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot, net }));
+  // what only the monitor's commands need; the network stays in container.json, where start reads it too
+  writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot }));
+  rec.net = net;
   rmSync(join(dir, "exit"), { force: true });
   rec.status = "created";
   save(store, rec);
@@ -366,8 +368,9 @@ function reportStatus(fd: number | undefined, said: { status: "running" } | { er
  */
 export async function startDetached(store: Store, id: string, statusFd?: number): Promise<number> {
   const dir = dirOf(store, id);
-  const { runtimeRoot, net } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
+  const { runtimeRoot } = JSON.parse(readFileSync(join(dir, "monitor.json"), "utf8"));
   const rec = load(store, id);
+  const net: Net = rec.net ?? { bridged: false, ports: [] };
   const warn = (m: string) => appendFileSync(join(dir, "monitor.log"), `${new Date().toISOString()} ${m}\n`);
   try {
     await startContainer(store, rec, runtimeRoot, net, warn, false);
