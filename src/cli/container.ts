@@ -98,6 +98,7 @@ const COMMANDS: Record<string, Command> = {
         }
       });
       const { containerRun } = await engine();
+      const { parseVolume } = await import("../engine/containers/spec.ts");
       const outcome = await containerRun(
         {
           image: args[0]!,
@@ -111,7 +112,7 @@ const COMMANDS: Record<string, Command> = {
           envFileLines,
           workdir: f.workdir as string | undefined,
           user: f.user as string | undefined,
-          volumes: list(f, "volume"),
+          volumes: list(f, "volume").map(parseVolume),
           tmpfs: list(f, "tmpfs"),
           network: f.network as string,
           publish: list(f, "publish"),

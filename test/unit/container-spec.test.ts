@@ -58,12 +58,12 @@ describe("hardening, mounts, network, limits", () => {
   });
 
   test("volumes, tmpfs, the container's /etc files; host network drops the namespace", () => {
-    expect(parseVolume("/a:/b:ro")).toEqual({ source: "/a", named: false, destination: "/b", readOnly: true });
-    expect(parseVolume("data:/b")).toEqual({ source: "data", named: true, destination: "/b", readOnly: false });
+    expect(parseVolume("/a:/b:ro")).toEqual({ source: "/a", named: false, destination: "/b", readOnly: true, given: "/a:/b:ro" });
+    expect(parseVolume("data:/b")).toEqual({ source: "data", named: true, destination: "/b", readOnly: false, given: "data:/b" });
     expect(() => parseVolume("../x:/b")).toThrow("an absolute host path or a volume name");
     expect(() => parseVolume("/a:/b:rx")).toThrow('unknown mode "rx"');
     expect(() => parseVolume("/a")).toThrow("want SRC:DST[:ro|rw]");
-    const s = containerSpec({ Cmd: ["sh"] }, flags({ volumes: ["/data:/d:ro"], tmpfs: ["/scratch"], network: "host" }), ctx);
+    const s = containerSpec({ Cmd: ["sh"] }, flags({ volumes: [parseVolume("/data:/d:ro")], tmpfs: ["/scratch"], network: "host" }), ctx);
     const dests = s.mounts!.map((m) => m.destination);
     for (const d of ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/d", "/scratch"]) expect(dests).toContain(d);
     expect(s.mounts!.find((m) => m.destination === "/d")!.options).toContain("ro");

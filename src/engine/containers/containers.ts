@@ -124,10 +124,8 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
     throw e;
   }
   if (f.name !== undefined && !NAME_RE.test(f.name)) throw new RunError(`--name ${JSON.stringify(f.name)}: use letters, digits, _ . - (not first)`);
-  for (const v of f.volumes) {
-    const vol = parseVolume(v);
-    if (!vol.named && !existsSync(vol.source)) throw new RunError(`--volume ${v}: ${vol.source} does not exist on the host`);
-  }
+  for (const v of f.volumes)
+    if (!v.named && !existsSync(v.source)) throw new RunError(`--volume ${v.given}: ${v.source} does not exist on the host`);
   const ports = (f.publish ?? []).map(parsePublish);
   const named = ["none", "host", "bridge"].includes(f.network) ? undefined : findNetwork(store.root, f.network);
   if (!named && !["none", "host", "bridge"].includes(f.network))
@@ -139,12 +137,12 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
   const cfg = JSON.parse(new TextDecoder().decode(store.readBlob(image.id)));
   const hostname = f.hostname ?? id.slice(0, 12);
   // The image's Volumes that no -v covers get a volume of their own (Docker's anonymous volumes)
-  const covered = new Set(f.volumes.map((v) => parseVolume(v).destination.replace(/\/+$/, "")));
+  const covered = new Set(f.volumes.map((v) => v.destination.replace(/\/+$/, "")));
   const anonymous = Object.keys(cfg.config?.Volumes ?? {})
     .map((p) => p.replace(/\/+$/, ""))
     .filter((p) => p.startsWith("/") && !covered.has(p))
     .map((p, i) => ({ name: `${id.slice(0, 16)}-anon-${i}`, path: p }));
-  f = { ...f, volumes: [...f.volumes, ...anonymous.map((a) => `${a.name}:${a.path}`)] };
+  f = { ...f, volumes: [...f.volumes, ...anonymous.map((a) => parseVolume(`${a.name}:${a.path}`))] };
 
   // 2. the container's files; from here on, undone on failure
   const dir = dirOf(store, id);
@@ -180,7 +178,7 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
     // A named volume is made on first use, with what the image has at its destination
     // (Docker's rule); later containers find it as the earlier ones left it.
     const volumePath = (name: string) => join(store.root, "volumes", name, "_data");
-    for (const vol of f.volumes.map(parseVolume).filter((v) => v.named)) {
+    for (const vol of f.volumes.filter((v) => v.named)) {
       const data = volumePath(vol.source);
       if (existsSync(data)) continue;
       const tmp = store.tmpPath("volume");

@@ -38,7 +38,8 @@ export interface RunFlags {
   envFileLines: string[];
   workdir?: string;
   user?: string;
-  volumes: string[];
+  /** -v, parsed once (parseVolume). */
+  volumes: Volume[];
   tmpfs: string[];
   network: string;
   publish?: string[];
@@ -76,6 +77,8 @@ export interface Volume {
   named: boolean;
   destination: string;
   readOnly: boolean;
+  /** As given (SRC:DST[:MODE]), for messages. */
+  given: string;
 }
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -90,7 +93,7 @@ export function parseVolume(s: string): Volume {
     throw new RunError(`--volume ${JSON.stringify(s)}: the source must be an absolute host path or a volume name (letters, digits, _ . -)`);
   if (!destination.startsWith("/")) throw new RunError(`--volume ${JSON.stringify(s)}: the destination must be an absolute path in the container`);
   if (mode !== "ro" && mode !== "rw") throw new RunError(`--volume ${JSON.stringify(s)}: unknown mode ${JSON.stringify(mode)} (ro or rw)`);
-  return { source, named, destination, readOnly: mode === "ro" };
+  return { source, named, destination, readOnly: mode === "ro", given: s };
 }
 
 function capName(c: string): string {
@@ -233,7 +236,7 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
   });
   mounts.push(bind(ctx.etc.hostname, "/etc/hostname", false), bind(ctx.etc.hosts, "/etc/hosts", false), bind(ctx.etc.resolv, "/etc/resolv.conf", false));
   if (f.init) mounts.push(bind(ctx.initBinary!, "/dev/init", true));
-  for (const v of f.volumes.map(parseVolume)) {
+  for (const v of f.volumes) {
     if (v.named && !ctx.volumePath) throw new RunError(`--volume ${v.source}: named volumes need a store`);
     mounts.push(bind(v.named ? ctx.volumePath!(v.source) : v.source, v.destination, v.readOnly));
   }
