@@ -41,17 +41,8 @@ static const char *step = "process.terminal";
 static void send_master(int sock, int master)
 {
 	static const char name[] = "/dev/ptmx";
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
-	struct iovec iov = {.iov_base = (void *)name, .iov_len = sizeof name - 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b};
-	memset(&cm, 0, sizeof cm);
-	cm.h.cmsg_level = SOL_SOCKET;
-	cm.h.cmsg_type = SCM_RIGHTS;
-	cm.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&cm.h), &master, sizeof(int));
-	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-		if (errno != EINTR)
-			die_errno("--console-socket", "sendmsg", "");
+	if (send_with_fd(sock, name, sizeof name - 1, master) < 0)
+		die_errno("--console-socket", "sendmsg", "");
 }
 
 void setup_terminal(const struct plan *p)

@@ -104,41 +104,17 @@ static int set_idmap(const struct mnt *m, int tree, int userns)
 	return syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (m->idmap_rec ? AT_RECURSIVE : 0), &a, sizeof a);
 }
 
-/* One message: two numbers and at most one fd. */
+/* One message: two numbers and at most one fd (util.c). */
 static int send_msg(int sock, const uint32_t v[2], int fd)
 {
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
-	struct iovec iov = {.iov_base = (void *)v, .iov_len = 2 * sizeof *v};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	memset(&cm, 0, sizeof cm);
-	if (fd >= 0) {
-		mh.msg_control = cm.b;
-		mh.msg_controllen = sizeof cm.b;
-		cm.h.cmsg_level = SOL_SOCKET;
-		cm.h.cmsg_type = SCM_RIGHTS;
-		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.h), &fd, sizeof(int));
-	}
-	ssize_t n;
-	while ((n = sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	return n == (ssize_t)iov.iov_len ? 0 : -1;
+	return send_with_fd(sock, v, 2 * sizeof *v, fd) == 2 * sizeof *v ? 0 : -1;
 }
 
 /* 1, 0 at EOF, -1 on error; *fd is -1 when none came. */
 static int recv_msg(int sock, uint32_t v[2], int *fd)
 {
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
-	struct iovec iov = {.iov_base = v, .iov_len = 2 * sizeof *v};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b};
-	ssize_t n;
-	*fd = -1;
-	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
-	return n == 0 ? 0 : n == (ssize_t)iov.iov_len ? 1 : -1;
+	ssize_t n = recv_with_fd(sock, v, 2 * sizeof *v, fd);
+	return n == 0 ? 0 : n == 2 * sizeof *v ? 1 : -1;
 }
 
 enum { LATE_SETNS = 1, LATE_OPEN_TREE, LATE_SETATTR };

@@ -59,21 +59,12 @@ int notify_connect(const struct plan *p)
 void notify_send(const struct plan *p, int sock, int listener, const char *state)
 {
 	const char *path = p->seccomp_listener;
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
 	size_t len = strlen(state), off;
-	struct iovec iov = {.iov_base = (void *)state, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b};
 	ssize_t n;
 	if (len == 0)
 		die(step, "send", path, EPROTO, "CONTINUE carried no SECCOMP_STATE");
-	memset(&cm, 0, sizeof cm);
-	cm.h.cmsg_level = SOL_SOCKET;
-	cm.h.cmsg_type = SCM_RIGHTS;
-	cm.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&cm.h), &listener, sizeof(int));
 	/* the fd goes with the first bytes; a short stream send leaves the rest */
-	while ((n = sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
+	n = send_with_fd(sock, state, len, listener);
 	for (off = must(n, step, "sendmsg", path); off < len; off += n > 0 ? n : 0)
 		if ((n = send(sock, state + off, len - off, MSG_NOSIGNAL)) < 0 && errno != EINTR)
 			die_errno(step, "send", path);
