@@ -10,8 +10,9 @@
 // from the same cgroup files (cgroups/stats.ts).
 import type { LinuxResources } from "../oci/spec.ts";
 import { freezerDir, isFrozen, setFrozen, thawNoWait } from "./freezer.ts";
-import type { CgroupDir, Hierarchy } from "./hierarchy.ts";
+import type { CgroupDir } from "./hierarchy.ts";
 import {
+  type CgroupTarget,
   cgroupPids,
   checkVacant,
   createCgroups,
@@ -25,11 +26,7 @@ import {
 import { applyResources } from "./resources.ts";
 import type { Warn } from "./files.ts";
 
-/** A container's directory in one hierarchy, before anything is made. */
-export interface CgroupTarget {
-  h: Hierarchy;
-  dir: string;
-}
+export type { CgroupTarget };
 
 export interface CgroupDriver {
   readonly name: "cgroupfs";

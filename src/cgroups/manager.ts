@@ -9,7 +9,13 @@ import { CgroupError, UsageError } from "../errors.ts";
 import { kill, SIGKILL, strerror } from "../sys/libc.ts";
 import { containerPath, hostDir, hostHierarchies, type CgroupDir, type Hierarchy } from "./hierarchy.ts";
 
-export function plannedDirs(cgroupsPath: string | undefined, id: string, hs = hostHierarchies()): { h: Hierarchy; dir: string }[] {
+/** A container's directory in one hierarchy, before anything is made. */
+export interface CgroupTarget {
+  h: Hierarchy;
+  dir: string;
+}
+
+export function plannedDirs(cgroupsPath: string | undefined, id: string, hs = hostHierarchies()): CgroupTarget[] {
   return hs.map((h) => ({ h, dir: hostDir(h, containerPath(h, cgroupsPath, id)) }));
 }
 
@@ -32,7 +38,7 @@ export function treePids(dir: string): number[] {
  * (two containers in one cgroup could not be told apart, and deleting one would kill the
  * other), and it must not be frozen (the init would hang in it).
  */
-export function checkVacant(targets: { h: Hierarchy; dir: string }[]): void {
+export function checkVacant(targets: CgroupTarget[]): void {
   for (const { h, dir } of targets) {
     if (!existsSync(dir)) continue;
     const n = treePids(dir).length;
@@ -53,7 +59,7 @@ function fillCpuset(dir: string): void {
 }
 
 /** mkdir -p in every hierarchy; returns the directories it made (v2 controllers are enabled only there). */
-export function createCgroups(targets: { h: Hierarchy; dir: string }[]): Set<string> {
+export function createCgroups(targets: CgroupTarget[]): Set<string> {
   const made = new Set<string>();
   for (const { h, dir } of targets) {
     const missing: string[] = [];

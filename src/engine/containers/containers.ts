@@ -217,7 +217,7 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
   const net: Net = { bridged: f.network === "bridge" || !!named, ports, list: named?.list };
   rec.net = net;
   save(store, rec);
-  if (f.detach) return { detached: true, id: await detach(store, rec, f.rm, env, net) };
+  if (f.detach) return { detached: true, id: await detach(store, rec, f.rm, env) };
 
   // 3. run it, attached, with the runtime library in-process
   return { detached: false, code: await runAttached(store, rec, f.rm, env, net) };
@@ -294,11 +294,10 @@ async function runAttached(store: Store, rec: ContainerRecord, rm: boolean, env:
  * a socket it inherits as fd 3 (--status-fd 3) whether the container runs or why not, in one
  * JSON line; we wait for that line (5 s at most) and return the container's id.
  */
-async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv, net: Net): Promise<string> {
+async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: RunEnv): Promise<string> {
   const dir = dirOf(store, rec.id);
   // what only the monitor's commands need; the network stays in container.json, where start reads it too
   writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot }));
-  rec.net = net;
   rmSync(join(dir, "exit"), { force: true });
   rec.status = "created";
   save(store, rec);
@@ -483,7 +482,7 @@ export async function containerStart(store: Store, key: string, env: RunEnv): Pr
   for (const p of (c.net?.ports ?? [])) checkPortFree(p);
   delete c.exitCode;
   delete c.finished;
-  await detach(store, c, false, env, c.net ?? { bridged: false, ports: [] });
+  await detach(store, c, false, env);
   return c.name;
 }
 
