@@ -20,8 +20,8 @@ const errorFrame = frame(
   rec((w) => w.u32(Tag.ERR_ERRNO, 2).str(Tag.ERR_STEP, "mounts[3] (/data)").str(Tag.ERR_OP, "mount").str(Tag.ERR_PATH, "/data").str(Tag.ERR_MSG, "")),
 );
 
-/** Run the conversation with the peer's frames; returns what runjs sent, and what it did. */
-function talk(peer: Uint8Array[]) {
+/** Run the conversation with the peer's frames; returns what runjs sent (types and frames), and what it did. */
+function talk(peer: Uint8Array[], states = { creating: "{}", created: "{}" }) {
   const [mine, theirs] = socketpair();
   const calls: string[] = [];
   const cb: SessionCallbacks = {
@@ -30,7 +30,7 @@ function talk(peer: Uint8Array[]) {
     },
     hooks() {
       calls.push("hooks");
-      return { creating: "{}", created: "{}" };
+      return states;
     },
   };
   for (const f of peer) writeAll(theirs, f);
@@ -43,14 +43,15 @@ function talk(peer: Uint8Array[]) {
     error = e;
   }
   close(mine);
-  const sent: number[] = [];
   const buf = new Uint8Array(1 << 16);
   let len = 0;
   for (let n; (n = read(theirs, buf, len)) > 0; ) len += n;
   close(theirs);
+  const frames: { type: number; payload: Uint8Array }[] = [];
   const dv = new DataView(buf.buffer);
-  for (let off = 0; off + 8 <= len; off += 8 + dv.getUint32(off, true)) sent.push(dv.getUint16(off + 4, true));
-  return { result, error, calls, sent };
+  for (let off = 0; off + 8 <= len; off += 8 + dv.getUint32(off, true))
+    frames.push({ type: dv.getUint16(off + 4, true), payload: buf.subarray(off + 8, off + 8 + dv.getUint32(off, true)) });
+  return { result, error, calls, sent: frames.map((f) => f.type), frames };
 }
 
 describe("the phases, runjs's side", () => {
@@ -91,20 +92,9 @@ describe("the phases, runjs's side", () => {
   });
 
   test("CONTINUE carries the states the hooks callback returned", () => {
-    const [mine, theirs] = socketpair();
-    for (const f of [pidsFrame, frame(Frame.HOOKS), frame(Frame.READY)]) writeAll(theirs, f);
-    shutdown(theirs, SHUT_WR);
-    converse(mine, PLAN, { pids() {}, hooks: () => ({ creating: '{"status":"creating"}', created: '{"status":"created"}' }) });
-    close(mine);
-    const buf = new Uint8Array(1 << 16);
-    let len = 0;
-    for (let n; (n = read(theirs, buf, len)) > 0; ) len += n;
-    close(theirs);
-    const dv = new DataView(buf.buffer);
-    let off = 0;
-    for (let i = 0; i < 2; i++) off += 8 + dv.getUint32(off, true); // PLAN, PLACED
-    expect(dv.getUint16(off + 4, true)).toBe(Frame.CONTINUE);
-    const recs = decodeRecords(buf.subarray(off + 8, off + 8 + dv.getUint32(off, true)));
+    const t = talk([pidsFrame, frame(Frame.HOOKS), frame(Frame.READY)], { creating: '{"status":"creating"}', created: '{"status":"created"}' });
+    const cont = t.frames.find((f) => f.type === Frame.CONTINUE)!;
+    const recs = decodeRecords(cont.payload);
     expect(field<string>(recs, Tag.STATE_CREATING)).toBe('{"status":"creating"}');
     expect(field<string>(recs, Tag.STATE_CREATED)).toBe('{"status":"created"}');
   });
