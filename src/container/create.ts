@@ -23,7 +23,7 @@ import { runHooks } from "../hooks/run.ts";
 import { ValidationError } from "../oci/errors.ts";
 import type { Spec } from "../oci/spec.ts";
 import { validateSpec } from "../oci/validate.ts";
-import { compilePlan, compileRlimits } from "../plan/compile.ts";
+import { compileInit, compileRlimits } from "../plan/compile.ts";
 import { bindSources } from "../plan/mounts.ts";
 import type { HostFacts } from "../plan/types.ts";
 import type { PlanRlimit } from "../plan/types.ts";
@@ -123,7 +123,7 @@ export function create(o: CreateOptions): Created {
   const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
   const idMaps = planIdMaps(spec, caller);
   const joinedUserns = joinedUsernsMaps(spec);
-  const plan = compilePlan(planSpec, {
+  const plan = compileInit(planSpec, {
     caller,
     bundle,
     rootfs,

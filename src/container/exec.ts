@@ -25,7 +25,7 @@ import { mergeEnv } from "../oci/env.ts";
 import { ValidationError } from "../oci/errors.ts";
 import type { LinuxCapabilities, Process, Spec } from "../oci/spec.ts";
 import { validateSpec } from "../oci/validate.ts";
-import { compilePlan, compileRlimits } from "../plan/compile.ts";
+import { compileExec, compileRlimits } from "../plan/compile.ts";
 import { seccompProcessState } from "../plan/seccomp.ts";
 import { readText, readTextIfExists, resolvePath, stderr, writeAtomic } from "../sys/fs.ts";
 import { close, connectUnix, kill, SIGKILL, socketpair } from "../sys/libc.ts";
@@ -165,18 +165,13 @@ export async function exec(o: ExecOptions): Promise<number> {
   const p = spec.process!;
   // In a user namespace whose setgroups is "deny" (an unprivileged create), setgroups fails.
   const setgroupsDenied = (readTextIfExists(`/proc/${st.pid}/setgroups`) ?? "").trim() === "deny";
-  const plan = compilePlan(spec, {
-    bundle: st.bundle,
-    rootfs: st.rootfs,
-    sources: {},
-    cgroups: [],
+  const plan = compileExec(spec, {
+    pid: st.pid,
+    setgroupsDenied,
     helperWaits: !o.detach,
-    noPivot: false,
     consoleFd: terminal ? 3 + preserve + 1 : undefined,
     bridgedTerminal: terminal && !o.detach && !o.keepOnlcr,
-    exec: { pid: st.pid, setgroupsDenied },
     ownCaps: p.capabilities ? ownBoundingSet() : undefined,
-    keyrings: undefined,
     lsm: p.apparmorProfile || p.selinuxLabel ? lsmFacts() : undefined,
     warn,
   });

@@ -1,4 +1,7 @@
-// compilePlan: (validated spec, host facts) → Plan. Pure and synchronous: no I/O here.
+// compileInit and compileExec: (validated spec, host facts) → Plan. Pure and synchronous: no
+// I/O here. A container's init and a process exec'd into it share the process part
+// (compileProcess: user, capabilities, seccomp, labels, attributes, terminal); the init adds
+// the namespaces it makes, its filesystem and its hooks, the exec the namespaces it joins.
 //
 // Everything the C init needs is decided here and in the modules beside it, one per kernel
 // concept: which namespaces to create or join (namespaces.ts), how each mount turns into
@@ -16,13 +19,11 @@ import { sysctlDots, u64 } from "../oci/validate.ts";
 import { compileMounts, isBind, MS, PROPAGATION } from "./mounts.ts";
 import { CLONE, execJoins, NAMESPACE_FLAGS } from "./namespaces.ts";
 import { compileDevices, DEV_SYMLINKS } from "./devices.ts";
-import type { HostFacts, Plan, PlanRlimit } from "./types.ts";
-import { compileSeccomp } from "./seccomp.ts";
+import type { ExecFacts, HostFacts, Plan, PlanRlimit, ProcessFacts } from "./types.ts";
+import { compileSeccomp, type CompiledSeccomp } from "./seccomp.ts";
 import { planIdMaps } from "./userns.ts";
 import { compileLsm, NO_LSM, type LsmFacts } from "./lsm.ts";
 import { compileAffinity, compileIoPriority, compileMemoryPolicy, compilePersonality, compileScheduler } from "./process.ts";
-
-
 
 export const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0,
@@ -43,11 +44,6 @@ export const RLIMITS: Record<string, number> = {
   RLIMIT_RTTIME: 15,
 };
 
-
-
-
-
-
 /**
  * A sysctl name → its file. In the dotted form "." separates directories and a "/" inside a
  * component stands for a "." in a file name (net.ipv4.conf.eno2/100.rp_filter is
@@ -56,18 +52,6 @@ export const RLIMITS: Record<string, number> = {
 export function sysctlPath(key: string): string {
   return "/proc/sys/" + sysctlDots(key).split(".").map((c) => c.replace(/\//g, ".")).join("/");
 }
-
-
-
-
-
-/**
- * A "cgroup" mount means "show the container its cgroups". On a v2-only host that is one
- * cgroup2 mount. With v1 hierarchies it is a tmpfs holding one directory per hierarchy:
- * with a cgroup namespace each is a fresh mount (whose root the kernel makes the container's
- * own cgroup); without one, the container's cgroup directory is bind-mounted from the host.
- */
-
 
 function capNames(mask: bigint): string[] {
   return CAPABILITY_NAMES.filter((_, i) => (mask >> BigInt(i)) & 1n);
@@ -87,102 +71,30 @@ export function compileRlimits(spec: Spec): PlanRlimit[] {
   }));
 }
 
-export function compilePlan(spec: Spec, facts: HostFacts): Plan {
-  const linux = spec.linux ?? {};
+type ProcessPart = Omit<
+  Plan,
+  | "unshareFlags" | "cgroupns" | "loopback" | "nsJoin" | "timeOffsets" | "rootfs" | "rootPropagation" | "postPropagation"
+  | "mounts" | "devices" | "symlinks" | "noPivot" | "chroot" | "remounts" | "masked" | "readonly" | "hostname"
+  | "domainname" | "sysctls" | "hooks" | "noSetgroups" | "fifo" | "fifoByProc" | "devConsole"
+>;
+
+/** The spec's process, and that a terminal has somewhere to go. */
+function processOf(spec: Spec, facts: ProcessFacts) {
   const proc = spec.process;
   if (!proc) throw new ValidationError("process", "is required");
   if (proc.terminal && facts.consoleFd === undefined)
     throw new ValidationError("process.terminal", "a terminal needs a console socket (--console-socket) to send the pty master to");
-  // Warnings (unknown syscall names) go to stderr until HostFacts carries the CLI's logger.
-  const seccomp = linux.seccomp
-    ? compileSeccomp(linux.seccomp, facts.warn)
-    : undefined;
+  return proc;
+}
 
-  let unshareFlags = 0;
-  let cgroupns = false;
-  const nsJoin: Plan["nsJoin"] = [];
-  let hasMountNs = false;
-  let hasTimeNs = false;
-  let userns = false;
-  (linux.namespaces ?? []).forEach((ns, i) => {
-    const flag = NAMESPACE_FLAGS[ns.type]!;
-    if (ns.type === "user") userns = true;
-    if (ns.type === "mount") hasMountNs = true;
-    if (ns.type === "time") hasTimeNs = !ns.path;
-    if (ns.path) nsJoin.push({ type: flag, path: ns.path, name: `linux.namespaces[${i}] (${ns.type})` });
-    else if (ns.type === "cgroup") cgroupns = true;
-    else unshareFlags |= flag;
-  });
-  // The user namespace first: it owns every namespace made or joined after it.
-  const u = nsJoin.findIndex((j) => j.type === CLONE.NEWUSER);
-  if (u > 0) nsJoin.unshift(...nsJoin.splice(u, 1));
-  if (facts.exec) {
-    nsJoin.splice(0, nsJoin.length, ...execJoins(spec, facts.exec.pid));
-    unshareFlags = 0;
-    cgroupns = false;
-    hasTimeNs = false;
-  }
-
-  let timeOffsets: string | undefined;
-  if (linux.timeOffsets && hasTimeNs) {
-    timeOffsets = "";
-    for (const [clock, off] of Object.entries(linux.timeOffsets))
-      timeOffsets += `${clock} ${off.secs ?? 0} ${off.nanosecs ?? 0}\n`;
-  }
-
-  let { mounts, remounts } = facts.exec ? { mounts: [], remounts: [] } : compileMounts(spec, facts, cgroupns, userns);
-  const devBind = (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev" && isBind(m));
-  let devices = compileDevices(spec, !devBind);
-  let symlinks = devBind ? [] : [...DEV_SYMLINKS];
-  if (!devBind && (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev/pts"))
-    symlinks.push({ target: "pts/ptmx", path: "/dev/ptmx" });
-  if (spec.root?.readonly) remounts.push({ name: "root.readonly", path: "/", flags: MS.BIND | MS.RDONLY });
-  // Without a mount namespace of its own the container shares the host's mount table:
-  // anything mounted would appear on the host and outlive the container. Only chroot.
-  if (facts.exec) {
-    mounts = [];
-    remounts = [];
-    devices = [];
-    symlinks = [];
-  } else if (!hasMountNs) {
-    if (spec.mounts?.length || spec.root?.readonly || linux.devices?.length)
-      facts.warn("linux.namespaces has no mount namespace: mounts, devices and root.readonly are not applied");
-    mounts = [];
-    remounts = [];
-    devices = [];
-    symlinks = [];
-  }
-
-  const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : 0;
-  // Before the pivot / must stop receiving or sending mount events (private or slave):
-  // pivot_root refuses a shared parent mount and an unbindable rootfs cannot be bind-mounted.
-  // Shared and unbindable are therefore applied to the new / only after the pivot.
-  const rootPropagation = prop & (MS.PRIVATE | MS.SLAVE) ? prop : MS.SLAVE | MS.REC;
-
-  const hooks: Plan["hooks"] = [];
-  // exec runs no hooks: they belong to the container's lifecycle, not to its processes.
-  const hookLists = facts.exec
-    ? []
-    : ([
-        [1, spec.hooks?.createContainer],
-        [2, spec.hooks?.startContainer],
-      ] as const);
-  for (const [phase, list] of hookLists)
-    (list ?? []).forEach((h, i) =>
-      hooks.push({
-        name: `hooks.${phase === 1 ? "createContainer" : "startContainer"}[${i}]`,
-        phase,
-        path: h.path,
-        args: h.args?.length ? h.args : [h.path],
-        env: h.env ?? [],
-        // runc's historical behaviour: a startContainer hook without env of its own gets the
-        // process's (it runs just before the process's execve)
-        inheritEnv: phase === 2 && h.env === undefined,
-        timeout: h.timeout ?? 0,
-      }),
-    );
-
-  // After the mounts are final: a mount label is a mount option.
+/**
+ * What a process is given, whether it is a container's init or exec'd into one: its user,
+ * capabilities, seccomp filter (compiled first by the caller, so its warnings come first),
+ * LSM labels (after the mounts, since a mount label is a mount option), attributes and
+ * terminal.
+ */
+function compileProcess(spec: Spec, facts: ProcessFacts, seccomp: CompiledSeccomp | undefined, mounts: Plan["mounts"]): ProcessPart {
+  const proc = spec.process!;
   const execAttrs = compileLsm(spec, facts.lsm ?? NO_LSM, mounts, facts.warn);
   const { cpuInitial, cpuFinal } = compileAffinity(proc.execCPUAffinity);
 
@@ -222,43 +134,20 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
 
   return {
     helperWaits: facts.helperWaits,
-    unshareFlags,
-    cgroupns,
-    // A new network namespace has only lo, and it is down: runc and crun bring it up.
-    loopback: (unshareFlags & CLONE.NEWNET) !== 0,
-    nsJoin,
-    timeOffsets,
     oomScoreAdj: proc.oomScoreAdj,
     cpuInitial,
-    // exec: setns into the mount namespace gives its root; without one, chroot into the init's.
-    rootfs: facts.exec ? (hasMountNs ? "" : `/proc/${facts.exec.pid}/root`) : facts.rootfs,
-    rootPropagation,
-    postPropagation: prop,
-    mounts,
-    devices,
-    symlinks,
-    noPivot: facts.noPivot,
-    chroot: !hasMountNs,
-    remounts,
-    masked: facts.exec ? [] : [...new Set(linux.maskedPaths ?? [])], // each once (runc's tests count)
-    readonly: facts.exec ? [] : linux.readonlyPaths ?? [],
-    hostname: facts.exec ? undefined : spec.hostname,
-    domainname: facts.exec ? undefined : spec.domainname,
-    sysctls: facts.exec ? [] : Object.entries(linux.sysctl ?? {}).map(([k, v]) => ({ path: sysctlPath(k), value: v, name: `linux.sysctl[${JSON.stringify(k)}]` })),
-    hooks,
     newKeyring: !facts.noNewKeyring && facts.keyrings !== false,
-    personality: compilePersonality(linux.personality, facts.warn),
+    personality: compilePersonality(spec.linux?.personality, facts.warn),
     ioPriority: compileIoPriority(proc.ioPriority),
     scheduler: compileScheduler(proc.scheduler),
     cpuFinal,
-    ...compileMemoryPolicy(linux.memoryPolicy),
+    ...compileMemoryPolicy(spec.linux?.memoryPolicy),
     // runc: a process without HOME (or with an empty one) gets its user's home directory
     homeFromPasswd: !mergeEnv([], proc.env ?? []).some((e) => e.startsWith("HOME=") && e.length > 5),
     execAttrs,
     uid: proc.user?.uid ?? 0,
     gid: proc.user?.gid ?? 0,
     gids: proc.user?.additionalGids ?? [],
-    noSetgroups: facts.exec ? !!facts.exec.setgroupsDenied : !!planIdMaps(spec, facts.caller ?? { euid: 0, egid: 0 })?.denySetgroups,
     umask: proc.user?.umask,
     caps,
     noNewPrivs: !!proc.noNewPrivileges,
@@ -272,12 +161,150 @@ export function compilePlan(spec: Spec, facts: HostFacts): Plan {
     cwd: proc.cwd,
     env: mergeEnv([], proc.env ?? []), // one value per name, the last one given (runc's rule)
     args: proc.args ?? [],
-    fifo: facts.fifo,
-    fifoByProc: hasMountNs && (spec.mounts ?? []).some((m) => m.type === "proc" && m.destination.replace(/\/+$/, "") === "/proc"),
     consoleFd: proc.terminal ? facts.consoleFd : undefined,
     consoleRows: (proc.terminal && proc.consoleSize?.height) || 0,
     consoleCols: (proc.terminal && proc.consoleSize?.width) || 0,
     consoleNoOnlcr: !!proc.terminal && !!facts.bridgedTerminal,
-    devConsole: !!proc.terminal && !facts.exec && hasMountNs,
+  };
+}
+
+/** The plan of a container's init: the namespaces it makes or joins, its root filesystem, its hooks. */
+export function compileInit(spec: Spec, facts: HostFacts): Plan {
+  const linux = spec.linux ?? {};
+  processOf(spec, facts);
+  const seccomp = linux.seccomp ? compileSeccomp(linux.seccomp, facts.warn) : undefined;
+
+  let unshareFlags = 0;
+  let cgroupns = false;
+  const nsJoin: Plan["nsJoin"] = [];
+  let hasMountNs = false;
+  let hasTimeNs = false;
+  let userns = false;
+  (linux.namespaces ?? []).forEach((ns, i) => {
+    const flag = NAMESPACE_FLAGS[ns.type]!;
+    if (ns.type === "user") userns = true;
+    if (ns.type === "mount") hasMountNs = true;
+    if (ns.type === "time") hasTimeNs = !ns.path;
+    if (ns.path) nsJoin.push({ type: flag, path: ns.path, name: `linux.namespaces[${i}] (${ns.type})` });
+    else if (ns.type === "cgroup") cgroupns = true;
+    else unshareFlags |= flag;
+  });
+  // The user namespace first: it owns every namespace made or joined after it.
+  const u = nsJoin.findIndex((j) => j.type === CLONE.NEWUSER);
+  if (u > 0) nsJoin.unshift(...nsJoin.splice(u, 1));
+
+  let timeOffsets: string | undefined;
+  if (linux.timeOffsets && hasTimeNs) {
+    timeOffsets = "";
+    for (const [clock, off] of Object.entries(linux.timeOffsets))
+      timeOffsets += `${clock} ${off.secs ?? 0} ${off.nanosecs ?? 0}\n`;
+  }
+
+  let { mounts, remounts } = compileMounts(spec, facts, cgroupns, userns);
+  const devBind = (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev" && isBind(m));
+  let devices = compileDevices(spec, !devBind);
+  let symlinks = devBind ? [] : [...DEV_SYMLINKS];
+  if (!devBind && (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, "") === "/dev/pts"))
+    symlinks.push({ target: "pts/ptmx", path: "/dev/ptmx" });
+  if (spec.root?.readonly) remounts.push({ name: "root.readonly", path: "/", flags: MS.BIND | MS.RDONLY });
+  // Without a mount namespace of its own the container shares the host's mount table:
+  // anything mounted would appear on the host and outlive the container. Only chroot.
+  if (!hasMountNs) {
+    if (spec.mounts?.length || spec.root?.readonly || linux.devices?.length)
+      facts.warn("linux.namespaces has no mount namespace: mounts, devices and root.readonly are not applied");
+    mounts = [];
+    remounts = [];
+    devices = [];
+    symlinks = [];
+  }
+
+  const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : 0;
+  // Before the pivot / must stop receiving or sending mount events (private or slave):
+  // pivot_root refuses a shared parent mount and an unbindable rootfs cannot be bind-mounted.
+  // Shared and unbindable are therefore applied to the new / only after the pivot.
+  const rootPropagation = prop & (MS.PRIVATE | MS.SLAVE) ? prop : MS.SLAVE | MS.REC;
+
+  const hooks: Plan["hooks"] = [];
+  for (const [phase, list] of [
+    [1, spec.hooks?.createContainer],
+    [2, spec.hooks?.startContainer],
+  ] as const)
+    (list ?? []).forEach((h, i) =>
+      hooks.push({
+        name: `hooks.${phase === 1 ? "createContainer" : "startContainer"}[${i}]`,
+        phase,
+        path: h.path,
+        args: h.args?.length ? h.args : [h.path],
+        env: h.env ?? [],
+        // runc's historical behaviour: a startContainer hook without env of its own gets the
+        // process's (it runs just before the process's execve)
+        inheritEnv: phase === 2 && h.env === undefined,
+        timeout: h.timeout ?? 0,
+      }),
+    );
+
+  const process = compileProcess(spec, facts, seccomp, mounts);
+  return {
+    ...process,
+    unshareFlags,
+    cgroupns,
+    // A new network namespace has only lo, and it is down: runc and crun bring it up.
+    loopback: (unshareFlags & CLONE.NEWNET) !== 0,
+    nsJoin,
+    timeOffsets,
+    rootfs: facts.rootfs,
+    rootPropagation,
+    postPropagation: prop,
+    mounts,
+    devices,
+    symlinks,
+    noPivot: facts.noPivot,
+    chroot: !hasMountNs,
+    remounts,
+    masked: [...new Set(linux.maskedPaths ?? [])], // each once (runc's tests count)
+    readonly: linux.readonlyPaths ?? [],
+    hostname: spec.hostname,
+    domainname: spec.domainname,
+    sysctls: Object.entries(linux.sysctl ?? {}).map(([k, v]) => ({ path: sysctlPath(k), value: v, name: `linux.sysctl[${JSON.stringify(k)}]` })),
+    hooks,
+    noSetgroups: !!planIdMaps(spec, facts.caller ?? { euid: 0, egid: 0 })?.denySetgroups,
+    fifo: facts.fifo,
+    fifoByProc: hasMountNs && (spec.mounts ?? []).some((m) => m.type === "proc" && m.destination.replace(/\/+$/, "") === "/proc"),
+    devConsole: !!spec.process!.terminal && hasMountNs,
+  };
+}
+
+/**
+ * The plan of a process exec'd into a running container: it joins every namespace the
+ * container has, through the init's /proc/PID/ns links; it makes no mount, device or
+ * hostname and runs no hook (those belong to the container's lifecycle, not its processes).
+ */
+export function compileExec(spec: Spec, facts: ExecFacts): Plan {
+  processOf(spec, facts);
+  const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp, facts.warn) : undefined;
+  const hasMountNs = (spec.linux?.namespaces ?? []).some((n) => n.type === "mount");
+  return {
+    ...compileProcess(spec, facts, seccomp, []),
+    unshareFlags: 0,
+    cgroupns: false,
+    loopback: false,
+    nsJoin: execJoins(spec, facts.pid),
+    // setns into the mount namespace gives its root; without one, chroot into the init's
+    rootfs: hasMountNs ? "" : `/proc/${facts.pid}/root`,
+    rootPropagation: 0,
+    postPropagation: 0,
+    mounts: [],
+    devices: [],
+    symlinks: [],
+    noPivot: false,
+    chroot: !hasMountNs,
+    remounts: [],
+    masked: [],
+    readonly: [],
+    sysctls: [],
+    hooks: [],
+    noSetgroups: !!facts.setgroupsDenied,
+    fifoByProc: false,
+    devConsole: false,
   };
 }

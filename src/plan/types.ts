@@ -182,7 +182,7 @@ export interface Plan {
   devConsole: boolean;
 }
 
-// ---- what compilePlan is told about the host ------------------------------------------------
+// ---- what the compilers are told about the host ------------------------------------------------
 
 export interface CgroupFact {
   version: 1 | 2;
@@ -193,15 +193,9 @@ export interface CgroupFact {
   dir: string;
 }
 
-export interface HostFacts {
-  bundle: string;
-  rootfs: string;
-  /** Kind of each bind-mount source, by absolute host path. */
-  sources: Record<string, "dir" | "file" | "missing">;
-  cgroups: CgroupFact[];
-  fifo?: string;
+/** What the process part of a plan depends on: the same for a container's init and an exec. */
+export interface ProcessFacts {
   helperWaits: boolean;
-  noPivot: boolean;
   /** --no-new-keyring: keep runjs's session keyring. */
   noNewKeyring?: boolean;
   /** runjs's own bounding set (CapBnd of /proc/self/status): what it can grant at most. */
@@ -216,13 +210,27 @@ export interface HostFacts {
   consoleFd?: number;
   /** The terminal is runjs's to bridge, runc's way: ONLCR cleared on it ("\n" stays "\n"). */
   bridgedTerminal?: boolean;
-  /**
-   * exec: a new process in the running container whose init has this (host) pid, and
-   * whether the container's user namespace denies setgroups (/proc/PID/setgroups).
-   */
-  exec?: { pid: number; setgroupsDenied?: boolean };
+}
+
+/** What compileInit is told about the host, beside the process's facts. */
+export interface HostFacts extends ProcessFacts {
+  bundle: string;
+  rootfs: string;
+  /** Kind of each bind-mount source, by absolute host path. */
+  sources: Record<string, "dir" | "file" | "missing">;
+  cgroups: CgroupFact[];
+  fifo?: string;
+  noPivot: boolean;
   /** The maps of a user namespace the container joins by /proc/PID/ns/user, for "idmap" mounts. */
   joinedUserns?: { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[] };
   /** Who runs runjs: decides how id maps are written (absent: root). */
   caller?: { euid: number; egid: number };
+}
+
+/** What compileExec is told: the running container's init, beside the process's facts. */
+export interface ExecFacts extends ProcessFacts {
+  /** The (host) pid of the container's init, whose namespaces the process joins. */
+  pid: number;
+  /** The container's user namespace denies setgroups (/proc/PID/setgroups). */
+  setgroupsDenied?: boolean;
 }

@@ -5,9 +5,9 @@ import { execProcess } from "../../src/container/exec.ts";
 import { mergeEnv } from "../../src/oci/env.ts";
 import type { Process } from "../../src/oci/spec.ts";
 import { validateSpec } from "../../src/oci/validate.ts";
-import { compilePlan } from "../../src/plan/compile.ts";
+import { compileExec, compileInit } from "../../src/plan/compile.ts";
 import { CLONE } from "../../src/plan/namespaces.ts";
-import { testFacts, testSpec } from "./fixtures.ts";
+import { execFacts, testFacts, testSpec } from "./fixtures.ts";
 
 const flags = (over: Partial<Parameters<typeof execProcess>[1]> = {}) => ({
   args: ["sh"],
@@ -96,7 +96,7 @@ describe("the exec plan", () => {
   test("joins the init's namespaces, user first and mount last, and sets nothing up", () => {
     const s = spec();
     s.linux!.namespaces!.push({ type: "cgroup" });
-    const p = compilePlan(s, testFacts({ exec: { pid: 42 }, fifo: undefined, helperWaits: true }));
+    const p = compileExec(s, execFacts({ pid: 42, helperWaits: true }));
     expect(p.nsJoin.map((j) => j.path)).toEqual(
       ["ipc", "uts", "net", "pid", "cgroup", "mnt"].map((n) => `/proc/42/ns/${n}`),
     );
@@ -108,14 +108,14 @@ describe("the exec plan", () => {
 
   test("setgroups: skipped when the container's user namespace denies it, as the host says", () => {
     const s = spec();
-    expect(compilePlan(s, testFacts({ exec: { pid: 7, setgroupsDenied: true }, fifo: undefined })).noSetgroups).toBe(true);
-    expect(compilePlan(s, testFacts({ exec: { pid: 7 }, fifo: undefined })).noSetgroups).toBe(false);
+    expect(compileExec(s, execFacts({ pid: 7, setgroupsDenied: true })).noSetgroups).toBe(true);
+    expect(compileExec(s, execFacts({ pid: 7 })).noSetgroups).toBe(false);
   });
 
   test("without a mount namespace: chroot into the init's root", () => {
     const s = spec();
     s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "mount");
-    const p = compilePlan(s, testFacts({ exec: { pid: 7 }, fifo: undefined }));
+    const p = compileExec(s, execFacts({ pid: 7 }));
     expect([p.rootfs, p.chroot]).toEqual(["/proc/7/root", true]);
     expect(p.nsJoin.some((j) => j.path.endsWith("/mnt"))).toBe(false);
   });
@@ -124,13 +124,13 @@ describe("the exec plan", () => {
     const s = spec();
     s.process!.terminal = true;
     s.process!.consoleSize = { height: 24, width: 80 };
-    const init = compilePlan(s, testFacts({ consoleFd: 4 }));
+    const init = compileInit(s, testFacts({ consoleFd: 4 }));
     expect([init.consoleFd, init.consoleRows, init.consoleCols, init.devConsole]).toEqual([4, 24, 80, true]);
-    const exec = compilePlan(s, testFacts({ consoleFd: 5, exec: { pid: 1 } }));
+    const exec = compileExec(s, execFacts({ consoleFd: 5, pid: 1 }));
     expect([exec.consoleFd, exec.devConsole]).toEqual([5, false]);
-    expect(() => compilePlan(s, testFacts())).toThrow("process.terminal: a terminal needs a console socket");
+    expect(() => compileInit(s, testFacts())).toThrow("process.terminal: a terminal needs a console socket");
     s.process!.terminal = false;
-    const none = compilePlan(s, testFacts({ consoleFd: 4 }));
+    const none = compileInit(s, testFacts({ consoleFd: 4 }));
     expect([none.consoleFd, none.consoleRows, none.devConsole]).toEqual([undefined, 0, false]);
   });
 });
@@ -139,18 +139,18 @@ describe("options clients rely on", () => {
   test("tmpcopyup is a plan flag for tmpfs, not mount data; elsewhere it is refused", () => {
     const s = testSpec();
     s.mounts = [{ destination: "/run", type: "tmpfs", source: "tmpfs", options: ["rw", "rprivate", "nosuid", "tmpcopyup"] }];
-    const m = compilePlan(s, testFacts()).mounts.find((x) => x.target === "/run")!;
+    const m = compileInit(s, testFacts()).mounts.find((x) => x.target === "/run")!;
     expect([m.copyUp, m.data]).toEqual([true, ""]);
     s.mounts = [{ destination: "/x", type: "proc", source: "proc", options: ["tmpcopyup"] }];
-    expect(() => compilePlan(s, testFacts())).toThrow("config.json: mounts[0].options: tmpcopyup: only for a mount of type tmpfs");
+    expect(() => compileInit(s, testFacts())).toThrow("config.json: mounts[0].options: tmpcopyup: only for a mount of type tmpfs");
   });
 
   test("a new network namespace asks for lo up; a joined one or none does not", () => {
     const s = testSpec();
-    expect(compilePlan(s, testFacts()).loopback).toBe(true);
+    expect(compileInit(s, testFacts()).loopback).toBe(true);
     s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: "/proc/1/ns/net" } : n));
-    expect(compilePlan(s, testFacts()).loopback).toBe(false);
+    expect(compileInit(s, testFacts()).loopback).toBe(false);
     s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "network");
-    expect(compilePlan(s, testFacts()).loopback).toBe(false);
+    expect(compileInit(s, testFacts()).loopback).toBe(false);
   });
 });

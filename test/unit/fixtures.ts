@@ -1,7 +1,7 @@
 // Shared fixtures for the pure tests: a default spec, host facts, and a BPF decoder.
 import { defaultSpec } from "../../src/oci/defaults.ts";
 import type { Spec } from "../../src/oci/spec.ts";
-import type { HostFacts } from "../../src/plan/types.ts";
+import type { ExecFacts, HostFacts } from "../../src/plan/types.ts";
 
 /** runjs's default spec without a terminal (and without seccomp, which it has none of). */
 export function testSpec(): Spec {
@@ -23,6 +23,9 @@ export const testFacts = (over: Partial<HostFacts> = {}): HostFacts => ({
   warn: () => {},
   ...over,
 });
+
+/** Facts for an exec into a container whose init is pid 1, with whatever a test overrides. */
+export const execFacts = (over: Partial<ExecFacts> = {}): ExecFacts => ({ pid: 1, helperWaits: false, warn: () => {}, ...over });
 
 /** One classic BPF instruction (struct sock_filter). */
 export interface Insn {

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import type { LinuxSeccomp, Spec } from "../../src/oci/spec.ts";
 import { ValidationError } from "../../src/oci/errors.ts";
-import { compilePlan, sysctlPath } from "../../src/plan/compile.ts";
+import { compileInit, sysctlPath } from "../../src/plan/compile.ts";
 import type { HostFacts } from "../../src/plan/types.ts";
 import { cpuMask, MAX_CPUS } from "../../src/plan/process.ts";
 import { compileSeccomp, SECCOMP_FILTER, seccompProcessState } from "../../src/plan/seccomp.ts";
@@ -18,7 +18,7 @@ const facts = (over: Partial<HostFacts> = {}) => testFacts({ fifo: undefined, ..
 
 function compileErr(s: Spec, f: HostFacts = facts()): Error {
   try {
-    compilePlan(s, f);
+    compileInit(s, f);
   } catch (e) {
     return e as Error;
   }
@@ -27,7 +27,7 @@ function compileErr(s: Spec, f: HostFacts = facts()): Error {
 
 describe("process attributes", () => {
   test("none set: nothing in the plan but a new session keyring", () => {
-    const p = compilePlan(spec(), facts());
+    const p = compileInit(spec(), facts());
     for (const k of ["personality", "ioPriority", "scheduler", "cpuFinal"] as const) expect(p[k]).toBeUndefined();
     // no initial affinity given: every CPU (runjs's own affinity is not the container's)
     expect(p.cpuInitial!.length).toBe(1024);
@@ -39,10 +39,10 @@ describe("process attributes", () => {
   test("linux.personality: LINUX is 0, LINUX32 is PER_LINUX32 (8); flags are ignored with a warning", () => {
     const s = spec();
     s.linux!.personality = { domain: "LINUX" };
-    expect(compilePlan(s, facts()).personality).toBe(0);
+    expect(compileInit(s, facts()).personality).toBe(0);
     s.linux!.personality = { domain: "LINUX32", flags: ["ADDR_NO_RANDOMIZE"] };
     const warnings: string[] = [];
-    expect(compilePlan(s, facts({ warn: (m) => warnings.push(m) })).personality).toBe(8);
+    expect(compileInit(s, facts({ warn: (m) => warnings.push(m) })).personality).toBe(8);
     expect(warnings).toEqual(["config.json: linux.personality.flags: no flags are defined by the runtime-spec, ignored: ADDR_NO_RANDOMIZE"]);
   });
 
@@ -55,20 +55,20 @@ describe("process attributes", () => {
     ] as const;
     for (const [cls, prio, want] of cases) {
       s.process!.ioPriority = { class: cls, priority: prio };
-      expect(compilePlan(s, facts()).ioPriority).toBe(want);
+      expect(compileInit(s, facts()).ioPriority).toBe(want);
     }
   });
 
   test("process.scheduler: policy, flags and parameters for sched_setattr", () => {
     const s = spec();
     s.process!.scheduler = { policy: "SCHED_BATCH", nice: -5, flags: ["SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_UTIL_CLAMP_MAX"] };
-    expect(compilePlan(s, facts()).scheduler).toEqual({ policy: 3, flags: 0x41n, nice: -5, priority: 0, runtime: 0n, deadline: 0n, period: 0n });
+    expect(compileInit(s, facts()).scheduler).toEqual({ policy: 3, flags: 0x41n, nice: -5, priority: 0, runtime: 0n, deadline: 0n, period: 0n });
     s.process!.scheduler = { policy: "SCHED_RR", priority: 99 };
-    expect(compilePlan(s, facts()).scheduler).toMatchObject({ policy: 2, priority: 99, nice: 0 });
+    expect(compileInit(s, facts()).scheduler).toMatchObject({ policy: 2, priority: 99, nice: 0 });
     s.process!.scheduler = { policy: "SCHED_DEADLINE", runtime: 1_000_000, deadline: 2_000_000, period: 3_000_000 };
-    expect(compilePlan(s, facts()).scheduler).toEqual({ policy: 6, flags: 0n, nice: 0, priority: 0, runtime: 1000000n, deadline: 2000000n, period: 3000000n });
+    expect(compileInit(s, facts()).scheduler).toEqual({ policy: 6, flags: 0n, nice: 0, priority: 0, runtime: 1000000n, deadline: 2000000n, period: 3000000n });
     s.process!.scheduler = { policy: "SCHED_IDLE" };
-    expect(compilePlan(s, facts()).scheduler!.policy).toBe(5);
+    expect(compileInit(s, facts()).scheduler!.policy).toBe(5);
   });
 
   test("process.scheduler: SCHED_ISO and a real-time priority out of 1..99 are refused, named", () => {
@@ -95,11 +95,11 @@ describe("process attributes", () => {
   test("process.execCPUAffinity: initial and final; a bad range names the field", () => {
     const s = spec();
     s.process!.execCPUAffinity = { initial: "0", final: "1-2" };
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect([...p.cpuInitial!]).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
     expect([...p.cpuFinal!]).toEqual([6, 0, 0, 0, 0, 0, 0, 0]);
     s.process!.execCPUAffinity = { final: "" };
-    expect(compilePlan(s, facts()).cpuFinal).toBeUndefined();
+    expect(compileInit(s, facts()).cpuFinal).toBeUndefined();
     s.process!.execCPUAffinity = { final: "3-1" };
     expect(compileErr(s).message).toBe("config.json: process.execCPUAffinity.final: 3-1: the range is backwards");
     s.process!.execCPUAffinity = { initial: "0,9000" };
@@ -107,9 +107,9 @@ describe("process attributes", () => {
   });
 
   test("session keyring: new unless --no-new-keyring, or when the kernel has no keyrings", () => {
-    expect(compilePlan(spec(), facts({ keyrings: true })).newKeyring).toBe(true);
-    expect(compilePlan(spec(), facts({ noNewKeyring: true })).newKeyring).toBe(false);
-    expect(compilePlan(spec(), facts({ keyrings: false })).newKeyring).toBe(false);
+    expect(compileInit(spec(), facts({ keyrings: true })).newKeyring).toBe(true);
+    expect(compileInit(spec(), facts({ noNewKeyring: true })).newKeyring).toBe(false);
+    expect(compileInit(spec(), facts({ keyrings: false })).newKeyring).toBe(false);
   });
 });
 
@@ -121,7 +121,7 @@ describe("linux.sysctl", () => {
     expect(sysctlPath("net/ipv4/ip_forward")).toBe("/proc/sys/net/ipv4/ip_forward");
     const s = spec();
     s.linux!.sysctl = { "kernel.shmmax": "1" };
-    expect(compilePlan(s, facts()).sysctls).toEqual([{ path: "/proc/sys/kernel/shmmax", value: "1", name: 'linux.sysctl["kernel.shmmax"]' }]);
+    expect(compileInit(s, facts()).sysctls).toEqual([{ path: "/proc/sys/kernel/shmmax", value: "1", name: 'linux.sysctl["kernel.shmmax"]' }]);
   });
 });
 
@@ -141,16 +141,16 @@ describe("LSM labels", () => {
   test("AppArmor: 'exec <profile>' to the AppArmor attr directory when the kernel has it", () => {
     const s = spec();
     s.process!.apparmorProfile = "acme";
-    expect(compilePlan(s, facts({ lsm: { apparmor: true, selinux: false, apparmorDir: true } })).execAttrs).toEqual([
+    expect(compileInit(s, facts({ lsm: { apparmor: true, selinux: false, apparmorDir: true } })).execAttrs).toEqual([
       { name: "process.apparmorProfile", path: "/proc/self/attr/apparmor/exec", value: "exec acme" },
     ]);
-    expect(compilePlan(s, facts({ lsm: { apparmor: true, selinux: false } })).execAttrs[0]!.path).toBe("/proc/self/attr/exec");
+    expect(compileInit(s, facts({ lsm: { apparmor: true, selinux: false } })).execAttrs[0]!.path).toBe("/proc/self/attr/exec");
   });
 
   test("SELinux: the label to /proc/self/attr/exec", () => {
     const s = spec();
     s.process!.selinuxLabel = "system_u:system_r:container_t:s0";
-    expect(compilePlan(s, facts({ lsm: { apparmor: false, selinux: true } })).execAttrs).toEqual([
+    expect(compileInit(s, facts({ lsm: { apparmor: false, selinux: true } })).execAttrs).toEqual([
       { name: "process.selinuxLabel", path: "/proc/self/attr/exec", value: "system_u:system_r:container_t:s0" },
     ]);
   });
@@ -159,9 +159,9 @@ describe("LSM labels", () => {
     const s = spec();
     s.linux!.mountLabel = "system_u:object_r:svirt_sandbox_file_t:s0:c715,c811";
     const warnings: string[] = [];
-    const p = compilePlan(s, facts({ warn: (m) => warnings.push(m) }));
+    const p = compileInit(s, facts({ warn: (m) => warnings.push(m) }));
     expect(warnings).toEqual(["config.json: linux.mountLabel: SELinux is not enabled on this kernel: ignored"]);
-    expect(p.mounts).toEqual(compilePlan(spec(), facts()).mounts);
+    expect(p.mounts).toEqual(compileInit(spec(), facts()).mounts);
   });
 
   test("linux.mountLabel with SELinux: context= on tmpfs, devpts, mqueue; not on proc, sysfs, cgroup, binds", () => {
@@ -170,7 +170,7 @@ describe("LSM labels", () => {
     s.linux!.mountLabel = label;
     s.mounts!.push({ destination: "/data", type: "bind", source: "/b/data", options: ["rbind"] });
     s.mounts!.push({ destination: "/run", type: "tmpfs", source: "tmpfs", options: ["context=\"other\""] });
-    const p = compilePlan(s, facts({ lsm: { apparmor: false, selinux: true }, sources: { "/b/data": "dir" } }));
+    const p = compileInit(s, facts({ lsm: { apparmor: false, selinux: true }, sources: { "/b/data": "dir" } }));
     const data = Object.fromEntries(p.mounts.map((m) => [m.target, m.data]));
     expect(data["/dev"]).toBe(`mode=755,size=65536k,context="${label}"`);
     expect(data["/dev/pts"]).toEndWith(`,context="${label}"`);
@@ -244,15 +244,15 @@ describe("seccomp user notification", () => {
 
   test("when the filter goes in: early without no_new_privs or with an agent, late otherwise", () => {
     const s = spec();
-    expect(compilePlan(s, facts()).seccompEarly).toBe(false); // no filter at all
+    expect(compileInit(s, facts()).seccompEarly).toBe(false); // no filter at all
     s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] };
     s.process!.noNewPrivileges = true;
-    expect(compilePlan(s, facts())).toMatchObject({ seccompEarly: false, seccompListener: undefined });
+    expect(compileInit(s, facts())).toMatchObject({ seccompEarly: false, seccompListener: undefined });
     s.process!.noNewPrivileges = false;
-    expect(compilePlan(s, facts()).seccompEarly).toBe(true);
+    expect(compileInit(s, facts()).seccompEarly).toBe(true);
     s.process!.noNewPrivileges = true;
     s.linux!.seccomp = notify();
-    expect(compilePlan(s, facts())).toMatchObject({ seccompEarly: true, seccompListener: "/run/agent.sock" });
+    expect(compileInit(s, facts())).toMatchObject({ seccompEarly: true, seccompListener: "/run/agent.sock" });
   });
 
   test("the container process state: spec version, one fd named seccompFd, the pid, metadata, the state", () => {
@@ -275,7 +275,7 @@ describe("capabilities runjs does not hold", () => {
     const s = spec();
     s.process!.capabilities = { bounding: ["CAP_KILL", "CAP_SYS_RESOURCE"], inheritable: ["CAP_SYS_RESOURCE"], permitted: ["CAP_KILL"], effective: ["CAP_KILL"] };
     const warnings: string[] = [];
-    const p = compilePlan(s, facts({ ownCaps: own, warn: (m) => warnings.push(m) }));
+    const p = compileInit(s, facts({ ownCaps: own, warn: (m) => warnings.push(m) }));
     expect(p.caps!.bounding).toBe(1n << 5n);
     expect(p.caps!.inheritable).toBe(0n);
     expect(warnings.join("\n")).toContain("process.capabilities.bounding: CAP_SYS_RESOURCE not held by runjs itself");
@@ -292,14 +292,14 @@ describe("ambient capabilities the kernel will not raise", () => {
     const three = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
     s.process!.capabilities = { bounding: three, effective: three, permitted: three, ambient: three };
     const warnings: string[] = [];
-    const p = compilePlan(s, facts({ warn: (m) => warnings.push(m) }));
+    const p = compileInit(s, facts({ warn: (m) => warnings.push(m) }));
     expect(p.caps!.ambient).toBe(0n);
     expect(p.caps!.permitted).toBe((1n << 29n) | (1n << 5n) | (1n << 10n));
     expect(warnings).toEqual(["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"].map((c) => `process.capabilities.ambient: can't raise ambient capability ${c}: it is not both permitted and inheritable`));
     // permitted and inheritable: raised, no warning
     s.process!.capabilities = { bounding: three, permitted: three, inheritable: ["CAP_KILL", "CAP_NET_BIND_SERVICE"], ambient: three };
     warnings.length = 0;
-    expect(compilePlan(s, facts({ warn: (m) => warnings.push(m) })).caps!.ambient).toBe((1n << 5n) | (1n << 10n));
+    expect(compileInit(s, facts({ warn: (m) => warnings.push(m) })).caps!.ambient).toBe((1n << 5n) | (1n << 10n));
     expect(warnings).toEqual(["process.capabilities.ambient: can't raise ambient capability CAP_AUDIT_WRITE: it is not both permitted and inheritable"]);
   });
 });

@@ -1,7 +1,7 @@
-// compilePlan and its tables: pure, no root needed.
+// compileInit and its tables: pure, no root needed.
 import { describe, expect, test } from "bun:test";
 import { parseHierarchies, containerPath, hostDir, modeOf } from "../../src/cgroups/hierarchy.ts";
-import { compilePlan, compileRlimits } from "../../src/plan/compile.ts";
+import { compileInit, compileRlimits } from "../../src/plan/compile.ts";
 import { CLONE } from "../../src/plan/namespaces.ts";
 import type { HostFacts } from "../../src/plan/types.ts";
 import { testFacts, testSpec } from "./fixtures.ts";
@@ -34,7 +34,7 @@ describe("mount options", () => {
   });
 });
 
-describe("compilePlan", () => {
+describe("compileInit", () => {
   test("namespaces: new ones are unshared, cgroup is deferred, paths are joined", () => {
     const s = spec();
     s.linux!.namespaces = [
@@ -44,7 +44,7 @@ describe("compilePlan", () => {
       { type: "cgroup" },
       { type: "uts" },
     ];
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect(p.unshareFlags).toBe(CLONE.NEWPID | CLONE.NEWNS | CLONE.NEWUTS);
     expect(p.cgroupns).toBe(true);
     expect(p.nsJoin).toEqual([{ type: CLONE.NEWNET, path: "/proc/1/ns/net", name: "linux.namespaces[1] (network)" }]);
@@ -55,11 +55,11 @@ describe("compilePlan", () => {
     s.linux!.namespaces!.push({ type: "user" });
     s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
     s.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
-    expect(compilePlan(s, facts()).unshareFlags & CLONE.NEWUSER).toBe(CLONE.NEWUSER);
+    expect(compileInit(s, facts()).unshareFlags & CLONE.NEWUSER).toBe(CLONE.NEWUSER);
     s.linux!.namespaces = [{ type: "network", path: "/proc/1/ns/net" }, { type: "mount" }, { type: "user", path: "/proc/1/ns/user" }];
     delete s.linux!.uidMappings;
     delete s.linux!.gidMappings;
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect(p.nsJoin.map((j) => j.type)).toEqual([CLONE.NEWUSER, CLONE.NEWNET]);
     expect(p.unshareFlags & CLONE.NEWUSER).toBe(0);
   });
@@ -70,7 +70,7 @@ describe("compilePlan", () => {
     s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
     s.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
     const f = facts({ cgroups: [{ version: 1, name: "memory", controllers: ["memory"], dir: "/sys/fs/cgroup/memory/c1" }, { version: 2, name: "unified", controllers: [], dir: "/sys/fs/cgroup/unified/c1" }] });
-    const cg = compilePlan(s, f).mounts.filter((m) => m.target.startsWith("/sys/fs/cgroup/"));
+    const cg = compileInit(s, f).mounts.filter((m) => m.target.startsWith("/sys/fs/cgroup/"));
     expect(cg.map((m) => [m.target, m.fstype || "bind"])).toEqual([
       ["/sys/fs/cgroup/memory", "bind"],
       ["/sys/fs/cgroup/unified", "cgroup2"],
@@ -83,19 +83,19 @@ describe("compilePlan", () => {
     s.linux!.maskedPaths = [];
     s.linux!.readonlyPaths = [];
     const warnings: string[] = [];
-    const p = compilePlan(s, facts({ warn: (m) => warnings.push(m) }));
+    const p = compileInit(s, facts({ warn: (m) => warnings.push(m) }));
     expect(p.chroot).toBe(true);
     expect([p.mounts, p.devices, p.symlinks, p.remounts]).toEqual([[], [], [], []]);
     expect(p.unshareFlags & CLONE.NEWNS).toBe(0);
     expect(warnings[0]).toContain("no mount namespace");
-    expect(compilePlan(spec(), facts()).chroot).toBe(false);
+    expect(compileInit(spec(), facts()).chroot).toBe(false);
   });
 
   test("time offsets are rendered as timens_offsets text", () => {
     const s = spec();
     s.linux!.namespaces!.push({ type: "time" });
     s.linux!.timeOffsets = { monotonic: { secs: 10, nanosecs: 5 }, boottime: { secs: -3 } };
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect(p.unshareFlags & CLONE.NEWTIME).toBe(CLONE.NEWTIME);
     expect(p.timeOffsets).toBe("monotonic 10 5\nboottime -3 0\n");
   });
@@ -106,7 +106,7 @@ describe("compilePlan", () => {
       { destination: "/data", type: "bind", source: "data", options: ["rbind", "ro", "nosuid"] },
       { destination: "/etc/hosts", source: "/etc/hosts", options: ["bind"] },
     ];
-    const p = compilePlan(s, facts({ sources: { "/b/data": "dir", "/etc/hosts": "file" } }));
+    const p = compileInit(s, facts({ sources: { "/b/data": "dir", "/etc/hosts": "file" } }));
     expect(p.mounts[0]).toMatchObject({
       source: "/b/data",
       target: "/data",
@@ -122,13 +122,13 @@ describe("compilePlan", () => {
     const s = spec();
     s.mounts = [{ destination: "/x", type: "bind", source: "/nope", options: ["bind"] }];
     // not there yet: the init looks when it mounts it (an earlier mount may make it)
-    expect(compilePlan(s, facts({ sources: { "/nope": "missing" } })).mounts[0]).toMatchObject({ source: "/nope", mkdir: 4 });
+    expect(compileInit(s, facts({ sources: { "/nope": "missing" } })).mounts[0]).toMatchObject({ source: "/nope", mkdir: 4 });
   });
 
   test("a read-only tmpfs is mounted writable and remounted after set-up", () => {
     const s = spec();
     s.mounts = [{ destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "ro", "mode=755"] }];
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect(p.mounts[0]!.flags).toBe(MS.NOSUID);
     expect(p.remounts).toContainEqual({ name: "mounts[0] (/dev)", path: "/dev", flags: MS.NOSUID | MS.RDONLY });
   });
@@ -136,19 +136,19 @@ describe("compilePlan", () => {
   test("root.readonly adds a read-only remount of /", () => {
     const s = spec();
     s.root = { path: "rootfs", readonly: true };
-    expect(compilePlan(s, facts()).remounts.at(-1)).toEqual({ name: "root.readonly", path: "/", flags: MS.BIND | MS.RDONLY });
+    expect(compileInit(s, facts()).remounts.at(-1)).toEqual({ name: "root.readonly", path: "/", flags: MS.BIND | MS.RDONLY });
   });
 
   test("default devices and /dev symlinks, unless /dev is bind-mounted", () => {
     const s = spec();
     s.linux!.devices = [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }];
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     const paths = p.devices.map((d) => d.path);
     expect(paths).toEqual(["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/fuse"]);
     expect(p.devices.at(-1)!.mode).toBe(0o020000 | 0o600);
     expect(p.symlinks.map((l) => l.path)).toContain("/dev/ptmx");
     s.mounts!.push({ destination: "/dev", type: "bind", source: "/dev", options: ["rbind"] });
-    const q = compilePlan(s, facts({ sources: { "/dev": "dir" } }));
+    const q = compileInit(s, facts({ sources: { "/dev": "dir" } }));
     expect(q.devices.map((d) => d.path)).toEqual(["/dev/fuse"]);
     expect(q.symlinks).toEqual([]);
   });
@@ -161,7 +161,7 @@ describe("compilePlan", () => {
       { version: 1, name: "memory", controllers: ["memory"], dir: "/sys/fs/cgroup/memory/c1" },
       { version: 2, name: "unified", controllers: [], dir: "/sys/fs/cgroup/unified/c1" },
     ];
-    const p = compilePlan(s, facts({ cgroups: cg }));
+    const p = compileInit(s, facts({ cgroups: cg }));
     expect(p.mounts.map((m) => [m.target, m.fstype, m.source])).toEqual([
       ["/sys/fs/cgroup", "tmpfs", "tmpfs"],
       ["/sys/fs/cgroup/memory", "", "/sys/fs/cgroup/memory/c1"],
@@ -170,14 +170,14 @@ describe("compilePlan", () => {
     expect(p.mounts[1]!.bindRemount & MS.RDONLY).toBe(MS.RDONLY);
     expect(p.remounts).toContainEqual({ name: "mounts[0] (/sys/fs/cgroup)", path: "/sys/fs/cgroup", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY });
     s.linux!.namespaces!.push({ type: "cgroup" });
-    const q = compilePlan(s, facts({ cgroups: cg }));
+    const q = compileInit(s, facts({ cgroups: cg }));
     expect(q.mounts.map((m) => [m.fstype, m.data])).toEqual([["tmpfs", "mode=755"], ["cgroup", "memory"], ["cgroup2", ""]]);
   });
 
   test("cgroup mount on a v2-only host is one cgroup2 mount", () => {
     const s = spec();
     s.mounts = [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] }];
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect(p.mounts).toHaveLength(1);
     expect(p.mounts[0]).toMatchObject({ fstype: "cgroup2", flags: MS.RDONLY });
   });
@@ -185,14 +185,14 @@ describe("compilePlan", () => {
   test("rootfs propagation: shared and unbindable only after pivot_root", () => {
     const s = spec();
     s.linux!.rootfsPropagation = "rshared";
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect(p.rootPropagation).toBe(MS.SLAVE | MS.REC);
     expect(p.postPropagation).toBe(MS.SHARED | MS.REC);
     s.linux!.rootfsPropagation = "private";
-    expect(compilePlan(s, facts()).rootPropagation).toBe(MS.PRIVATE);
+    expect(compileInit(s, facts()).rootPropagation).toBe(MS.PRIVATE);
     s.linux!.rootfsPropagation = "unbindable";
-    expect(compilePlan(s, facts()).rootPropagation).toBe(MS.SLAVE | MS.REC);
-    expect(compilePlan(s, facts()).postPropagation).toBe(MS.UNBINDABLE);
+    expect(compileInit(s, facts()).rootPropagation).toBe(MS.SLAVE | MS.REC);
+    expect(compileInit(s, facts()).postPropagation).toBe(MS.UNBINDABLE);
   });
 
   test("process: user, rlimits, capabilities, hooks", () => {
@@ -204,7 +204,7 @@ describe("compilePlan", () => {
       createContainer: [{ path: "/bin/a" }],
       startContainer: [{ path: "/bin/b", args: ["b", "x"], env: ["A=1"], timeout: 3 }],
     };
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect([p.uid, p.gid, p.gids, p.umask]).toEqual([1000, 100, [5, 6], 0o27]);
     expect(compileRlimits(s)).toEqual([{ resource: 7, soft: 100n, hard: 0xffff_ffff_ffff_ffffn, name: "process.rlimits[0] (RLIMIT_NOFILE)" }]);
     expect(p.caps).toEqual({ bounding: 0b100001n, effective: 0b100000n, permitted: 0n, inheritable: 0n, ambient: 0n });
@@ -218,7 +218,7 @@ describe("compilePlan", () => {
     const s = spec();
     s.process!.capabilities = { bounding: ["CAP_NOPE", "CAP_KILL"], effective: ["nope"] };
     const warnings: string[] = [];
-    const p = compilePlan(s, facts({ warn: (m) => warnings.push(m) }));
+    const p = compileInit(s, facts({ warn: (m) => warnings.push(m) }));
     expect(p.caps!.bounding).toBe(1n << 5n);
     expect(warnings).toEqual(["process.capabilities: ignoring unknown or unavailable capabilities: [CAP_NOPE nope]"]);
   });

@@ -2,7 +2,7 @@
 // compiled and decoded here, never installed.
 import { describe, expect, test } from "bun:test";
 import { compileSeccomp, SECCOMP_FILTER } from "../../src/plan/seccomp.ts";
-import { compilePlan } from "../../src/plan/compile.ts";
+import { compileInit } from "../../src/plan/compile.ts";
 import type { HostFacts } from "../../src/plan/types.ts";
 import { defaultSpec } from "../../src/oci/defaults.ts";
 import type { LinuxSeccomp, Spec } from "../../src/oci/spec.ts";
@@ -322,14 +322,14 @@ describe("compileSeccomp errors name the JSON path", () => {
   });
 });
 
-describe("compilePlan", () => {
+describe("compileInit", () => {
   const facts = (): HostFacts => ({ bundle: "/b", rootfs: "/b/rootfs", sources: {}, cgroups: [], helperWaits: false, noPivot: false, warn: () => {} });
 
   test("linux.seccomp fills seccompBpf and seccompFlags", () => {
     const s = defaultSpec({}) as Spec;
     s.process!.terminal = false;
     s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_LOG"], syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO", errnoRet: 38 }] };
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect(p.seccompBpf).toBeInstanceOf(Uint8Array);
     expect(rets(decode(p.seccompBpf!))).toContain(0x00050026);
     expect(p.seccompFlags).toBe(SECCOMP_FILTER.LOG);
@@ -338,7 +338,7 @@ describe("compilePlan", () => {
   test("no linux.seccomp, no filter", () => {
     const s = defaultSpec({}) as Spec;
     s.process!.terminal = false;
-    const p = compilePlan(s, facts());
+    const p = compileInit(s, facts());
     expect(p.seccompBpf).toBeUndefined();
     expect(p.seccompFlags).toBe(0);
   });

@@ -1,6 +1,6 @@
 // Who writes a user namespace's id maps, and how.
 import { describe, expect, test } from "bun:test";
-import { compilePlan } from "../../src/plan/compile.ts";
+import { compileInit } from "../../src/plan/compile.ts";
 import { idMapText, planIdMaps } from "../../src/plan/userns.ts";
 import { testFacts, testSpec } from "./fixtures.ts";
 
@@ -37,8 +37,8 @@ describe("id maps", () => {
   test("no new user namespace, no maps; denied setgroups reach the plan; extra groups are refused then", () => {
     expect(planIdMaps(testSpec(), { euid: 0, egid: 0 })).toBeUndefined();
     const s = withUserns([[0, 1000, 1]], [[0, 1000, 1]]);
-    expect(compilePlan(s, testFacts({ caller: { euid: 1000, egid: 1000 } })).noSetgroups).toBe(true);
-    expect(compilePlan(s, testFacts()).noSetgroups).toBe(false);
+    expect(compileInit(s, testFacts({ caller: { euid: 1000, egid: 1000 } })).noSetgroups).toBe(true);
+    expect(compileInit(s, testFacts()).noSetgroups).toBe(false);
     s.process!.user = { uid: 0, gid: 0, additionalGids: [5] };
     expect(() => planIdMaps(s, { euid: 1000, egid: 1000 })).toThrow("config.json: process.user.additionalGids:");
   });
