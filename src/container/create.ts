@@ -147,9 +147,9 @@ export function create(o: CreateOptions): Created {
     lsm: spec.process?.apparmorProfile || spec.process?.selinuxLabel || spec.linux?.mountLabel ? lsmFacts() : undefined,
     warn,
   });
-  const planFrame = encodePlan(plan);
+  const encoded = encodePlan(plan);
   if (plan.seccompBpf) debug(`seccomp filter flags: ${plan.seccompFlags}`); // runc's words for the same fact
-  debug(`plan: ${planFrame.length} bytes, ${plan.mounts.length} mounts, ${plan.devices.length} devices, cgroups ${targets.map((t) => t.dir).join(" ") || "none"}`);
+  debug(`plan: ${encoded.length} bytes, ${plan.mounts.length} mounts, ${plan.devices.length} devices, cgroups ${targets.map((t) => t.dir).join(" ") || "none"}`);
   // The console socket is connected before anything is created: a wrong path fails cleanly.
   // An attached run receives the master itself, on a socketpair.
   const pair = terminal && o.attached ? socketpair() : undefined;
@@ -196,7 +196,7 @@ export function create(o: CreateOptions): Created {
     mkfifo(fifo, 0o622);
     // 4.
     const res = runSession(
-      { planFrame, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, onSpawn: (p) => (proc = p) },
+      { plan: encoded, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, onSpawn: (p) => (proc = p) },
       {
         pids(helper, init) {
           debug(`runjs-init: helper pid ${helper}, container init pid ${init}`);

@@ -194,7 +194,7 @@ export async function exec(o: ExecOptions): Promise<number> {
   let master: number | undefined;
   try {
     const res = runSession(
-      { planFrame: encodePlan(plan), preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, onSpawn: (s) => (spawned = s) },
+      { plan: encodePlan(plan), preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, onSpawn: (s) => (spawned = s) },
       {
         pids(helper, pid) {
           debug(`runjs-init: helper pid ${helper}, process pid ${pid}`);

@@ -5,7 +5,7 @@
 // Tag numbers come from protocol/protocol.json (through protocol.gen.ts); this file is the
 // only TypeScript that knows the byte layout.
 import type { Plan } from "../plan/types.ts";
-import { Frame, PROTOCOL_VERSION, Tag, TagKind } from "./protocol.gen.ts";
+import { PROTOCOL_VERSION, Tag, TagKind } from "./protocol.gen.ts";
 
 const enc = new TextEncoder();
 
@@ -85,6 +85,7 @@ export function frame(type: number, payload: Uint8Array = new Uint8Array(0)): Ui
   return out;
 }
 
+/** The PLAN frame's payload: the plan as records, in the order native/proto.c decodes them. */
 export function encodePlan(p: Plan): Uint8Array {
   const w = new RecordWriter();
   w.u32(Tag.VERSION, PROTOCOL_VERSION);
@@ -206,7 +207,7 @@ export function encodePlan(p: Plan): Uint8Array {
   w.u32(Tag.CONSOLE_COLS, p.consoleCols);
   w.u32(Tag.CONSOLE_NO_ONLCR, p.consoleNoOnlcr ? 1 : 0);
   w.u32(Tag.DEV_CONSOLE, p.devConsole ? 1 : 0);
-  return frame(Frame.PLAN, w.finish());
+  return w.finish();
 }
 
 /** The CONTINUE payload: state JSON for in-container hooks, and for a seccomp agent. */

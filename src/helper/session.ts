@@ -108,8 +108,8 @@ function helperError(recs: Record[]): HelperError {
 }
 
 export interface SessionOptions {
-  /** The encoded PLAN frame (encodePlan). */
-  planFrame: Uint8Array;
+  /** The encoded plan: the PLAN frame's payload (encodePlan). */
+  plan: Uint8Array;
   /** How many fds after stdio (3..3+N-1) pass to the container. */
   preserve: number;
   /** Fds that follow the control socket, for the helper's own use (the console socket first). */
@@ -125,7 +125,7 @@ export interface SessionOptions {
  * using the pids it was given through `pids` and the subprocess it was given through `onSpawn`.
  */
 export function runSession(o: SessionOptions, cb: SessionCallbacks): SessionResult {
-  const { planFrame, preserve, extraFds = [], waits = false, onSpawn } = o;
+  const { plan, preserve, extraFds = [], waits = false, onSpawn } = o;
   const [mine, theirs] = socketpair();
   const ctrl = 3 + preserve;
   const stdio: any = ["inherit", "inherit", "inherit"];
@@ -140,7 +140,7 @@ export function runSession(o: SessionOptions, cb: SessionCallbacks): SessionResu
   onSpawn(proc);
   let pids: { helperPid: number; initPid: number };
   try {
-    pids = converse(mine, planFrame, cb, proc.pid);
+    pids = converse(mine, plan, cb, proc.pid);
   } finally {
     close(mine);
   }
@@ -156,9 +156,9 @@ export function runSession(o: SessionOptions, cb: SessionCallbacks): SessionResu
  * any phase, even after READY, throws it as a HelperError; a frame out of turn or an early EOF
  * throws too. LOG frames are skipped. Returns the pids PIDS carried.
  */
-export function converse(fd: number, planFrame: Uint8Array, cb: SessionCallbacks, helperPid = 0): { helperPid: number; initPid: number } {
+export function converse(fd: number, plan: Uint8Array, cb: SessionCallbacks, helperPid = 0): { helperPid: number; initPid: number } {
   const conn = new Conn(fd);
-  conn.send(Frame.PLAN, planFrame.subarray(8));
+  conn.send(Frame.PLAN, plan);
   const expect = (want: number): Record[] => {
     const f = conn.next();
     if (!f) throw new Error(`runjs-init exited before ${frameNames[want]}`);

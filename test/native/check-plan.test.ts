@@ -198,7 +198,7 @@ test("runjs-init is built (bash scripts/build.sh)", () => {
 describe.skipIf(!built)("runjs-init check-plan", () => {
   for (const [name, plan] of [["minimal", minimal], ["full", full], ["sparse", sparse]] as const)
     test(`round-trips the ${name} plan`, () => {
-      const r = checkPlan(encodePlan(plan));
+      const r = checkPlan(frame(Frame.PLAN, encodePlan(plan)));
       expect(r.err).toBe("");
       expect(r.code).toBe(0);
       expect(JSON.parse(r.out)).toEqual(normalise(plan));
@@ -209,21 +209,21 @@ describe.skipIf(!built)("runjs-init check-plan", () => {
       ...minimal,
       caps: { bounding: 0xffffffffffffffffn, effective: 2n ** 53n + 1n, permitted: 0n, inheritable: 0n, ambient: 0n },
     };
-    const r = checkPlan(encodePlan(big));
+    const r = checkPlan(frame(Frame.PLAN, encodePlan(big)));
     expect(r.code).toBe(0);
     expect(r.out).toContain('"bounding":18446744073709551615,"effective":9007199254740993');
     expect(r.out).toContain('"bounding":18446744073709551615,"effective":9007199254740993,');
   });
 
   test("omits absent optional fields and prints every other one", () => {
-    const out = JSON.parse(checkPlan(encodePlan(minimal)).out);
+    const out = JSON.parse(checkPlan(frame(Frame.PLAN, encodePlan(minimal))).out);
     for (const k of ["timeOffsets", "oomScoreAdj", "cpuInitial", "hostname", "domainname", "personality", "ioPriority", "scheduler", "cpuFinal", "umask", "caps", "seccompBpf", "seccompListener", "fifo"])
       expect(out).not.toHaveProperty(k);
     expect(Object.keys(out)).toEqual(Object.keys(minimal));
   });
 
   // A valid plan's payload, and helpers to build broken frames around it.
-  const payload = encodePlan(minimal).subarray(8);
+  const payload = encodePlan(minimal);
   const rec = (build: (w: RecordWriter) => void) => {
     const w = new RecordWriter();
     w.u32(Tag.VERSION, PROTOCOL_VERSION);

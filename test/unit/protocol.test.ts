@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generate } from "../../scripts/gen-protocol.ts";
-import { decodeRecords, encodePlan, field, RecordWriter } from "../../src/helper/encode.ts";
+import { decodeRecords, encodePlan, field, frame, RecordWriter } from "../../src/helper/encode.ts";
 import { Frame, Tag } from "../../src/helper/protocol.gen.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -51,13 +51,13 @@ test("the decoder rejects truncated and malformed input", () => {
 });
 
 test("a plan is framed as PLAN with its payload length", () => {
-  const f = encodePlan({
+  const f = frame(Frame.PLAN, encodePlan({
     helperWaits: false, unshareFlags: 0, cgroupns: false, loopback: false, nsJoin: [], rootfs: "/r",
     rootPropagation: 0, postPropagation: 0, mounts: [], devices: [], symlinks: [], noPivot: false, chroot: false,
     remounts: [], masked: [], readonly: [], sysctls: [], hooks: [], newKeyring: true, homeFromPasswd: false, execAttrs: [], uid: 0, gid: 0, gids: [], noSetgroups: false,
     noNewPrivs: false, seccompFlags: 0, seccompEarly: false, cwd: "/", env: [], args: ["true"],
     fifoByProc: false, consoleRows: 0, consoleCols: 0, consoleNoOnlcr: false, devConsole: false,
-  });
+  }));
   const dv = new DataView(f.buffer);
   expect(dv.getUint32(0, true)).toBe(f.length - 8);
   expect(dv.getUint16(4, true)).toBe(Frame.PLAN);

@@ -8,7 +8,7 @@ import { converse, type SessionCallbacks } from "../../src/helper/session.ts";
 import { HelperError } from "../../src/errors.ts";
 import { close, read, SHUT_WR, shutdown, socketpair, writeAll } from "../../src/sys/libc.ts";
 
-const PLAN = frame(Frame.PLAN, new RecordWriter().str(Tag.CWD, "/").finish());
+const PLAN = new RecordWriter().str(Tag.CWD, "/").finish();
 const rec = (fill: (w: RecordWriter) => void) => {
   const w = new RecordWriter();
   fill(w);
