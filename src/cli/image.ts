@@ -73,27 +73,9 @@ export async function imageCommand(argv: string[], storage: string | undefined):
     return 0;
   }
   const { Store } = await import("../engine/images/store.ts");
-  const { formatReference, normalizeName: norm, parseReference } = await import("../engine/images/reference.ts");
   const store = new Store((f.storage as string | undefined) ?? storage);
-  const tryNorm = (s: string) => {
-    try {
-      return norm(s);
-    } catch {
-      return undefined;
-    }
-  };
-  const { findImage } = await import("../engine/images/image.ts");
-  const { rollback, snapshot } = await import("../engine/images/gc.ts");
   // import and pull either complete or leave the store as it was
-  const atomically = async <T>(f: () => Promise<T>): Promise<T> => {
-    const before = snapshot(store);
-    try {
-      return await f();
-    } catch (e) {
-      rollback(store, before);
-      throw e;
-    }
-  };
+  const atomically = async <T>(fn: () => Promise<T>): Promise<T> => (await import("../engine/images/gc.ts")).atomically(store, fn);
   switch (sub) {
     case "import": {
       if (args.length !== 1) throw new UsageError("image import: needs one FILE or DIR");
@@ -104,6 +86,7 @@ export async function imageCommand(argv: string[], storage: string | undefined):
     }
     case "pull": {
       if (args.length !== 1) throw new UsageError("image pull: needs one REFERENCE");
+      const { formatReference, parseReference } = await import("../engine/images/reference.ts");
       const ref = parseReference(args[0]!);
       const [username, password] = typeof f.creds === "string" ? [f.creds.slice(0, f.creds.indexOf(":")), f.creds.slice(f.creds.indexOf(":") + 1)] : [];
       const { pullImage } = await import("../engine/images/registry.ts");
@@ -155,27 +138,20 @@ export async function imageCommand(argv: string[], storage: string | undefined):
     }
     case "inspect": {
       if (args.length !== 1) throw new UsageError("image inspect: needs one NAME or ID");
-      const r = findImage(store, args[0]!, tryNorm);
-      const config = JSON.parse(new TextDecoder().decode(store.readBlob(r.id)));
-      stdout(JSON.stringify({ ...r, config }, null, 2) + "\n");
+      const { inspectImage } = await import("../engine/images/image.ts");
+      stdout(JSON.stringify(inspectImage(store, args[0]!), null, 2) + "\n");
       return 0;
     }
     case "tag": {
       if (args.length !== 2) throw new UsageError("image tag: needs SOURCE and TARGET");
-      const r = findImage(store, args[0]!, tryNorm);
-      const target = norm(args[1]!);
-      store.withLock(() => {
-        const list = store.images();
-        for (const x of list) x.names = x.names.filter((n) => n !== target);
-        list.find((x) => x.id === r.id)!.names.push(target);
-        store.saveImages(list);
-      });
+      const { tagImage } = await import("../engine/images/image.ts");
+      tagImage(store, args[0]!, args[1]!);
       return 0;
     }
     case "rm": {
       if (!args.length) throw new UsageError("image rm: needs NAME or ID");
       const { removeImage } = await import("../engine/images/gc.ts");
-      for (const a of args) stdout(removeImage(store, a, tryNorm, !!f.force) + "\n");
+      for (const a of args) stdout(removeImage(store, a, !!f.force) + "\n");
       return 0;
     }
     case "prune": {

@@ -9,7 +9,7 @@
 // end); such an image is only removed with --force.
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { findImage } from "./image.ts";
+import { findImage, tryNormalize } from "./image.ts";
 import { digestHex, ImageError, type Store } from "./store.ts";
 
 export function usersOf(store: Store, id: string): string[] {
@@ -18,13 +18,13 @@ export function usersOf(store: Store, id: string): string[] {
 }
 
 /** Returns what was done, for the CLI to print. */
-export function removeImage(store: Store, arg: string, normalise: (s: string) => string | undefined, force: boolean): string {
+export function removeImage(store: Store, arg: string, force: boolean): string {
   return store.withLock(() => {
-    const rec = findImage(store, arg, normalise);
+    const rec = findImage(store, arg);
     const users = usersOf(store, rec.id);
     if (users.length && !force) throw new ImageError(`image ${arg} is used by container(s) ${users.join(", ")}: remove them first, or use --force`);
     const list = store.images();
-    const n = normalise(arg);
+    const n = tryNormalize(arg);
     const byName = n !== undefined && rec.names.includes(n) && rec.names.length > 1;
     const out = list
       .map((r) => (r.id === rec.id && byName ? { ...r, names: r.names.filter((x) => x !== n) } : r))
@@ -32,6 +32,17 @@ export function removeImage(store: Store, arg: string, normalise: (s: string) =>
     store.saveImages(out);
     return byName ? `untagged ${n}` : `deleted ${rec.id}`;
   });
+}
+
+/** Run f (an import or a pull): it completes, or the store is left as it was. */
+export async function atomically<T>(store: Store, f: () => Promise<T>): Promise<T> {
+  const before = snapshot(store);
+  try {
+    return await f();
+  } catch (e) {
+    rollback(store, before);
+    throw e;
+  }
 }
 
 /** What the store holds now, to undo a failed import or pull with rollback(). */

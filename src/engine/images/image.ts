@@ -8,6 +8,7 @@
 // the image says it does. Only then is the image record written (under the store's lock).
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { digestHex, ImageError, type ImageRecord, type Store } from "./store.ts";
+import { normalizeName } from "./reference.ts";
 
 import { LAYER_TYPES } from "./media.ts";
 
@@ -72,10 +73,19 @@ export async function registerImage(store: Store, f: Fetched, names: string[]): 
   });
 }
 
+/** A name in its normal form (docker.io/library/busybox:latest), or undefined if it is none. */
+export function tryNormalize(s: string): string | undefined {
+  try {
+    return normalizeName(s);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Find an image by name (normalised), by id or a unique id prefix (12+ hex digits). */
-export function findImage(store: Store, nameOrId: string, normalise: (s: string) => string | undefined): ImageRecord {
+export function findImage(store: Store, nameOrId: string): ImageRecord {
   const list = store.images();
-  const n = normalise(nameOrId);
+  const n = tryNormalize(nameOrId);
   const byName = n ? list.find((r) => r.names.includes(n)) : undefined;
   if (byName) return byName;
   const hex = nameOrId.replace(/^sha256:/, "");
@@ -87,3 +97,21 @@ export function findImage(store: Store, nameOrId: string, normalise: (s: string)
   throw new ImageError(`image not known: ${nameOrId}`);
 }
 
+
+/** The record and its configuration blob, as inspect shows them. */
+export function inspectImage(store: Store, nameOrId: string): ImageRecord & { config: unknown } {
+  const r = findImage(store, nameOrId);
+  return { ...r, config: JSON.parse(new TextDecoder().decode(store.readBlob(r.id))) };
+}
+
+/** tag: the image gets the name target (normalised), which leaves any other image. */
+export function tagImage(store: Store, source: string, target: string): void {
+  const r = findImage(store, source);
+  const name = normalizeName(target);
+  store.withLock(() => {
+    const list = store.images();
+    for (const x of list) x.names = x.names.filter((n) => n !== name);
+    list.find((x) => x.id === r.id)!.names.push(name);
+    store.saveImages(list);
+  });
+}
