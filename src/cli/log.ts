@@ -6,6 +6,7 @@
 // may carry fields (the plan step, operation, path and errno runjs-init reported): they follow
 // msg in the log line, as logrus writes fields, so a caller need not parse the message.
 import { appendText, stderr } from "../sys/fs.ts";
+import { UsageError } from "../errors.ts";
 
 export type LogFields = Record<string, string | number>;
 
@@ -15,7 +16,7 @@ export class Logger {
   debug = false;
 
   configure(file: string | undefined, format: string, debug: boolean): void {
-    if (format !== "text" && format !== "json") throw new Error(`--log-format: invalid format ${JSON.stringify(format)}: use text or json`);
+    if (format !== "text" && format !== "json") throw new UsageError(`--log-format: invalid format ${JSON.stringify(format)}: use text or json`);
     this.file = file || undefined;
     this.json = format === "json";
     this.debug = debug;
