@@ -78,9 +78,10 @@ async function store(f: Record<string, string | boolean | string[]>) {
   return new Store(f.storage as string | undefined);
 }
 
-async function engine() {
-  return import("../engine/containers/containers.ts");
-}
+// Each verb loads only its part of the engine: view.ts for the verbs that only look, run.ts
+// for run, containers.ts for the verbs that act on containers, monitor.ts for the monitor's.
+const view = () => import("../engine/containers/view.ts");
+const engine = () => import("../engine/containers/containers.ts");
 
 const COMMANDS: Record<string, Command> = {
   run: {
@@ -97,7 +98,7 @@ const COMMANDS: Record<string, Command> = {
           throw new UsageError(`--env-file ${p}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
         }
       });
-      const { containerRun } = await engine();
+      const { containerRun } = await import("../engine/containers/run.ts");
       const { parseVolume } = await import("../engine/containers/spec.ts");
       const outcome = await containerRun(
         {
@@ -140,13 +141,8 @@ const COMMANDS: Record<string, Command> = {
     help: "list containers (running ones; -a for all)",
     flags: { all: { short: "a", help: "show every container, not only running ones" }, format: { value: true, def: "table", help: "table or json" } },
     async run(f, _args, ctx) {
-      const { listContainers } = await engine();
-      // "running" is what the monitor last wrote; a container whose runtime state is gone (its
-      // monitor killed, the machine rebooted) has stopped whatever the record says
-      const { exists } = await import("../sys/fs.ts");
-      const cs = listContainers(await store(f))
-        .map((c) => (c.status === "running" && !exists(`${ctx.runtimeRoot}/${c.id}`) ? { ...c, status: "exited" as const } : c))
-        .filter((c) => f.all || c.status === "running");
+      const { containerList } = await view();
+      const cs = containerList(await store(f), ctx.runtimeRoot, !!f.all);
       if (f.format === "json") {
         stdout(JSON.stringify(cs) + "\n");
         return 0;
@@ -164,11 +160,8 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     async run(f, args) {
       if (args.length !== 1) throw new UsageError("container inspect: needs one NAME or ID");
-      const st = await store(f);
-      const { findContainer } = await engine();
-      const c = findContainer(st, args[0]!);
-      const config = JSON.parse(readText(`${st.root}/containers/${c.id}/config.json`));
-      stdout(JSON.stringify({ ...c, config }, null, 2) + "\n");
+      const { containerInspect } = await view();
+      stdout(JSON.stringify(containerInspect(await store(f), args[0]!), null, 2) + "\n");
       return 0;
     },
   },
@@ -183,27 +176,14 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(f, args) {
       if (args.length !== 1) throw new UsageError("container logs: needs one NAME or ID");
-      const st = await store(f);
-      const { containerLogs, findContainer } = await engine();
+      const { containerLogs } = await view();
       const since = typeof f.since === "string" ? sinceTime(f.since) : undefined;
-      let shown = 0;
-      const show = (all: { stream: string; log: string; time: string }[], first: boolean) => {
-        let lines = all.slice(shown);
-        shown = all.length;
-        if (since) lines = lines.filter((l) => l.time >= since);
-        if (first && typeof f.tail === "string") lines = lines.slice(-Math.max(0, Number(f.tail)));
-        for (const l of lines) {
-          const text = (f.timestamps ? `${l.time} ` : "") + l.log;
-          if (l.stream === "stderr") process.stderr.write(text);
-          else stdout(text);
-        }
-      };
-      show(containerLogs(st, args[0]!), true);
-      while (f.follow && findContainer(st, args[0]!).status === "running") {
-        await Bun.sleep(100);
-        show(containerLogs(st, args[0]!), false);
+      const tail = typeof f.tail === "string" ? Number(f.tail) : undefined;
+      for await (const l of containerLogs(await store(f), args[0]!, { follow: !!f.follow, tail, since })) {
+        const text = (f.timestamps ? `${l.time} ` : "") + l.log;
+        if (l.stream === "stderr") process.stderr.write(text);
+        else stdout(text);
       }
-      if (f.follow) show(containerLogs(st, args[0]!), false);
       return 0;
     },
   },
@@ -220,12 +200,8 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(f, args, ctx) {
       if (args.length < 2) throw new UsageError("container exec: needs NAME and a command");
-      const { findContainer } = await engine();
-      const c = findContainer(await store(f), args[0]!);
-      const { exec } = await import("../container/exec.ts");
-      return exec({
-        root: ctx.runtimeRoot,
-        id: c.id,
+      const { containerExec } = await engine();
+      return containerExec(await store(f), args[0]!, ctx.runtimeRoot, {
         args: args.slice(1),
         tty: !!f.tty,
         cwd: f.workdir as string | undefined,
@@ -284,11 +260,8 @@ const COMMANDS: Record<string, Command> = {
     async run(f, args, ctx) {
       if (!args.length) throw new UsageError("container restart: needs NAME or ID");
       const st = await store(f);
-      const { containerStart, containerSignal, findContainer } = await engine();
-      for (const a of args) {
-        if (findContainer(st, a).status === "running") await containerSignal(st, a, ctx.runtimeRoot, SIGTERM, Number(f.time));
-        stdout((await containerStart(st, a, { storage: f.storage as string | undefined, runtimeRoot: ctx.runtimeRoot, warn: ctx.warn })) + "\n");
-      }
+      const { containerRestart } = await engine();
+      for (const a of args) stdout((await containerRestart(st, a, { storage: f.storage as string | undefined, runtimeRoot: ctx.runtimeRoot, warn: ctx.warn }, Number(f.time))) + "\n");
       return 0;
     },
   },
@@ -321,11 +294,8 @@ const COMMANDS: Record<string, Command> = {
     stopAtArg: true,
     async run(f, args, ctx) {
       if (!args.length) throw new UsageError("container top: needs NAME or ID");
-      const { findContainer } = await engine();
-      const c = findContainer(await store(f), args[0]!);
-      if (c.status !== "running") throw new UsageError(`container ${c.name} is not running`);
-      const { ps } = await import("../container/ps.ts");
-      return ps(ctx.runtimeRoot, c.id, "table", args.slice(1));
+      const { containerTop } = await engine();
+      return containerTop(await store(f), args[0]!, ctx.runtimeRoot, args.slice(1));
     },
   },
   stats: {
@@ -334,7 +304,7 @@ const COMMANDS: Record<string, Command> = {
     flags: { "no-stream": { help: "show one sample and exit" }, format: { value: true, def: "table", help: "table or json" } },
     async run(f, args, ctx) {
       const st = await store(f);
-      const { findContainer, listContainers } = await engine();
+      const { findContainer, listContainers } = await import("../engine/containers/records.ts");
       const { containerStats } = await import("../engine/containers/stats.ts");
       const cs = args.length ? args.map((a) => findContainer(st, a)) : listContainers(st).filter((c) => c.status === "running");
       for (;;) {
@@ -349,13 +319,14 @@ const COMMANDS: Record<string, Command> = {
       }
     },
   },
+  // The monitor's two verbs: their contract is written down in engine/containers/detached.ts.
   "start-detached": {
     usage: "start-detached [--status-fd N] ID",
     help: "internal: run by runjs-init's monitor to start a detached container",
     flags: { "status-fd": { value: true, help: "where to say whether it runs (one JSON line)" } },
     hidden: true,
     async run(f, args) {
-      const { startDetached } = await engine();
+      const { startDetached } = await import("../engine/containers/monitor.ts");
       return startDetached(await store(f), args[0]!, f["status-fd"] === undefined ? undefined : Number(f["status-fd"]));
     },
   },
@@ -365,7 +336,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     hidden: true,
     async run(f, args) {
-      const { cleanupDetached } = await engine();
+      const { cleanupDetached } = await import("../engine/containers/monitor.ts");
       return cleanupDetached(await store(f), args[0]!);
     },
   },

@@ -52,6 +52,11 @@ export function stateDir(root: string, id: string): string {
   return `${root}/${checkId(id)}`;
 }
 
+/** The runtime has a container by this id (its init may have exited). */
+export function containerExists(root: string, id: string): boolean {
+  return existsSync(stateDir(root, id));
+}
+
 /** Create the container's directory; fails if the id exists. Returns the directory. */
 export function createStateDir(root: string, id: string): string {
   const dir = stateDir(root, id);

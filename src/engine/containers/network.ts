@@ -17,7 +17,7 @@
 // address lease and its port rules.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RunError } from "./spec.ts";
+import { UsageError } from "../../errors.ts";
 import { bindMount, unmount } from "./overlay.ts";
 
 export const CNI_PATH = ["/usr/lib/cni", "/opt/cni/bin"];
@@ -34,11 +34,11 @@ export interface PortMapping {
 /** -p [IP:]HOST:CTR[/udp] */
 export function parsePublish(s: string): PortMapping {
   const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(s);
-  if (!m) throw new RunError(`--publish ${JSON.stringify(s)}: want [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]`);
+  if (!m) throw new UsageError(`--publish ${JSON.stringify(s)}: want [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]`);
   const hostPort = Number(m[2]);
   const containerPort = Number(m[3]);
   for (const [p, what] of [[hostPort, "host"], [containerPort, "container"]] as const)
-    if (p < 1 || p > 65535) throw new RunError(`--publish ${JSON.stringify(s)}: ${what} port ${p} is not in 1-65535`);
+    if (p < 1 || p > 65535) throw new UsageError(`--publish ${JSON.stringify(s)}: ${what} port ${p} is not in 1-65535`);
   return { hostIP: m[1] ?? "", hostPort, containerPort, protocol: (m[4] as "tcp" | "udp") ?? "tcp" };
 }
 
@@ -76,7 +76,7 @@ export function findNetwork(storeRoot: string, name: string): { path: string; li
     try {
       list = JSON.parse(readFileSync(p, "utf8"));
     } catch (e: any) {
-      throw new RunError(`--network ${name}: ${p}: invalid JSON: ${e.message}`);
+      throw new UsageError(`--network ${name}: ${p}: invalid JSON: ${e.message}`);
     }
     if (list?.name === name && Array.isArray(list.plugins)) return { path: p, list };
   }
@@ -85,7 +85,7 @@ export function findNetwork(storeRoot: string, name: string): { path: string; li
 
 function pluginPath(type: string): string {
   for (const d of CNI_PATH) if (existsSync(join(d, type))) return join(d, type);
-  throw new RunError(`--network bridge: the CNI plugin ${type} is not installed (Debian: containernetworking-plugins)`);
+  throw new UsageError(`--network bridge: the CNI plugin ${type} is not installed (Debian: containernetworking-plugins)`);
 }
 
 function invoke(command: "ADD" | "DEL" | "CHECK", plugin: any, net: { name: string; cniVersion: string }, ctx: { id: string; netns: string }, prev: unknown, ports: PortMapping[]): any {
@@ -107,7 +107,7 @@ function invoke(command: "ADD" | "DEL" | "CHECK", plugin: any, net: { name: stri
     } catch {
       /* not JSON */
     }
-    throw new RunError(`network: CNI ${plugin.type} ${command}: ${msg || `exit ${r.exitCode}`}`);
+    throw new UsageError(`network: CNI ${plugin.type} ${command}: ${msg || `exit ${r.exitCode}`}`);
   }
   return out.trim() ? JSON.parse(out) : undefined;
 }
@@ -156,7 +156,7 @@ export function networkDel(dir: string): void {
     for (const f of [p, join(dir, "cni-result.json"), netns]) rmSync(f, { force: true });
     return;
   }
-  throw new RunError(errors.join("; "));
+  throw new UsageError(errors.join("; "));
 }
 
 /** A host port someone listens on already: refuse before anything is made. */
@@ -164,6 +164,6 @@ export function checkPortFree(m: PortMapping): void {
   try {
     if (m.protocol === "tcp") Bun.listen({ hostname: m.hostIP || "0.0.0.0", port: m.hostPort, socket: { data() {} } }).stop(true);
   } catch {
-    throw new RunError(`--publish ${m.hostIP ? m.hostIP + ":" : ""}${m.hostPort}:${m.containerPort}: port ${m.hostPort} is already in use on the host`);
+    throw new UsageError(`--publish ${m.hostIP ? m.hostIP + ":" : ""}${m.hostPort}:${m.containerPort}: port ${m.hostPort} is already in use on the host`);
   }
 }

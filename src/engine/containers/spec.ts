@@ -22,8 +22,7 @@ import { CAPABILITY_NAMES } from "../../oci/capabilities.ts";
 import { defaultSpec } from "../../oci/defaults.ts";
 import type { LinuxSeccomp, Mount, Spec } from "../../oci/spec.ts";
 import { defaultSeccompProfile } from "../../oci/seccomp-default.ts";
-
-export class RunError extends Error {}
+import { UsageError } from "../../errors.ts";
 
 export interface RunFlags {
   image: string;
@@ -86,13 +85,13 @@ const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** -v SRC:DST[:ro|rw]: SRC an absolute host path or a volume name, DST absolute. */
 export function parseVolume(s: string): Volume {
   const parts = s.split(":");
-  if (parts.length < 2 || parts.length > 3) throw new RunError(`--volume ${JSON.stringify(s)}: want SRC:DST[:ro|rw]`);
+  if (parts.length < 2 || parts.length > 3) throw new UsageError(`--volume ${JSON.stringify(s)}: want SRC:DST[:ro|rw]`);
   const [source, destination, mode = "rw"] = parts as [string, string, string?];
   const named = !source.startsWith("/");
   if (named && !VOLUME_NAME.test(source))
-    throw new RunError(`--volume ${JSON.stringify(s)}: the source must be an absolute host path or a volume name (letters, digits, _ . -)`);
-  if (!destination.startsWith("/")) throw new RunError(`--volume ${JSON.stringify(s)}: the destination must be an absolute path in the container`);
-  if (mode !== "ro" && mode !== "rw") throw new RunError(`--volume ${JSON.stringify(s)}: unknown mode ${JSON.stringify(mode)} (ro or rw)`);
+    throw new UsageError(`--volume ${JSON.stringify(s)}: the source must be an absolute host path or a volume name (letters, digits, _ . -)`);
+  if (!destination.startsWith("/")) throw new UsageError(`--volume ${JSON.stringify(s)}: the destination must be an absolute path in the container`);
+  if (mode !== "ro" && mode !== "rw") throw new UsageError(`--volume ${JSON.stringify(s)}: unknown mode ${JSON.stringify(mode)} (ro or rw)`);
   return { source, named, destination, readOnly: mode === "ro", given: s };
 }
 
@@ -106,12 +105,12 @@ export function capabilities(add: string[], drop: string[]): string[] {
   const all = [...CAPABILITY_NAMES];
   for (const d of drop.map(capName)) {
     if (d === "CAP_ALL") caps = new Set();
-    else if (!all.includes(d)) throw new RunError(`--cap-drop: unknown capability ${d}`);
+    else if (!all.includes(d)) throw new UsageError(`--cap-drop: unknown capability ${d}`);
     else caps.delete(d);
   }
   for (const a of add.map(capName)) {
     if (a === "CAP_ALL") for (const c of all) caps.add(c);
-    else if (!all.includes(a)) throw new RunError(`--cap-add: unknown capability ${a}`);
+    else if (!all.includes(a)) throw new UsageError(`--cap-add: unknown capability ${a}`);
     else caps.add(a);
   }
   return [...caps];
@@ -133,7 +132,7 @@ export function resolveUser(spec: string | undefined, passwd: string, group: str
     name = e?.[0];
   } else {
     const e = users.find((f) => f[0] === u);
-    if (!e) throw new RunError(`--user ${spec}: no user ${JSON.stringify(u)} in the image's /etc/passwd`);
+    if (!e) throw new UsageError(`--user ${spec}: no user ${JSON.stringify(u)} in the image's /etc/passwd`);
     uid = Number(e[2]);
     gid = Number(e[3]);
     name = u;
@@ -142,7 +141,7 @@ export function resolveUser(spec: string | undefined, passwd: string, group: str
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
       const e = groups.find((f) => f[0] === g);
-      if (!e) throw new RunError(`--user ${spec}: no group ${JSON.stringify(g)} in the image's /etc/group`);
+      if (!e) throw new UsageError(`--user ${spec}: no group ${JSON.stringify(g)} in the image's /etc/group`);
       gid = Number(e[2]);
     }
   }
@@ -180,7 +179,7 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
   const entrypoint = f.entrypoint !== undefined ? (f.entrypoint ? [f.entrypoint] : []) : image.Entrypoint ?? [];
   const cmd = f.cmd.length ? f.cmd : f.entrypoint !== undefined ? [] : image.Cmd ?? [];
   const args = [...entrypoint, ...cmd];
-  if (!args.length) throw new RunError(`${f.image}: no command: the image has no Entrypoint or Cmd, give one after the image`);
+  if (!args.length) throw new UsageError(`${f.image}: no command: the image has no Entrypoint or Cmd, give one after the image`);
 
   const fromFlags = [...parseEnvLines(f.envFileLines), ...f.env].flatMap((e) => {
     if (e.includes("=")) return [e];
@@ -204,9 +203,9 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
       try {
         seccomp = JSON.parse(ctx.readFile(v));
       } catch (e: any) {
-        throw new RunError(`--security-opt seccomp=${v}: ${e.message}`);
+        throw new UsageError(`--security-opt seccomp=${v}: ${e.message}`);
       }
-    } else throw new RunError(`--security-opt ${JSON.stringify(o)}: supported are seccomp=unconfined|FILE and no-new-privileges`);
+    } else throw new UsageError(`--security-opt ${JSON.stringify(o)}: supported are seccomp=unconfined|FILE and no-new-privileges`);
   }
 
   const spec = defaultSpec({}) as Spec;
@@ -215,11 +214,11 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
   spec.linux!.namespaces!.push({ type: "cgroup" });
   const p = spec.process!;
   p.terminal = f.tty;
-  if (f.init && !ctx.initBinary) throw new RunError("--init: no static init on this host (Debian: the tini package, /usr/bin/tini-static)");
+  if (f.init && !ctx.initBinary) throw new UsageError("--init: no static init on this host (Debian: the tini package, /usr/bin/tini-static)");
   p.args = f.init ? ["/dev/init", "--", ...args] : args;
   p.env = env;
   p.cwd = f.workdir ?? (image.WorkingDir || "/");
-  if (!p.cwd.startsWith("/")) throw new RunError(`--workdir ${JSON.stringify(p.cwd)}: must be absolute`);
+  if (!p.cwd.startsWith("/")) throw new UsageError(`--workdir ${JSON.stringify(p.cwd)}: must be absolute`);
   p.user = user;
   p.capabilities = { bounding: caps, effective: caps, permitted: caps };
   p.noNewPrivileges = noNewPrivileges;
@@ -237,12 +236,12 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
   mounts.push(bind(ctx.etc.hostname, "/etc/hostname", false), bind(ctx.etc.hosts, "/etc/hosts", false), bind(ctx.etc.resolv, "/etc/resolv.conf", false));
   if (f.init) mounts.push(bind(ctx.initBinary!, "/dev/init", true));
   for (const v of f.volumes) {
-    if (v.named && !ctx.volumePath) throw new RunError(`--volume ${v.source}: named volumes need a store`);
+    if (v.named && !ctx.volumePath) throw new UsageError(`--volume ${v.source}: named volumes need a store`);
     mounts.push(bind(v.named ? ctx.volumePath!(v.source) : v.source, v.destination, v.readOnly));
   }
   for (const t of f.tmpfs) {
     const [dest, opts] = t.split(":", 2) as [string, string?];
-    if (!dest.startsWith("/")) throw new RunError(`--tmpfs ${JSON.stringify(t)}: the destination must be absolute`);
+    if (!dest.startsWith("/")) throw new UsageError(`--tmpfs ${JSON.stringify(t)}: the destination must be absolute`);
     mounts.push({ destination: dest, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...(opts ? opts.split(",") : ["mode=1777"])] });
   }
   spec.mounts = mounts;
@@ -257,18 +256,18 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
     try {
       limit = parseMemory(f.memory, "--memory");
     } catch (e: any) {
-      throw new RunError(e.message);
+      throw new UsageError(e.message);
     }
     linux.resources.memory = { limit };
   }
   if (f.cpus !== undefined) {
     const n = Number(f.cpus);
-    if (!(n > 0) || !Number.isFinite(n)) throw new RunError(`--cpus ${JSON.stringify(f.cpus)}: want a positive number such as 0.5 or 2`);
+    if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--cpus ${JSON.stringify(f.cpus)}: want a positive number such as 0.5 or 2`);
     linux.resources.cpu = { quota: Math.round(n * 100000), period: 100000 };
   }
   if (f.pidsLimit !== undefined) {
     const n = Number(f.pidsLimit);
-    if (!Number.isInteger(n) || n === 0 || n < -1) throw new RunError(`--pids-limit ${JSON.stringify(f.pidsLimit)}: want a positive integer (or -1 for none)`);
+    if (!Number.isInteger(n) || n === 0 || n < -1) throw new UsageError(`--pids-limit ${JSON.stringify(f.pidsLimit)}: want a positive integer (or -1 for none)`);
     linux.resources.pids = { limit: n };
   }
   if (seccomp) linux.seccomp = seccomp;

@@ -3,7 +3,7 @@
 import { containerDirs } from "../../cgroups/hierarchy.ts";
 import { stats } from "../../container/events.ts";
 import { loadState } from "../../container/state.ts";
-import type { ContainerRecord } from "./containers.ts";
+import type { ContainerRecord } from "./records.ts";
 
 export interface Sample {
   id: string;

@@ -1,0 +1,100 @@
+// The front end's containers on disk: one directory each in the store, and the record that
+// says what the container is and how it last ended.
+//
+//   STORE/containers/<id>/container.json   name, image, command, created, state, exit code
+//   STORE/containers/<id>/config.json      the bundle's config (spec.ts)
+//   STORE/containers/<id>/{upper,work}     the overlay's writable half
+//   STORE/containers/<id>/rootfs           the overlay mount (while the container exists)
+//   STORE/containers/<id>/etc/             its own hostname, hosts and resolv.conf
+//   STORE/inuse/<image id>/<id>            pins the image (image rm refuses it)
+//
+// container.json is the front end's truth about a container; the runtime's state directory
+// (src/container/) is the truth about whether its init is alive, and the front end asks it.
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { UsageError } from "../../errors.ts";
+import { digestHex, type Store } from "../images/store.ts";
+import { networkDel, type PortMapping } from "./network.ts";
+import { unmount } from "./overlay.ts";
+import { removeVolumes } from "./volumes.ts";
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  args: string[];
+  created: string;
+  status: "created" | "running" | "exited";
+  exitCode?: number;
+  finished?: string;
+  /** How it is attached to a network, for start. */
+  net?: Net;
+  /** Volumes made for the image's Volumes: removed with the container. */
+  anonymousVolumes?: string[];
+  /** The image's ExposedPorts ("80/tcp"), as Docker records them; published only with -p. */
+  exposedPorts?: string[];
+}
+
+/** How a container is attached to a network: stored once, in its record. */
+export interface Net {
+  bridged: boolean;
+  ports: PortMapping[];
+  /** A named network's CNI list (absent: runjs's bridge). */
+  list?: any;
+}
+
+/** The record, with the error a detached start that failed left in it. */
+export type Saved = ContainerRecord & { error?: string };
+
+export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function dirOf(store: Store, id: string): string {
+  return join(store.root, "containers", id);
+}
+
+export function listContainers(store: Store): ContainerRecord[] {
+  const d = join(store.root, "containers");
+  if (!existsSync(d)) return [];
+  return readdirSync(d)
+    .filter((id) => existsSync(join(d, id, "container.json")))
+    .map((id) => load(store, id) as ContainerRecord)
+    .sort((a, b) => b.created.localeCompare(a.created));
+}
+
+/** By name, full id or unique id prefix. */
+export function findContainer(store: Store, key: string): ContainerRecord {
+  const all = listContainers(store);
+  const byName = all.find((c) => c.name === key);
+  if (byName) return byName;
+  const m = all.filter((c) => c.id.startsWith(key));
+  if (m.length === 1 && /^[a-f0-9]+$/.test(key)) return m[0]!;
+  if (m.length > 1) throw new UsageError(`${key}: ambiguous container id prefix (${m.length} containers)`);
+  throw new UsageError(`no such container: ${key}`);
+}
+
+export function load(store: Store, id: string): Saved {
+  return JSON.parse(readFileSync(join(dirOf(store, id), "container.json"), "utf8"));
+}
+
+export function save(store: Store, c: ContainerRecord): void {
+  writeFileSync(join(dirOf(store, c.id), "container.json"), JSON.stringify(c, null, 1));
+}
+
+/** Undo a container's files: its anonymous volumes, network, overlay mount, directory, image pin. */
+export function removeFiles(store: Store, id: string, imageId?: string): void {
+  const dir = dirOf(store, id);
+  try {
+    removeVolumes(store, load(store, id).anonymousVolumes ?? []);
+  } catch {
+    /* no record yet */
+  }
+  try {
+    networkDel(dir); // a no-op unless a crash left the network attached
+  } catch {
+    /* the rest is removed all the same */
+  }
+  unmount(join(dir, "rootfs"));
+  rmSync(dir, { recursive: true, force: true });
+  if (imageId) rmSync(join(store.root, "inuse", digestHex(imageId), id), { force: true });
+}
