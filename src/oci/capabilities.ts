@@ -68,7 +68,7 @@ export const CAP_LAST_CAP = CAPABILITY_NAMES.length - 1;
 export function capMask(
   names: readonly string[],
   path: string,
-  onUnknown?: (err: ValidationError) => void,
+  onUnknown?: (err: ValidationError, name: string) => void,
 ): bigint {
   let mask = 0n;
   for (let i = 0; i < names.length; i++) {
@@ -77,7 +77,7 @@ export function capMask(
     if (bit === undefined) {
       const err = new ValidationError(`${path}[${i}]`, `unknown capability ${JSON.stringify(name)}`);
       if (!onUnknown) throw err;
-      onUnknown(err);
+      onUnknown(err, name);
       continue;
     }
     mask |= 1n << BigInt(bit);

@@ -103,7 +103,7 @@ function compileProcess(spec: Spec, facts: ProcessFacts, seccomp: CompiledSeccom
   // warning, runc's: a profile written for a newer kernel still runs.
   const unknownCaps = new Set<string>();
   const mask = (set: keyof NonNullable<typeof c>) =>
-    capMask(c![set] ?? [], `process.capabilities.${set}`, (e) => unknownCaps.add(/"(.*)"/.exec(e.problem)?.[1] ?? e.problem));
+    capMask(c![set] ?? [], `process.capabilities.${set}`, (_, name) => unknownCaps.add(name));
   const caps = c
     ? { bounding: mask("bounding"), effective: mask("effective"), permitted: mask("permitted"), inheritable: mask("inheritable"), ambient: mask("ambient") }
     : undefined;

@@ -416,9 +416,9 @@ describe("capMask", () => {
 
   test("onUnknown turns an unknown name into a report and skips it", () => {
     const seen: string[] = [];
-    const mask = capMask(["CAP_FLY", "CAP_KILL"], "p", (e) => seen.push(e.message));
+    const mask = capMask(["CAP_FLY", "CAP_KILL"], "p", (e, name) => seen.push(e.message, name));
     expect(mask).toBe(1n << 5n);
-    expect(seen).toEqual(['config.json: p[0]: unknown capability "CAP_FLY"']);
+    expect(seen).toEqual(['config.json: p[0]: unknown capability "CAP_FLY"', "CAP_FLY"]);
   });
 });
 
