@@ -18,7 +18,8 @@
  * Usage: runjs-init monitor LOG EXIT START... --then THEN...
  * An fd 3 we are given belongs to START (runjs passes it the socket on which
  * `run -d` waits to hear whether the container runs): only START keeps it.
- * Everything that is policy (which container, what to record) is in runjs.
+ * Everything that is policy (which container, what to record) is in runjs;
+ * the contract between the two is written in src/engine/containers/detached.ts.
  */
 #include "init.h"
 

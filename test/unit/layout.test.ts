@@ -38,3 +38,20 @@ test("plan/ is pure: it imports no I/O (no node:fs, no bun:ffi, nothing of src/s
   );
   expect(bad).toEqual([]);
 });
+
+test("the front end's CLI reaches the runtime and the store only through the engine", () => {
+  const front = files("cli").filter((f) => f.name === "cli/container.ts" || f.name === "cli/image.ts");
+  expect(front.length).toBe(2);
+  const bad = front.flatMap((f) =>
+    imports(f.text)
+      .filter((m) => /\/(container|cgroups|helper|plan)\//.test(m) || /\/(container|cgroups|helper|plan)\.ts$/.test(m))
+      .map((m) => `${f.name}: ${m}`),
+  );
+  expect(bad).toEqual([]);
+});
+
+test("the engine asks src/container/ about the runtime's state, and never opens its files", () => {
+  // the runtime's state directory is ROOT/<id>/{state.json,exec.fifo,…}: only src/container/ knows it
+  const bad = files("engine").filter((f) => /runtimeRoot\}?\/|join\(\w*[rR]untimeRoot|state\.json|exec\.fifo/.test(f.text)).map((f) => f.name);
+  expect(bad).toEqual([]);
+});
