@@ -22,7 +22,14 @@ export function plannedDirs(cgroupsPath: string | undefined, id: string, hs = ho
 /** Every pid in a cgroup and the cgroups below it. */
 export function treePids(dir: string): number[] {
   const out: number[] = [];
-  const procs = ["cgroup.procs", ...new Bun.Glob("**/cgroup.procs").scanSync({ cwd: dir, onlyFiles: true, followSymlinks: false })];
+  let procs: string[];
+  try {
+    procs = ["cgroup.procs", ...new Bun.Glob("**/cgroup.procs").scanSync({ cwd: dir, onlyFiles: true, followSymlinks: false })];
+  } catch (e: any) {
+    // removed while we looked (systemd removes an emptied scope at once): nothing is in it
+    if (e.code === "ENOENT") return out;
+    throw e;
+  }
   for (const f of new Set(procs)) {
     try {
       for (const l of readText(`${dir}/${f}`).split("\n")) if (l) out.push(Number(l));
