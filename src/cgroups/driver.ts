@@ -1,10 +1,10 @@
 // The cgroup driver: everything the runtime's verbs ask of whatever manages a container's
 // cgroups, as one table of operations (crun keeps one such table per manager, runc one
-// interface). There is one driver so far, cgroupfs: runjs makes, writes and removes the
-// directories itself, on cgroup v1, v2 and hybrid hosts alike (each directory carries its
-// hierarchy's version, and the writers choose by it). A systemd driver, which asks systemd for
-// a transient scope per container and leaves it the directories, is a second table in a file
-// of its own, returned by driverFor; no verb changes.
+// interface). cgroupfs (here): runjs makes, writes and removes the directories itself, on
+// cgroup v1, v2 and hybrid hosts alike (each directory carries its hierarchy's version, and
+// the writers choose by it). systemd (systemd.ts, --systemd-cgroup): systemd makes a transient
+// unit per container and its directories; runjs asks over D-Bus. driverFor picks the one a
+// container was created with; no verb knows which it holds.
 //
 // Statistics (events, stats) are not here: whichever driver made them, the numbers are read
 // from the same cgroup files (cgroups/stats.ts).
@@ -24,22 +24,27 @@ import {
   removeCgroups,
 } from "./manager.ts";
 import { applyResources } from "./resources.ts";
+import { systemdDriver } from "./systemd.ts";
 import type { Warn } from "./files.ts";
 
 export type { CgroupTarget };
 
 export interface CgroupDriver {
-  readonly name: "cgroupfs";
+  readonly name: "cgroupfs" | "systemd";
   /** The container's directory in every hierarchy, from linux.cgroupsPath (absent: /<id>). */
   plan(cgroupsPath: string | undefined, id: string): CgroupTarget[];
   /** Refuse cgroups that already hold processes or are frozen (runc 1.2's rule). */
   checkVacant(targets: CgroupTarget[]): void;
   /** Make the directories; returns the ones made here (controllers are enabled only there). */
   create(targets: CgroupTarget[]): Set<string>;
-  /** Write linux.resources: at create with what create made, at update with nothing. */
+  /**
+   * Write linux.resources: at create (before the init exists) with what create made, at
+   * update with nothing. A driver that can place a container only with its init (systemd)
+   * applies create's resources in join instead.
+   */
   apply(r: LinuxResources | undefined, dirs: CgroupDir[], warn: Warn, created?: ReadonlySet<string>): void;
-  /** Put the container's init in its cgroups. */
-  join(dirs: string[], pid: number): void;
+  /** Put the container's init in its cgroups (and, for systemd, start its unit with r). */
+  join(dirs: string[], pid: number, r?: LinuxResources, warn?: Warn): void;
   /** Where an exec'd process goes: the container's cgroups or, with --cgroup, below them. */
   execTargets(dirs: CgroupDir[], subCgroups: string[]): string[];
   /** Put an exec'd process there (on v2, into the init's own cgroup when the container's is an inner node). */
@@ -63,7 +68,7 @@ export const cgroupfs: CgroupDriver = {
   checkVacant,
   create: createCgroups,
   apply: applyResources,
-  join: joinCgroups,
+  join: (dirs, pid) => joinCgroups(dirs, pid),
   execTargets: (dirs, sub) => execCgroupDirs(dirs, parseSubCgroups(sub)),
   joinExec: joinExecCgroups,
   pids: cgroupPids,
@@ -74,7 +79,12 @@ export const cgroupfs: CgroupDriver = {
   remove: removeCgroups,
 };
 
-/** The driver a container was created with (only cgroupfs so far; the CLI refuses --systemd-cgroup). */
-export function driverFor(_st?: { cgroupDriver?: "cgroupfs" }): CgroupDriver {
-  return cgroupfs;
+export type DriverName = CgroupDriver["name"];
+
+/**
+ * The driver a container was created with (its state's cgroupDriver), or the one create was
+ * asked for. sd-bus is opened only when a systemd driver first talks to systemd.
+ */
+export function driverFor(st?: { cgroupDriver?: DriverName }, o: { id?: string; annotations?: Record<string, string> } = {}): CgroupDriver {
+  return st?.cgroupDriver === "systemd" ? systemdDriver(o) : cgroupfs;
 }
