@@ -6,7 +6,8 @@
 //
 // Every list comes from the table the code itself uses (the validator's names, the planner's
 // mount options, the capability table), so the output cannot claim what the code does not do;
-// test/integration/features.test.ts runs a container for each claim.
+// test/integration/features.test.ts runs a container for each claim (cgroup.systemd and
+// systemdUser need systemd as PID 1: test/vm/systemd.sh, in the systemd VM).
 
 import { version } from "../package.json";
 import { CAPABILITY_NAMES } from "./oci/capabilities.ts";
@@ -61,7 +62,7 @@ export function features(): Features {
     linux: {
       namespaces: [...FEATURE_NAMESPACES],
       capabilities: [...CAPABILITY_NAMES],
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: true, rdma: true },
       seccomp: {
         enabled: true,
         actions: [...SECCOMP_ACTIONS],

@@ -20,7 +20,7 @@ const GLOBAL: FlagSpec = {
   log: { value: true, help: "set the log file to write runjs logs to (default is stderr)" },
   "log-format": { value: true, help: "set the log format ('text' (default), or 'json')", def: "text" },
   debug: { help: "enable debug logging" },
-  "systemd-cgroup": { help: "enable systemd cgroup support (not supported yet: refused)" },
+  "systemd-cgroup": { help: "enable systemd cgroup support: a transient unit per container, cgroupsPath \"slice:prefix:name\"" },
   rootless: { value: true, help: "ignore cgroup permission errors ('true', 'false', or 'auto'); accepted, runjs always decides from who runs it (auto)", def: "auto" },
   criu: { value: true, help: "path to the criu binary (accepted; checkpoint and restore are not supported)" },
   help: { short: "h", help: "show help" },
@@ -79,6 +79,7 @@ function createOptions(ctx: Ctx, id: string) {
     consoleSocket: ctx.f["console-socket"] as string | undefined,
     pidfdSocket: ctx.f["pidfd-socket"] as string | undefined,
     noPivot: !!ctx.f["no-pivot"],
+    systemdCgroup: !!ctx.g["systemd-cgroup"],
     noNewKeyring: !!ctx.f["no-new-keyring"],
     preserveFds: intFlag(ctx.f["preserve-fds"], "preserve-fds"),
     listenFds: listenFds(),
@@ -468,7 +469,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     const cmd = COMMANDS[name];
     if (!cmd) throw new NoTopic(noTopic("runjs", name));
-    if (g.flags["systemd-cgroup"]) throw usage("--systemd-cgroup: the systemd cgroup driver is not supported yet");
     const c = cmd.raw ? { flags: {}, rest: g.rest.slice(1) } : parseArgs(g.rest.slice(1), { ...cmd.flags, ...HELP_FLAG }, !!cmd.stopAtArg);
     if (c.flags.help) {
       stdout(helpFor(name));

@@ -53,6 +53,8 @@ export interface CreateOptions {
   /** --pidfd-socket: receives a pidfd of the init (SCM_RIGHTS), as with runc. */
   pidfdSocket?: string;
   noPivot?: boolean;
+  /** --systemd-cgroup: the container's cgroup is a transient systemd unit. */
+  systemdCgroup?: boolean;
   /** --no-new-keyring: the container keeps the caller's session keyring. */
   noNewKeyring?: boolean;
   preserveFds?: number;
@@ -109,8 +111,10 @@ export function create(o: CreateOptions): Created {
   checkTerminal(terminal, o);
   const rootfs = resolve(bundle, spec.root!.path);
   if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
-  const cgroups = driverFor();
-  const targets = usableCgroups(cgroups.plan(spec.linux?.cgroupsPath, o.id), spec);
+  const cgroups = driverFor(o.systemdCgroup ? { cgroupDriver: "systemd" } : undefined, { id: o.id, annotations: spec.annotations });
+  const planned = cgroups.plan(spec.linux?.cgroupsPath, o.id);
+  // a user manager gives its user a unit of its own: only cgroupfs needs a delegated cgroup
+  const targets = cgroups.name === "systemd" ? planned : usableCgroups(planned, spec);
   const sources: HostFacts["sources"] = {};
   for (const s of bindSources(spec, bundle)) sources[s] = kindOf(s);
   const fifo = `${dir}/exec.fifo`;
@@ -204,7 +208,7 @@ export function create(o: CreateOptions): Created {
           st.startTime = procStat(init)?.startTime ?? 0;
           saveState(dir, st);
           if (idMaps) writeIdMaps(init, idMaps);
-          cgroups.join(st.cgroupDirs, init);
+          cgroups.join(st.cgroupDirs, init, spec.linux?.resources, warn);
           if (pidfdSock !== undefined) sendPidfd(pidfdSock, init);
         },
         hooks() {

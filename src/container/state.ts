@@ -32,7 +32,7 @@ export interface SavedState {
   cgroupDirs: string[];
   cgroupCreated: string[];
   /** Which cgroup driver made them (cgroups/driver.ts); absent: cgroupfs. */
-  cgroupDriver?: "cgroupfs";
+  cgroupDriver?: "cgroupfs" | "systemd";
   hooks: { poststart?: Hook[]; poststop?: Hook[] };
   /** True once create finished; a state without it is a create that never completed. */
   complete: boolean;

@@ -129,7 +129,7 @@ describe("features", () => {
     expect(l.capabilities!.at(-1)).toBe("CAP_CHECKPOINT_RESTORE");
     expect(l.capabilities).toEqual([...CAPABILITY_NAMES]);
     expect(l.capabilities).toHaveLength(41);
-    expect(l.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
+    expect(l.cgroup).toEqual({ v1: true, v2: true, systemd: true, systemdUser: true, rdma: true });
     expect(l.seccomp!.enabled).toBe(true);
     expect(l.seccomp!.actions).toContain("SCMP_ACT_ERRNO");
     expect(l.seccomp!.actions).toContain("SCMP_ACT_NOTIFY");

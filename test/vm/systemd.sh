@@ -1,0 +1,127 @@
+#!/bin/sh
+# Runs INSIDE the systemd VM (../shared/vm/vm-run.sh -S: systemd 252 as PID 1, D-Bus, pure
+# cgroup v2), as root, from a directory that test/vm/run-systemd.sh prepared: the systemd
+# cgroup driver (--systemd-cgroup) of RUNTIME (runjs, or runc for comparison), each feature
+# read back from the unit's properties (systemctl show) and from the cgroup files.
+#   sh systemd.sh RUNTIME            as root; ends with "RUNTIME: N passed, N failed"
+#   vm-user sh systemd.sh RUNTIME    rootless (uid 1000, its user manager), the same ending
+D=$(cd "$(dirname "$0")" && pwd)
+RT=${1:-runjs}
+ROOT=/run/vm-$RT; [ "$(id -u)" = 0 ] || ROOT=/tmp/vm-$RT-$(id -u)
+case $RT in
+  runjs) R="$D/runjs --root $ROOT --systemd-cgroup" ;;
+  *) R="$RT --root $ROOT --systemd-cgroup" ;;
+esac
+pass=0; fail=0
+check() { if [ "$2" = "$3" ]; then pass=$((pass+1)); echo "ok: $RT: $1 = $2"; else fail=$((fail+1)); echo "FAIL: $RT: $1: got '$2', want '$3'"; fi; }
+USER_FLAG=; [ "$(id -u)" = 0 ] || USER_FLAG=--user
+prop() { systemctl $USER_FLAG show -p "$2" --value "$1" 2>&1; }
+# "absent" once a unit is neither loaded nor active (systemd forgets a stopped transient unit)
+unit_state() { s=$(systemctl $USER_FLAG show -p LoadState,ActiveState --value "$1" 2>/dev/null | tr '\n' ' '); case $s in "not-found inactive "*|"") echo absent ;; *) echo "$s" ;; esac; }
+W=$D; [ -z "$USER_FLAG" ] || { W=$HOME/vm-work; mkdir -p "$W"; }
+bundle() { # a fresh copy of a prepared bundle, with this runtime's unit name
+  rm -rf "$W/w-$1"; cp -a "$D/$1" "$W/w-$1"; sed -i "s/@RT@/$RT/g" "$W/w-$1/config.json"; cd "$W/w-$1"
+}
+
+if [ -n "$USER_FLAG" ]; then
+  # rootless: the caller's own user manager makes the unit, in its user.slice
+  M=$(systemctl --user show -p ControlGroup --value)
+  U=$RT-r1.scope
+  CG=/sys/fs/cgroup$M/user.slice/$U
+  bundle rootless
+  $R run -d r1 </dev/null >/dev/null 2>"$W/err-$RT-r"; check "rootless: run -d exit" "$?" "0"; cat "$W/err-$RT-r"
+  check "rootless: unit active" "$(prop $U ActiveState)" "active"
+  check "rootless: ControlGroup" "$(prop $U ControlGroup)" "$M/user.slice/$U"
+  check "rootless: MemoryMax property" "$(prop $U MemoryMax)" "33554432"
+  check "rootless: memory.max" "$(cat $CG/memory.max 2>&1)" "33554432"
+  check "rootless: TasksMax property" "$(prop $U TasksMax)" "32"
+  check "rootless: pids.max" "$(cat $CG/pids.max 2>&1)" "32"
+  check "rootless: the init is in the scope" "$(grep -c . $CG/cgroup.procs 2>&1)" "1"
+  check "rootless: exec joins the scope" "$($R exec r1 cat /proc/self/cgroup 2>&1)" "0::/"
+  $R update --memory 67108864 r1; check "rootless: update exit" "$?" "0"
+  check "rootless: update: MemoryMax property" "$(prop $U MemoryMax)" "67108864"
+  check "rootless: update: memory.max" "$(cat $CG/memory.max 2>&1)" "67108864"
+  $R delete -f r1; check "rootless: delete exit" "$?" "0"
+  check "rootless: delete: no unit" "$(unit_state $U)" "absent"
+  check "rootless: delete: no cgroup" "$([ -d $CG ] && echo present || echo gone)" "gone"
+  echo "$RT rootless: $pass passed, $fail failed"
+  [ "$fail" = 0 ]
+  exit
+fi
+
+# 1. a detached container with limits, in system.slice
+U=$RT-c1.scope
+CG=/sys/fs/cgroup/system.slice/$U
+bundle limits
+$R run -d c1 </dev/null >/dev/null 2>"$W/err"; check "run -d exit" "$?" "0"; cat "$W/err"
+check "unit active" "$(prop $U ActiveState)" "active"
+check "ControlGroup" "$(prop $U ControlGroup)" "/system.slice/$U"
+check "Slice" "$(prop $U Slice)" "system.slice"
+check "Delegate" "$(prop $U Delegate)" "yes"
+check "MemoryMax property" "$(prop $U MemoryMax)" "33554432"
+check "memory.max" "$(cat $CG/memory.max 2>&1)" "33554432"
+check "TasksMax property" "$(prop $U TasksMax)" "64"
+check "pids.max" "$(cat $CG/pids.max 2>&1)" "64"
+check "CPUWeight property (shares 1024)" "$(prop $U CPUWeight)" "39"
+check "cpu.weight" "$(cat $CG/cpu.weight 2>&1)" "39"
+check "CPUQuotaPerSecUSec property (50000/100000)" "$(prop $U CPUQuotaPerSecUSec)" "500ms"
+check "cpu.max" "$(cat $CG/cpu.max 2>&1)" "50000 100000"
+check "AllowedCPUs property" "$(prop $U AllowedCPUs)" "0"
+check "cpuset.cpus" "$(cat $CG/cpuset.cpus 2>&1)" "0"
+check "the init is in the scope" "$(grep -c . $CG/cgroup.procs)" "1"
+check "exec joins the scope" "$($R exec c1 cat /proc/self/cgroup 2>&1)" "0::/"
+check "ps lists the init" "$($R ps c1 2>/dev/null | grep -c sleep)" "1"
+$R pause c1; check "pause: cgroup.freeze" "$(cat $CG/cgroup.freeze)" "1"
+$R resume c1; check "resume: cgroup.freeze" "$(cat $CG/cgroup.freeze)" "0"
+$R update --memory 67108864 --pids-limit 32 c1; check "update exit" "$?" "0"
+check "update: MemoryMax property" "$(prop $U MemoryMax)" "67108864"
+check "update: memory.max" "$(cat $CG/memory.max 2>&1)" "67108864"
+check "update: TasksMax property" "$(prop $U TasksMax)" "32"
+check "update: pids.max" "$(cat $CG/pids.max 2>&1)" "32"
+$R kill --all c1 KILL; sleep 1
+check "kill --all: the scope is empty" "$(cat $CG/cgroup.procs 2>/dev/null | grep -c .)" "0"
+$R delete -f c1; check "delete exit" "$?" "0"
+check "delete: no unit" "$(unit_state $U)" "absent"
+check "delete: no cgroup" "$([ -d $CG ] && echo present || echo gone)" "gone"
+
+# 2. a nested slice, an annotation passed on as a property, the default slice
+U=$RT-c2.scope
+bundle nested
+$R create c2 </dev/null >/dev/null 2>"$W/err"; check "nested: create exit" "$?" "0"; cat "$W/err"
+check "nested: ControlGroup" "$(prop $U ControlGroup)" "/vmtest.slice/vmtest-a.slice/$U"
+check "nested: Slice" "$(prop $U Slice)" "vmtest-a.slice"
+check "annotation TimeoutStopUSec" "$(prop $U TimeoutStopUSec)" "7s"
+$R delete -f c2; check "nested: no unit after delete" "$(unit_state $U)" "absent"
+
+# 3. a create that fails after its unit started (a createRuntime hook fails): no unit left
+U=$RT-c3.scope
+bundle broken
+$R create c3 </dev/null >/dev/null 2>"$W/err"; check "broken: create fails" "$?" "1"; head -c 300 "$W/err"; echo
+check "broken: no unit" "$(unit_state $U)" "absent"
+check "broken: no cgroup" "$([ -d /sys/fs/cgroup/system.slice/$U ] && echo present || echo gone)" "gone"
+$R delete -f c3 >/dev/null 2>&1
+
+# 4. the runtime killed (SIGKILL) during create, after the unit started; then delete --force
+U=$RT-c4.scope
+bundle slowhook
+$R create c4 </dev/null >/dev/null 2>&1 &
+rt=$!
+for i in $(seq 100); do [ "$(prop $U ActiveState)" = active ] && break; sleep 0.2; done
+check "killed create: the unit was started" "$(prop $U ActiveState)" "active"
+kill -9 $rt; wait $rt 2>/dev/null
+$R delete --force c4 >/dev/null 2>"$W/err"; cat "$W/err"
+check "killed create: no unit after delete --force" "$(unit_state $U)" "absent"
+check "killed create: no cgroup" "$([ -d /sys/fs/cgroup/system.slice/$U ] && echo present || echo gone)" "gone"
+
+# 5. bad input: a malformed path and a slice systemd refuses; nothing made
+bundle limits
+sed -i 's/"cgroupsPath":"[^"]*"/"cgroupsPath":"no-colons"/' config.json
+$R run -d c5 </dev/null >/dev/null 2>"$W/err"; check "malformed cgroupsPath fails" "$?" "1"
+check "malformed cgroupsPath: named" "$(grep -c cgroupsPath "$W/err")" "1"
+sed -i 's/"cgroupsPath":"[^"]*"/"cgroupsPath":"bad--name.slice:x:c5"/' config.json
+$R run -d c5 </dev/null >/dev/null 2>"$W/err"; check "refused slice fails" "$?" "1"
+check "refused slice: no unit" "$(unit_state x-c5.scope)" "absent"
+check "no state left" "$($R list -q 2>/dev/null | grep -c .)" "0"; $R list 2>&1 | tail -n +2
+
+echo "$RT: $pass passed, $fail failed"
+[ "$fail" = 0 ]
