@@ -5,7 +5,7 @@
 # scenarios, for comparison; runc's failures are reported, not counted against runjs).
 # Not part of scripts/test.sh (it needs the shared VM tool and its systemd image); by hand, as
 # root:
-#   bash test/vm/run-systemd.sh          (once before: ../shared/vm/vm-run.sh --setup-systemd)
+#   bash test/vm/run-systemd.sh          (once before: ../shared/vm/vm-run.sh --setup-systemd -P apparmor)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 vm=${VM_RUN:-$here/../shared/vm/vm-run.sh}
@@ -14,7 +14,7 @@ work=$(mktemp -d /tmp/runjs-vmsd-XXXXXX)
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 cp "$here/bin/runjs" "$here/bin/runjs-init" "$here/test/vm/systemd.sh" "$work/"
-for b in limits nested broken slowhook rootless; do bash "$here/scripts/demo-bundle.sh" "$work/$b" sleep 300 >/dev/null; done
+for b in limits nested broken slowhook rootless apparmor plain; do bash "$here/scripts/demo-bundle.sh" "$work/$b" sleep 300 >/dev/null; done
 # @RT@ becomes the runtime's name in the VM, so runjs's and runc's units do not meet
 "$here/node_modules/.bin/bun" -e '
 const fs = require("fs");
@@ -36,7 +36,10 @@ const r = defaultSpec({ rootless: true, uid: 1000, gid: 1000 });
 r.root.readonly = false; r.process.terminal = false; r.process.args = ["sleep", "300"]; r.ociVersion = "1.0.2";
 r.linux.namespaces.push({ type: "cgroup" }); r.linux.cgroupsPath = "user.slice:@RT@:r1"; r.linux.resources = { memory: { limit: 33554432 }, pids: { limit: 32 } };
 fs.writeFileSync(`${w}/rootless/config.json`, JSON.stringify(r));
+const wt = "(echo x >/tmp/f) 2>/dev/null && echo wrote || echo denied";
+edit("apparmor", (c) => { c.linux.cgroupsPath = "system.slice:@RT@:a1"; c.process.apparmorProfile = "vmtest-deny-tmp"; c.process.args = ["sh", "-c", `echo $( ${wt} ) $(cat /proc/self/attr/current)`]; });
+edit("plain", (c) => { c.linux.cgroupsPath = "system.slice:@RT@:a2"; c.process.args = ["sh", "-c", `echo $( ${wt} ) $(cat /proc/self/attr/current)`]; });
 edit("slowhook", (c) => { c.linux.cgroupsPath = "system.slice:@RT@:c4"; c.hooks = { createRuntime: [{ path: "/bin/sleep", args: ["sleep", "30"] }] }; });
 ' "$work" "$here/src/oci/defaults.ts"
 chown -R 1000:1000 "$work/rootless"
-"$vm" -S -t 900 -b "$here/bin/runjs" -b "$here/bin/runjs-init" "$work" 'sh ./systemd.sh runjs; a=$?; vm-user sh ./systemd.sh runjs; b=$?; sh ./systemd.sh runc; vm-user sh ./systemd.sh runc; [ $a = 0 ] && [ $b = 0 ]'
+"$vm" -S -P apparmor -t 900 -b "$here/bin/runjs" -b "$here/bin/runjs-init" "$work" 'sh ./systemd.sh runjs; a=$?; vm-user sh ./systemd.sh runjs; b=$?; sh ./systemd.sh runc; vm-user sh ./systemd.sh runc; [ $a = 0 ] && [ $b = 0 ]'

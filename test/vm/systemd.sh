@@ -123,5 +123,36 @@ $R run -d c5 </dev/null >/dev/null 2>"$W/err"; check "refused slice fails" "$?" 
 check "refused slice: no unit" "$(unit_state x-c5.scope)" "absent"
 check "no state left" "$($R list -q 2>/dev/null | grep -c .)" "0"; $R list 2>&1 | tail -n +2
 
+# 6. AppArmor (Debian's kernel has it; the apparmor package brings apparmor_parser): a
+# profile that denies writes below /tmp, at create and at exec --apparmor
+if [ -e /sys/kernel/security/apparmor/profiles ] && command -v apparmor_parser >/dev/null; then
+  cat >/etc/apparmor.d/vmtest-deny-tmp <<'AA'
+#include <tunables/global>
+profile vmtest-deny-tmp flags=(attach_disconnected,mediate_deleted) {
+  #include <abstractions/base>
+  file, capability, network, unix, signal, ptrace, mount, umount, pivot_root,
+  deny /tmp/** w,
+}
+AA
+  apparmor_parser -r /etc/apparmor.d/vmtest-deny-tmp
+  W_T='(echo x >/tmp/f) 2>/dev/null && echo wrote || echo denied'
+  bundle apparmor
+  check "apparmor: a write the profile denies" "$($R run a1 </dev/null 2>/dev/null)" "denied vmtest-deny-tmp (enforce)"
+  bundle plain
+  check "apparmor: the same without the profile" "$($R run a2 </dev/null 2>/dev/null)" "wrote unconfined"
+  bundle limits
+  $R run -d a3 </dev/null >/dev/null 2>&1
+  check "apparmor: exec --apparmor" "$($R exec --apparmor vmtest-deny-tmp a3 sh -c "$W_T" 2>&1)" "denied"
+  check "apparmor: exec without" "$($R exec a3 sh -c "$W_T" 2>&1)" "wrote"
+  $R delete -f a3
+  bundle apparmor
+  sed -i 's/"apparmorProfile":"vmtest-deny-tmp"/"apparmorProfile":"vmtest-not-loaded"/' config.json
+  $R run a4 </dev/null >/dev/null 2>"$W/err"; check "apparmor: a profile not loaded fails" "$?" "1"
+  check "apparmor: ... naming the field" "$(grep -c apparmorProfile "$W/err")" "1"
+  check "apparmor: ... and leaves no unit" "$(unit_state $RT-a1.scope)" "absent"
+else
+  echo "skip: AppArmor checks (no AppArmor or no apparmor_parser in this guest)"
+fi
+
 echo "$RT: $pass passed, $fail failed"
 [ "$fail" = 0 ]
