@@ -30,7 +30,7 @@ const RUN: FlagSpec = {
   "read-only": { help: "mount the root filesystem read-only" },
   "cap-add": { multi: true, help: "add a capability (CAP_NET_ADMIN or NET_ADMIN, ALL)" },
   "cap-drop": { multi: true, help: "drop a capability (ALL drops every one)" },
-  "security-opt": { multi: true, help: "seccomp=FILE|unconfined, or no-new-privileges" },
+  "security-opt": { multi: true, help: "seccomp=FILE|unconfined, apparmor=PROFILE|unconfined, or no-new-privileges" },
   entrypoint: { value: true, help: "replace the image's entrypoint" },
   init: { help: "run a small init (tini) as PID 1" },
   "cgroup-parent": { value: true, help: "cgroup parent path" },

@@ -57,6 +57,21 @@ describe("hardening, mounts, network, limits", () => {
     expect([s.linux!.seccomp, s.process!.noNewPrivileges]).toEqual([undefined, true]);
   });
 
+  test("AppArmor: the default profile where the host has one, apparmor=PROFILE, apparmor=unconfined", () => {
+    const profileOf = (opts: string[], def?: () => string | undefined) =>
+      containerSpec({ Cmd: ["sh"] }, flags({ securityOpt: opts }), { ...ctx, apparmorDefault: def }).process!.apparmorProfile;
+    expect(profileOf([])).toBeUndefined(); // no AppArmor on the host
+    expect(profileOf([], () => "runjs-default")).toBe("runjs-default");
+    expect(profileOf(["apparmor=mine"], () => "runjs-default")).toBe("mine");
+    // unconfined never asks for the default (which may fail to load)
+    const failing = () => {
+      throw new Error("apparmor_parser is not installed");
+    };
+    expect(profileOf(["apparmor=unconfined"], failing)).toBeUndefined();
+    expect(() => profileOf([], failing)).toThrow("apparmor_parser is not installed");
+    expect(() => profileOf(["apparmor="])).toThrow("supported are seccomp=unconfined|FILE, apparmor=unconfined|PROFILE and no-new-privileges");
+  });
+
   test("volumes, tmpfs, the container's /etc files; host network drops the namespace", () => {
     expect(parseVolume("/a:/b:ro")).toEqual({ source: "/a", named: false, destination: "/b", readOnly: true, given: "/a:/b:ro" });
     expect(parseVolume("data:/b")).toEqual({ source: "data", named: true, destination: "/b", readOnly: false, given: "data:/b" });
@@ -86,5 +101,17 @@ describe("published ports", () => {
     expect(parsePublish("127.0.0.1:53:53/udp")).toEqual({ hostIP: "127.0.0.1", hostPort: 53, containerPort: 53, protocol: "udp" });
     expect(() => parsePublish("80")).toThrow("want [IP:]HOST_PORT:CONTAINER_PORT");
     expect(() => parsePublish("0:80")).toThrow("host port 0 is not in 1-65535");
+  });
+});
+
+describe("the front end's AppArmor profile", () => {
+  test("runjs-default: confined signals and ptrace, no mount, no kernel knobs", async () => {
+    const { defaultProfileText, DEFAULT_PROFILE } = await import("../../src/engine/containers/apparmor.ts");
+    const t = defaultProfileText();
+    expect(t).toContain(`profile ${DEFAULT_PROFILE} flags=(attach_disconnected,mediate_deleted) {`);
+    expect(t).toContain("deny mount,");
+    expect(t).toContain(`signal (send,receive) peer=${DEFAULT_PROFILE},`);
+    expect(t).toContain("deny @{PROC}/sys/** w,");
+    expect(t.trim().endsWith("}")).toBe(true);
   });
 });

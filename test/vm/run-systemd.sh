@@ -14,6 +14,7 @@ work=$(mktemp -d /tmp/runjs-vmsd-XXXXXX)
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 cp "$here/bin/runjs" "$here/bin/runjs-init" "$here/test/vm/systemd.sh" "$work/"
+bash "$here/test/vm/make-image.sh" "$work/busybox.tar"
 for b in limits nested broken slowhook rootless apparmor plain; do bash "$here/scripts/demo-bundle.sh" "$work/$b" sleep 300 >/dev/null; done
 # @RT@ becomes the runtime's name in the VM, so runjs's and runc's units do not meet
 "$here/node_modules/.bin/bun" -e '

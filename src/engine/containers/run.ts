@@ -17,6 +17,7 @@ import { mountOverlay, unmount } from "./overlay.ts";
 import { dirOf, listContainers, NAME_RE, removeFiles, save, type ContainerRecord, type Net } from "./records.ts";
 import { containerSpec, type RunFlags } from "./spec.ts";
 import { startContainer } from "./start.ts";
+import { defaultProfile } from "./apparmor.ts";
 import { anonymousVolumes, checkVolumes, fillNamedVolumes, volumePath } from "./volumes.ts";
 
 export interface RunEnv {
@@ -101,6 +102,7 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
       isKnownSyscall: (n) => seccompLib.syscallResolveName(n) !== -1,
       volumePath: (n) => volumePath(store, n),
       initBinary: ["/usr/bin/tini-static", "/usr/bin/catatonit"].find((b) => existsSync(b)),
+      apparmorDefault: defaultProfile,
     });
     writeFileSync(join(dir, "config.json"), JSON.stringify(spec, null, 1));
     rec.args = spec.process!.args!;

@@ -12,7 +12,9 @@
 //   /etc/group; numeric ids need no lookup.
 // - Hardening as Docker's defaults: its 14 capabilities (--cap-add/--cap-drop, ALL), the
 //   default seccomp profile for those capabilities (src/oci/seccomp-default.ts; --security-opt
-//   seccomp=unconfined|FILE), no-new-privileges on request, masked and read-only paths.
+//   seccomp=unconfined|FILE), the AppArmor profile runjs-default where the kernel has AppArmor
+//   (apparmor.ts; apparmor=unconfined|PROFILE), no-new-privileges on request, masked and
+//   read-only paths.
 // - The filesystem: the overlay root (read-only with --read-only), /etc/hostname, /etc/hosts
 //   and /etc/resolv.conf of the container's own, -v SRC:DST[:ro|rw] bind mounts, --tmpfs DST.
 // - Network: none (a namespace with only lo) or host (no network namespace).
@@ -173,6 +175,8 @@ export interface SpecContext {
   volumePath?: (name: string) => string;
   /** Syscall names the host's libseccomp knows (the default profile leaves out the others). */
   isKnownSyscall?: (name: string) => boolean;
+  /** The AppArmor profile a container gets unless --security-opt apparmor= says otherwise (asked only then). */
+  apparmorDefault?: () => string | undefined;
 }
 
 export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext): Spec {
@@ -194,10 +198,12 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
   const user = resolveUser(f.user ?? (image.User || undefined), ctx.passwd, ctx.group);
   const caps = capabilities(f.capAdd, f.capDrop);
   let noNewPrivileges = false;
+  let apparmor: string | undefined | null; // null: unconfined, undefined: the default
   let seccomp: LinuxSeccomp | undefined = defaultSeccompProfile({ caps, isKnown: ctx.isKnownSyscall });
   for (const o of f.securityOpt) {
     const [k, v] = o.includes("=") ? (o.split(/=(.*)/s, 2) as [string, string]) : o.split(":", 2).length === 2 ? (o.split(":", 2) as [string, string]) : [o, ""];
     if (k === "no-new-privileges") noNewPrivileges = v === "" || v === "true";
+    else if (k === "apparmor" && v) apparmor = v === "unconfined" ? null : v;
     else if (k === "seccomp" && v === "unconfined") seccomp = undefined;
     else if (k === "seccomp" && v) {
       try {
@@ -205,7 +211,7 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
       } catch (e: any) {
         throw new UsageError(`--security-opt seccomp=${v}: ${e.message}`);
       }
-    } else throw new UsageError(`--security-opt ${JSON.stringify(o)}: supported are seccomp=unconfined|FILE and no-new-privileges`);
+    } else throw new UsageError(`--security-opt ${JSON.stringify(o)}: supported are seccomp=unconfined|FILE, apparmor=unconfined|PROFILE and no-new-privileges`);
   }
 
   const spec = defaultSpec({}) as Spec;
@@ -222,6 +228,8 @@ export function containerSpec(image: ImageConfig, f: RunFlags, ctx: SpecContext)
   p.user = user;
   p.capabilities = { bounding: caps, effective: caps, permitted: caps };
   p.noNewPrivileges = noNewPrivileges;
+  const profile = apparmor === undefined ? ctx.apparmorDefault?.() : apparmor ?? undefined;
+  if (profile) p.apparmorProfile = profile;
   p.rlimits = [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }];
   spec.hostname = ctx.hostname;
   spec.root = { path: ctx.rootfs, readonly: f.readOnly };
