@@ -6,7 +6,7 @@
 // is a unit that is only a cgroup; its name spells its place: a-b-c.slice lives in
 // /a.slice/a-b.slice/a-b-c.slice). The container's linux.cgroupsPath says which, runc's way:
 // "slice:prefix:name" gives the unit prefix-name.scope in slice (name ending ".slice" makes
-// the container a slice of its own). Resources that systemd understands become unit
+// the container a slice of its own). Resources that systemd understands (devices too) become unit
 // properties, so that systemd's view of the unit agrees with the cgroup files and a daemon
 // reload does not undo them; the driver writes every resource to the cgroup files too.
 import { UsageError } from "../errors.ts";
@@ -14,6 +14,8 @@ import type { LinuxResources } from "../oci/spec.ts";
 import { nodeList } from "../oci/validate.ts";
 import type { Typed } from "../sys/sdbus.ts";
 import { blkioWeightToIoWeight, sharesToWeight, swapToV2 } from "./convert.ts";
+import { ACC_MKNOD, ACC_READ, ACC_WRITE, emulateV1 } from "./devices-bpf.ts";
+import { deviceWrites } from "./v1.ts";
 
 export interface SystemdUnit {
   /** The unit's slice ("system.slice"; "-.slice" is the root slice). */
@@ -114,6 +116,59 @@ export function resourceProperties(r: LinuxResources | undefined, version: 1 | 2
   return out;
 }
 
+/**
+ * linux.resources.devices (with runc's default list after it, as the files get them) as
+ * DevicePolicy and DeviceAllow. The rules are replayed the way the kernel's v1 controller
+ * reads them (the same state runjs builds its own eBPF program from): a default of deny is
+ * DevicePolicy=strict with one DeviceAllow per exception ("/dev/char/1:3 rwm", "char-*",
+ * "block-*"; a whole major by its /proc/devices name, "char-pts"); a default of allow cannot
+ * be said to systemd (it has no deny list), so it is left at auto and runjs's program alone
+ * enforces the exceptions. An exception whose major has no name is left out of systemd's
+ * list with a warning (runjs's own program still allows it).
+ */
+export function deviceProperties(
+  rules: LinuxResources["devices"],
+  names: { char: Map<number, string>; block: Map<number, string> },
+  warn: (m: string) => void,
+): [string, Typed][] {
+  if (!rules?.length) return [];
+  const st = emulateV1(deviceWrites(rules).map((w) => ({ allow: w.file === "devices.allow", line: w.line })));
+  if (st.defaultAllow) return [];
+  const allow: [string, string][] = [];
+  for (const e of st.exceptions) {
+    const acc = (e.access & ACC_READ ? "r" : "") + (e.access & ACC_WRITE ? "w" : "") + (e.access & ACC_MKNOD ? "m" : "");
+    const kind = e.type === "c" ? "char" : "block";
+    if (e.major < 0) allow.push([`${kind}-*`, acc]);
+    else if (e.minor >= 0) allow.push([`/dev/${kind}/${e.major}:${e.minor}`, acc]);
+    else {
+      const name = names[kind].get(e.major);
+      if (name) allow.push([`${kind}-${name}`, acc]);
+      else warn(`linux.resources.devices: ${e.type} ${e.major}:* has no name in /proc/devices: left out of systemd's DeviceAllow`);
+    }
+  }
+  return [
+    ["DevicePolicy", ["s", "strict"]],
+    // DeviceAllow adds to the list a unit has: an empty one first resets it (for update)
+    ["DeviceAllow", ["a(ss)", []]],
+    ["DeviceAllow", ["a(ss)", allow]],
+  ];
+}
+
+/** /proc/devices: the name of each character and block major. */
+export function parseProcDevices(text: string): { char: Map<number, string>; block: Map<number, string> } {
+  const out = { char: new Map<number, string>(), block: new Map<number, string>() };
+  let into: Map<number, string> | undefined;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("Character devices")) into = out.char;
+    else if (line.startsWith("Block devices")) into = out.block;
+    else {
+      const m = /^\s*(\d+) (\S+)$/.exec(line);
+      if (m && into && !into.has(Number(m[1]))) into.set(Number(m[1]), m[2]!);
+    }
+  }
+  return out;
+}
+
 const ANNOTATION = "org.systemd.property.";
 
 /**
@@ -154,6 +209,9 @@ export function unitProperties(o: {
   version: 1 | 2;
   resources?: LinuxResources;
   annotations?: Record<string, string>;
+  /** Major names (parseProcDevices), for devices. */
+  deviceNames?: { char: Map<number, string>; block: Map<number, string> };
+  warn?: (m: string) => void;
 }): [string, Typed][] {
   const isSlice = o.unit.unit.endsWith(".slice");
   const props: [string, Typed][] = [
@@ -169,6 +227,10 @@ export function unitProperties(o: {
     ["DefaultDependencies", ["b", false]],
   ];
   if (!isSlice) props.push(["PIDs", ["au", [o.pid]]]);
-  props.push(...resourceProperties(o.resources, o.version), ...annotationProperties(o.annotations));
+  props.push(
+    ...resourceProperties(o.resources, o.version),
+    ...deviceProperties(o.resources?.devices, o.deviceNames ?? { char: new Map(), block: new Map() }, o.warn ?? (() => {})),
+    ...annotationProperties(o.annotations),
+  );
   return props;
 }

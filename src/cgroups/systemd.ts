@@ -6,7 +6,8 @@
 //             directory in each hierarchy, below the manager's own cgroup (PID 1's is /, a
 //             user manager's is user@UID.service)
 //   check     a unit of that name may not be running (a failed or dead one is reset)
-//   join      StartTransientUnit(name, "replace", properties incl. PIDs=[init]) and the wait
+//   join      StartTransientUnit(name, "replace", properties incl. PIDs=[init], and the
+//             device rules as DevicePolicy/DeviceAllow) and the wait
 //             for its job's JobRemoved signal; then what systemd did not make (v1 hierarchies
 //             it does not manage) is made, the init is put in every directory, and every
 //             resource is written to the files (runc's way: systemd expresses only some)
@@ -16,14 +17,14 @@
 // cgroupfs.
 import { mkdirSync } from "node:fs";
 import { UsageError } from "../errors.ts";
-import { exists } from "../sys/fs.ts";
+import { exists, readTextIfExists } from "../sys/fs.ts";
 import { Bus, DbusError, SYSTEMD } from "../sys/sdbus.ts";
 import type { CgroupDriver } from "./driver.ts";
 import { freezerDir, isFrozen, setFrozen, thawNoWait } from "./freezer.ts";
 import { type CgroupDir, hostHierarchies } from "./hierarchy.ts";
 import { cgroupPids, checkVacant, execCgroupDirs, joinCgroups, joinExecCgroups, parseSubCgroups, removeCgroups } from "./manager.ts";
 import { applyResources } from "./resources.ts";
-import { resourceProperties, systemdUnit, unitProperties } from "./systemd-units.ts";
+import { deviceProperties, parseProcDevices, resourceProperties, systemdUnit, unitProperties } from "./systemd-units.ts";
 
 /** How long a unit's start or stop job may take before runjs gives up on it. */
 const JOB_MS = 30_000;
@@ -88,7 +89,7 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
       // at create, before the init exists, there is no unit yet: join applies the resources
       if (created !== undefined) return;
       const unit = dirs[0] && unitOf(dirs[0].dir);
-      const props = resourceProperties(r, version(dirs));
+      const props = [...resourceProperties(r, version(dirs)), ...deviceProperties(r?.devices, deviceNames(), warn)];
       if (unit && props.length) conn().manager("SetUnitProperties", [["s", unit], ["b", true], ["a(sv)", props]]);
       applyResources(r, dirs, warn);
     },
@@ -97,7 +98,16 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
       const unit = unitOf(dirs[0] ?? "");
       if (!unit) return;
       const v: 1 | 2 = described.some((x) => x.h?.version === 1) ? 1 : 2;
-      const props = unitProperties({ id: o.id ?? unit, unit: { slice: sliceOf(dirs[0]!), unit, path: "" }, pid, version: v, resources: r, annotations: o.annotations });
+      const props = unitProperties({
+        id: o.id ?? unit,
+        unit: { slice: sliceOf(dirs[0]!), unit, path: "" },
+        pid,
+        version: v,
+        resources: r,
+        annotations: o.annotations,
+        deviceNames: r?.devices?.length ? deviceNames() : undefined,
+        warn,
+      });
       let job: string;
       try {
         [job] = conn().manager("StartTransientUnit", [["s", unit], ["s", "replace"], ["a(sv)", props], ["a(sa(sv))", []]], "o") as [string];
@@ -155,6 +165,8 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
   };
   return driver;
 }
+
+const deviceNames = () => parseProcDevices(readTextIfExists("/proc/devices") ?? "");
 
 /** The slice a unit's directory sits in: its parent's last component ("-.slice" at the top). */
 function sliceOf(dir: string): string {

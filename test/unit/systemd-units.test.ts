@@ -1,7 +1,7 @@
 // The systemd cgroup driver's pure half: the unit a cgroupsPath names, and the properties a
 // container's unit is started with (runc's names and conversions). No systemd needed.
 import { describe, expect, test } from "bun:test";
-import { annotationProperties, bitmask, expandSlice, resourceProperties, systemdUnit, unitProperties } from "../../src/cgroups/systemd-units.ts";
+import { annotationProperties, bitmask, deviceProperties, expandSlice, parseProcDevices, resourceProperties, systemdUnit, unitProperties } from "../../src/cgroups/systemd-units.ts";
 import { splitSignature } from "../../src/sys/sdbus.ts";
 
 describe("slices and units", () => {
@@ -120,5 +120,34 @@ describe("properties", () => {
     expect(splitSignature("ssa(sv)a(sa(sv))")).toEqual(["s", "s", "a(sv)", "a(sa(sv))"]);
     expect(splitSignature("uoss")).toEqual(["u", "o", "s", "s"]);
     expect(splitSignature("a{sv}ay")).toEqual(["a{sv}", "ay"]);
+  });
+});
+
+describe("devices", () => {
+  const names = parseProcDevices("Character devices:\n  1 mem\n  4 /dev/vc/0\n  4 tty\n136 pts\n\nBlock devices:\n  8 sd\n");
+  test("/proc/devices: each major's first name", () => {
+    expect([...names.char]).toEqual([[1, "mem"], [4, "/dev/vc/0"], [136, "pts"]]);
+    expect([...names.block]).toEqual([[8, "sd"]]);
+  });
+  test("deny-all first: strict, one DeviceAllow per exception, runc's default list after the spec's", () => {
+    const warnings: string[] = [];
+    const p = deviceProperties([{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 11, access: "rw" }, { allow: true, type: "b", major: 8, access: "r" }], names, (m) => warnings.push(m));
+    expect(p[0]).toEqual(["DevicePolicy", ["s", "strict"]]);
+    expect(p[1]).toEqual(["DeviceAllow", ["a(ss)", []]]); // the reset, for update
+    const allow = p[2]![1][1] as [string, string][];
+    expect(allow[0]).toEqual(["/dev/char/1:11", "rw"]);
+    expect(allow[1]).toEqual(["block-sd", "r"]);
+    // the default list (mknod of any char or block node, /dev/null, /dev/zero, /dev/pts/* …)
+    expect(allow).toContainEqual(["char-*", "m"]);
+    expect(allow).toContainEqual(["block-*", "m"]);
+    expect(allow).toContainEqual(["char-pts", "rwm"]);
+    expect(warnings).toEqual([]);
+  });
+  test("allow-all stays with runjs's program alone; an unnamed major is left out with a warning", () => {
+    expect(deviceProperties([{ allow: true, access: "rwm" }], names, () => {})).toEqual([]);
+    expect(deviceProperties(undefined, names, () => {})).toEqual([]);
+    const warnings: string[] = [];
+    deviceProperties([{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 250, access: "rw" }], names, (m) => warnings.push(m));
+    expect(warnings).toEqual(["linux.resources.devices: c 250:* has no name in /proc/devices: left out of systemd's DeviceAllow"]);
   });
 });

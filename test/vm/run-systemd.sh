@@ -24,7 +24,9 @@ const edit = (b, f) => { const p = `${w}/${b}/config.json`; const c = JSON.parse
   if (!c.linux.namespaces.some((n) => n.type === "cgroup")) c.linux.namespaces.push({ type: "cgroup" }); f(c); fs.writeFileSync(p, JSON.stringify(c)); };
 edit("limits", (c) => {
   c.linux.cgroupsPath = "system.slice:@RT@:c1";
-  c.linux.resources = { memory: { limit: 33554432 }, pids: { limit: 64 }, cpu: { shares: 1024, quota: 50000, period: 100000, cpus: "0" } };
+  c.linux.resources = { memory: { limit: 33554432 }, pids: { limit: 64 }, cpu: { shares: 1024, quota: 50000, period: 100000, cpus: "0" },
+    devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 11, access: "w" }] };
+  c.linux.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];
 });
 edit("nested", (c) => {
   c.linux.cgroupsPath = "vmtest-a.slice:@RT@:c2";
