@@ -15,14 +15,13 @@
 //   remove    StopUnit and its job, ResetFailedUnit; then any directory runjs made itself
 // Freezing, listing processes, exec's join and statistics work on the directories, as with
 // cgroupfs.
-import { mkdirSync } from "node:fs";
 import { UsageError } from "../errors.ts";
 import { exists, readTextIfExists } from "../sys/fs.ts";
 import { Bus, DbusError, SYSTEMD } from "../sys/sdbus.ts";
 import type { CgroupDriver } from "./driver.ts";
 import { freezerDir, isFrozen, setFrozen, thawNoWait } from "./freezer.ts";
-import { type CgroupDir, hostHierarchies } from "./hierarchy.ts";
-import { cgroupPids, checkVacant, execCgroupDirs, joinCgroups, joinExecCgroups, parseSubCgroups, removeCgroups } from "./manager.ts";
+import { type CgroupDir, hostHierarchies, modeOf } from "./hierarchy.ts";
+import { cgroupPids, checkVacant, createCgroups, execCgroupDirs, joinCgroups, joinExecCgroups, parseSubCgroups, removeCgroups } from "./manager.ts";
 import { applyResources } from "./resources.ts";
 import { deviceProperties, parseProcDevices, resourceProperties, systemdUnit, unitProperties } from "./systemd-units.ts";
 
@@ -60,8 +59,12 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
     name: "systemd",
     plan(cgroupsPath, id) {
       const u = systemdUnit(cgroupsPath, id, rootless);
+      const hs = hostHierarchies();
+      // a user manager is delegated a v2 subtree only; v1 hierarchies stay root's (runc refuses alike)
+      if (rootless && modeOf(hs) !== "unified")
+        throw new UsageError("--systemd-cgroup: a rootless container needs a host on cgroup v2 alone: this host's controllers are on v1 hierarchies, which systemd delegates to no user");
       const path = base() + u.path;
-      return hostHierarchies().map((h) => ({ h, dir: `${h.mountpoint}${path}` }));
+      return hs.map((h) => ({ h, dir: `${h.mountpoint}${path}` }));
     },
     checkVacant(targets) {
       checkVacant(targets);
@@ -117,8 +120,9 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
         throw e;
       }
       jobOf("StartTransientUnit", unit, job);
-      // hierarchies systemd does not manage (v1 cpuset, freezer, net_cls …) are runjs's to make
-      for (const d of dirs) if (!exists(d)) mkdirSync(d, { recursive: true });
+      // hierarchies systemd does not manage (v1 cpuset, freezer, net_cls …) are runjs's to
+      // make, as cgroupfs makes them (a v1 cpuset copies its parent's cpus and mems)
+      createCgroups(described.flatMap(({ d, h }) => (h && !exists(d) ? [{ h, dir: d }] : [])));
       joinCgroups(dirs, pid);
       if (r && warn) applyResources(r, described.map(({ d, h }) => ({ version: h?.version ?? 2, controllers: h?.controllers ?? [], dir: d })), warn);
     },
