@@ -27,6 +27,8 @@ export interface SystemdUnit {
 }
 
 const SLICE_PART = /^[a-zA-Z0-9:_.\\]+$/;
+/** systemd's longest unit name (UNIT_NAME_MAX less its NUL). */
+const UNIT_NAME_MAX = 255;
 
 /** A slice's cgroup path: "a-b-c.slice" → "/a.slice/a-b.slice/a-b-c.slice"; "-.slice" → "". */
 export function expandSlice(slice: string, what = "linux.cgroupsPath"): string {
@@ -68,6 +70,8 @@ export function systemdUnit(cgroupsPath: string | undefined, id: string, rootles
     return { slice, unit: name, path: own };
   }
   const unit = prefix ? `${prefix}-${name}.scope` : `${name}.scope`;
+  if (unit.length > UNIT_NAME_MAX)
+    throw new UsageError(`linux.cgroupsPath: ${JSON.stringify(given)}: the unit name ${unit.slice(0, 40)}… is ${unit.length} characters, systemd takes ${UNIT_NAME_MAX} at most`);
   return { slice, unit, path: `${sliceDir}/${unit}` };
 }
 

@@ -67,7 +67,6 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
       return hs.map((h) => ({ h, dir: `${h.mountpoint}${path}` }));
     },
     checkVacant(targets) {
-      checkVacant(targets);
       const unit = targets[0] && unitOf(targets[0].dir);
       if (!unit) return;
       let state: string;
@@ -75,8 +74,8 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
         const [path] = conn().manager("GetUnit", [["s", unit]], "o") as [string];
         state = conn().property(path, "org.freedesktop.systemd1.Unit", "ActiveState", "s") as string;
       } catch (e) {
-        if (e instanceof DbusError && e.errorName === "org.freedesktop.systemd1.NoSuchUnit") return;
-        throw e;
+        if (!(e instanceof DbusError && e.errorName === "org.freedesktop.systemd1.NoSuchUnit")) throw e;
+        return checkVacant(targets);
       }
       if (state === "active" || state === "activating" || state === "reloading" || state === "deactivating")
         throw new UsageError(`linux.cgroupsPath: the unit ${unit} exists already (${state}): another container has this cgroup`);
@@ -85,6 +84,8 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
       } catch {
         /* inactive, not failed: nothing to reset */
       }
+      // and what cgroupfs checks: nothing running in, nothing frozen (a directory left behind)
+      checkVacant(targets);
     },
     // systemd makes the directories when the unit starts, and the unit needs the init's pid
     create: () => new Set(),
@@ -153,7 +154,8 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
           [job] = conn().manager("StopUnit", [["s", unit], ["s", "replace"]], "o") as [string];
         } catch (e) {
           // never started (create failed before), or gone with its last process
-          if (!(e instanceof DbusError && (e.errorName === "org.freedesktop.systemd1.NoSuchUnit" || e.errorName === "org.freedesktop.DBus.Error.UnknownObject"))) throw e;
+          const gone = ["org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.InvalidArgs"];
+          if (!(e instanceof DbusError && gone.includes(e.errorName ?? ""))) throw e;
         }
         if (job) jobOf("StopUnit", unit, job);
         try {

@@ -37,6 +37,8 @@ describe("slices and units", () => {
     expect(() => systemdUnit("system.slice:runjs:", "x", false)).toThrow("the name (after the second \":\") is empty");
     expect(() => systemdUnit("system.slice:ru/n:c", "x", false)).toThrow("a unit name takes letters");
     expect(() => systemdUnit("a.slice:p:b-c.slice", "x", false)).toThrow("the slice b-c.slice is not below a.slice");
+    expect(() => systemdUnit(`system.slice:p:${"x".repeat(250)}`, "x", false)).toThrow("is 258 characters, systemd takes 255 at most");
+    expect(systemdUnit(`system.slice:p:${"x".repeat(247)}`, "x", false).unit.length).toBe(255);
   });
 });
 

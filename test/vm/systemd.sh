@@ -85,7 +85,13 @@ check "CPUQuotaPerSecUSec property (50000/100000)" "$(prop $U CPUQuotaPerSecUSec
 check "cpu quota file" "$(cg cpu.max cpu,cpuacct cpu.cfs_quota_us)" "$(want "50000 100000" 50000)"
 [ $V2 = 1 ] && check "AllowedCPUs property" "$(prop $U AllowedCPUs)" "0"
 check "cpuset.cpus" "$(cg cpuset.cpus cpuset)" "0"
-check "the init is in the scope" "$(cg cgroup.procs pids | grep -c '^[0-9]')" "1"
+procs1() { cg cgroup.procs pids | grep -c '^[0-9]'; }
+check "the init is in the scope" "$(procs1)" "1"
+# a second container that asks for the same unit: refused, the first one untouched
+$R run -d c1b </dev/null >/dev/null 2>"$W/err"; check "same unit twice: refused" "$?" "1"
+check "same unit twice: says why" "$(grep -c 'exists already' "$W/err")" "1"
+check "same unit twice: the first runs on" "$(prop $U ActiveState) $(procs1)" "active 1"
+$R delete -f c1b >/dev/null 2>&1
 check "DevicePolicy" "$(prop $U DevicePolicy)" "strict"
 check "DeviceAllow has the spec's rule" "$(prop $U DeviceAllow | tr ' ' '\n' | grep -c '^/dev/char/1:11$')" "1"
 # /dev/kmsg opened for writing needs no capability: only the device rules decide
