@@ -24,7 +24,6 @@ import {
   removeCgroups,
 } from "./manager.ts";
 import { applyResources } from "./resources.ts";
-import { systemdDriver } from "./systemd.ts";
 import type { Warn } from "./files.ts";
 
 export type { CgroupTarget };
@@ -83,8 +82,12 @@ export type DriverName = CgroupDriver["name"];
 
 /**
  * The driver a container was created with (its state's cgroupDriver), or the one create was
- * asked for. sd-bus is opened only when a systemd driver first talks to systemd.
+ * asked for.
  */
 export function driverFor(st?: { cgroupDriver?: DriverName }, o: { id?: string; annotations?: Record<string, string> } = {}): CgroupDriver {
-  return st?.cgroupDriver === "systemd" ? systemdDriver(o) : cgroupfs;
+  if (st?.cgroupDriver !== "systemd") return cgroupfs;
+  // loaded here, synchronously, and only here: a cgroupfs host never evaluates the systemd
+  // driver, its unit properties or sd-bus (a static import cost every verb ~1.3 ms)
+  const { systemdDriver } = require("./systemd.ts") as typeof import("./systemd.ts");
+  return systemdDriver(o);
 }

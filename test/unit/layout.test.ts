@@ -55,3 +55,15 @@ test("the engine asks src/container/ about the runtime's state, and never opens 
   const bad = files("engine").filter((f) => /runtimeRoot\}?\/|join\(\w*[rR]untimeRoot|state\.json|exec\.fifo/.test(f.text)).map((f) => f.name);
   expect(bad).toEqual([]);
 });
+
+test("the systemd driver and sd-bus are loaded only when a container uses them", () => {
+  // a static import would put them (and what they import) on every verb's start-up path
+  const all = ["cgroups", "cli", "container", "engine", "helper", "hooks", "oci", "plan", "sys"].flatMap(files);
+  const bad = all.flatMap((f) =>
+    [...f.text.matchAll(/^import (?!type )[^;]*?from "([^"]+)"/gm)]
+      .map((m) => m[1]!)
+      .filter((m) => /\/systemd(-units)?\.ts$|\/sdbus\.ts$/.test(m) && !f.name.startsWith("cgroups/systemd"))
+      .map((m) => `${f.name}: ${m}`),
+  );
+  expect(bad).toEqual([]);
+});
