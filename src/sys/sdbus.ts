@@ -214,24 +214,21 @@ export class Bus {
   }
 
   /**
-   * Call a method; returns the reply's values read by `readSig` (e.g. "o" for a job path).
-   * A D-Bus error becomes a DbusError with systemd's name and message.
+   * Call a method and read its reply with `read`. A D-Bus error becomes a DbusError with the
+   * error's name and message.
    */
-  call(destination: string, path: string, iface: string, member: string, args: Typed[], readSig = ""): unknown[] {
+  private send<T>(destination: string, path: string, iface: string, member: string, args: Typed[], read: (reply: Pointer) => T, what = member): T {
     const m = this.newCall(destination, path, iface, member);
     const err = new BigUint64Array(3); // sd_bus_error: name, message, _need_free
     const reply = new BigUint64Array(1);
+    const text = (p: bigint | undefined) => (p ? new CString(Number(p) as Pointer).toString() : undefined);
     try {
       for (const [t, v] of args) append(m, t, v);
       const r = L().sd_bus_call(this.bus, m, 0n, ptr(err), ptr(reply));
-      if (r < 0) {
-        const name = err[0] ? new CString(Number(err[0]) as Pointer).toString() : undefined;
-        const msg = err[1] ? new CString(Number(err[1]) as Pointer).toString() : strerr(r);
-        throw new DbusError(member, msg, name);
-      }
+      if (r < 0) throw new DbusError(what, text(err[1]) ?? strerr(r), text(err[0]));
       const rm = Number(reply[0]) as Pointer;
       try {
-        return readValues(rm, readSig);
+        return read(rm);
       } finally {
         L().sd_bus_message_unref(rm);
       }
@@ -239,6 +236,11 @@ export class Bus {
       L().sd_bus_error_free(ptr(err));
       L().sd_bus_message_unref(m);
     }
+  }
+
+  /** Call a method; returns the reply's values of signature `readSig` (e.g. "o" for a job path). */
+  call(destination: string, path: string, iface: string, member: string, args: Typed[], readSig = ""): unknown[] {
+    return this.send(destination, path, iface, member, args, (rm) => readValues(rm, readSig));
   }
 
   /** A method of systemd's manager. */
@@ -248,25 +250,11 @@ export class Bus {
 
   /** A property of one of systemd's objects (org.freedesktop.DBus.Properties.Get). */
   property(path: string, iface: string, name: string, sig: string): unknown {
-    const m = this.newCall(SYSTEMD.destination, path, "org.freedesktop.DBus.Properties", "Get");
-    const err = new BigUint64Array(3);
-    const reply = new BigUint64Array(1);
-    try {
-      append(m, "s", iface);
-      append(m, "s", name);
-      const r = L().sd_bus_call(this.bus, m, 0n, ptr(err), ptr(reply));
-      if (r < 0) throw new DbusError(`Get ${name}`, err[1] ? new CString(Number(err[1]) as Pointer).toString() : strerr(r), err[0] ? new CString(Number(err[0]) as Pointer).toString() : undefined);
-      const rm = Number(reply[0]) as Pointer;
-      try {
-        if (L().sd_bus_message_enter_container(rm, ch("v"), ptr(cstr(sig))) <= 0) throw new DbusError(`Get ${name}`, `not of type ${sig}`);
-        return readBasic(rm, sig);
-      } finally {
-        L().sd_bus_message_unref(rm);
-      }
-    } finally {
-      L().sd_bus_error_free(ptr(err));
-      L().sd_bus_message_unref(m);
-    }
+    const args: Typed[] = [["s", iface], ["s", name]];
+    return this.send(SYSTEMD.destination, path, "org.freedesktop.DBus.Properties", "Get", args, (rm) => {
+      if (L().sd_bus_message_enter_container(rm, ch("v"), ptr(cstr(sig))) <= 0) throw new DbusError(`Get ${name}`, `not of type ${sig}`);
+      return readBasic(rm, sig);
+    }, `Get ${name}`);
   }
 
   /**
