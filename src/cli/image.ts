@@ -1,5 +1,5 @@
 // `runjs image …`: the image store from the command line (import, pull, ls, inspect, rm, tag,
-// prune). Loaded only for `runjs image`, so the runtime's verbs never pay for it.
+// prune, save, load, history). Loaded only for `runjs image`, so the runtime's verbs never pay for it.
 import { parseArgs, type FlagSpec } from "./args.ts";
 import { commandHelp, commandLines, flagLines, noTopic, type HelpEntry } from "./help.ts";
 import { UsageError } from "../errors.ts";
@@ -31,6 +31,24 @@ const COMMANDS: Record<string, HelpEntry> = {
   rm: { usage: "rm [options] NAME|ID...", help: "remove images", flags: { force: { short: "f", help: "remove even if a container uses it" } } },
   tag: { usage: "tag SOURCE TARGET", help: "give an image another name", flags: {} },
   prune: { usage: "prune", help: "remove unnamed images no container uses, and what no image needs", flags: {} },
+  save: {
+    usage: "save [options] NAME|ID...",
+    help: "write images to a tar that docker load, podman load, skopeo and runjs image load read (or an OCI layout directory)",
+    flags: {
+      output: { short: "o", value: true, help: "the file (or, with --format oci-dir, the directory) to write; default: standard output, unless it is a terminal" },
+      format: { value: true, def: "docker-archive", help: "docker-archive (an OCI layout with Docker's manifest.json beside it) or oci-dir" },
+    },
+  },
+  load: {
+    usage: "load [options]",
+    help: "load images from a tar written by image save, docker save or podman save (or an OCI layout)",
+    flags: { input: { short: "i", value: true, help: "the archive (default: standard input)" }, quiet: { short: "q", help: "print nothing" } },
+  },
+  history: {
+    usage: "history [options] NAME|ID",
+    help: "show the steps an image was made by, newest first",
+    flags: { "no-trunc": { help: "do not shorten the commands" }, format: { value: true, def: "table", help: "table or json" } },
+  },
 };
 
 const COMMON: FlagSpec = {
@@ -152,6 +170,57 @@ export async function imageCommand(argv: string[], storage: string | undefined):
       if (!args.length) throw new UsageError("image rm: needs NAME or ID");
       const { removeImage } = await import("../engine/images/gc.ts");
       for (const a of args) stdout(removeImage(store, a, !!f.force) + "\n");
+      return 0;
+    }
+    case "save": {
+      const format = f.format as string;
+      if (format !== "docker-archive" && format !== "oci-dir") throw new UsageError(`image save: --format: docker-archive or oci-dir, not ${format}`);
+      const out = f.output as string | undefined;
+      if (out === undefined && (format === "oci-dir" || (await import("node:tty")).isatty(1)))
+        throw new UsageError(format === "oci-dir" ? "image save --format oci-dir: needs -o DIR" : "image save: refusing to write an archive to a terminal: give -o FILE or redirect standard output");
+      const { saveImages } = await import("../engine/images/save.ts");
+      saveImages(store, args, out ?? 1, format);
+      return 0;
+    }
+    case "load": {
+      if (args.length) throw new UsageError("image load: takes no arguments (the archive is -i FILE, or standard input)");
+      let input = f.input as string | undefined;
+      let tmp: string | undefined;
+      if (input === undefined) {
+        if ((await import("node:tty")).isatty(0)) throw new UsageError("image load: give -i FILE, or the archive on standard input");
+        // the importer reads an archive by offsets: standard input is copied to a file first
+        tmp = input = store.tmpPath("load");
+        const fs = await import("node:fs");
+        const fd = fs.openSync(tmp, "w", 0o600);
+        try {
+          const buf = new Uint8Array(1 << 20);
+          for (let n; (n = fs.readSync(0, buf)) > 0; ) for (let off = 0; off < n; ) off += fs.writeSync(fd, buf, off, n - off);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      const { importImage } = await import("../engine/images/import.ts");
+      try {
+        const recs = await atomically(() => importImage(store, input!));
+        if (!f.quiet) for (const r of recs) stdout(r.names.length ? r.names.map((n) => `Loaded image: ${n}\n`).join("") : `Loaded image ID: ${r.id}\n`);
+      } finally {
+        if (tmp) (await import("node:fs")).rmSync(tmp, { force: true });
+      }
+      return 0;
+    }
+    case "history": {
+      if (args.length !== 1) throw new UsageError("image history: needs one NAME or ID");
+      const { imageHistory } = await import("../engine/images/image.ts");
+      const steps = imageHistory(store, args[0]!);
+      if (f.format === "json") {
+        stdout(JSON.stringify(steps) + "\n");
+        return 0;
+      }
+      if (f.format !== "table") throw new UsageError(`image history: --format: table or json, not ${f.format}`);
+      const cut = (t: string) => (f["no-trunc"] || t.length <= 45 ? t : t.slice(0, 44) + "…");
+      const rows = [["CREATED", "CREATED BY", "SIZE", "COMMENT"]];
+      for (const h of steps) rows.push([h.created ? h.created.slice(0, 19).replace("T", " ") : "<missing>", cut(h.createdBy), h.emptyLayer ? "0B" : human(h.size), h.comment]);
+      stdout(table(rows));
       return 0;
     }
     case "prune": {

@@ -29,6 +29,9 @@ import {
   type Result,
 } from "./harness.ts";
 
+/** runjs itself, whichever runtime the clients are given: the image front end is runjs's. */
+const RUNJS_BIN = join(import.meta.dir, "../../bin/runjs");
+
 interface Opts {
   env?: Record<string, string>;
   workdir?: string;
@@ -43,6 +46,8 @@ interface Opts {
   tty?: boolean;
   /** --ulimit nofile=N:N */
   nofile?: number;
+  /** Another image than the test image. */
+  image?: string;
 }
 
 /** The bridge network's name per client (podman: a CNI network of ours). */
@@ -69,6 +74,8 @@ interface Client {
   listed(name: string): boolean;
   /** The runtime commit the client read from `RUNTIME --version`, where it shows one. */
   runtimeCommit?(): string;
+  /** Load an image archive into the client's store. */
+  load(archive: string): Result;
 }
 
 /** The cgroup directories of a process and its memory usage as the kernel counts it there. */
@@ -174,7 +181,8 @@ function podman(): Client {
       p("rm", "-af", "-t", "0");
       p("rmi", "-af");
     },
-    runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, ...flagsDockerLike(o), IMAGE, ...cmd],
+    runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, ...flagsDockerLike(o), o.image ?? IMAGE, ...cmd],
+    load: (a) => p("load", "-i", a),
     detach: (name, cmd, publish) =>
       p("run", "-d", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, ...(publish ? ["--network", BRIDGE_NET.podman!, "-p", publish] : []), IMAGE, ...cmd),
     exec: (name, cmd, tty) => [...base(), "exec", ...(tty ? ["-t"] : []), name, ...cmd],
@@ -227,8 +235,9 @@ function containerd(): Client {
       if (o.memory || o.cpus) a.push("--mount", "type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:nodev:noexec");
       if (o.volume) a.push("--mount", `type=bind,src=${o.volume.src},dst=${o.volume.dst},options=rbind:rw`);
       if (o.tty) a.push("-t");
-      return [...a, IMAGE, name, ...cmd];
+      return [...a, o.image ?? IMAGE, name, ...cmd];
     },
+    load: (a) => c("images", "import", a),
     detach: (name, cmd) =>
       c("run", "-d", ...runtimeFlags(), "--cgroup", `${CGROUP_PARENT}/containerd/${name}`, IMAGE, name, ...cmd),
     exec: (name, cmd, tty) => [...base(), "tasks", "exec", ...(tty ? ["-t"] : []), "--exec-id", uniq("e"), name, ...cmd],
@@ -269,7 +278,8 @@ function docker(): Client {
       if (ids.length) d("rm", "-f", ...ids);
       await daemon?.stop();
     },
-    runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, ...flagsDockerLike(o), IMAGE, ...cmd],
+    runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, ...flagsDockerLike(o), o.image ?? IMAGE, ...cmd],
+    load: (a) => d("load", "-i", a),
     detach: (name, cmd, publish) => d("run", "-d", "--name", name, ...(publish ? ["-p", publish] : []), IMAGE, ...cmd),
     exec: (name, cmd, tty) => [...base(), "exec", ...(tty ? ["-t"] : []), name, ...cmd],
     kill: (name, sig) => d("kill", "-s", sig, name),
@@ -367,6 +377,20 @@ for (const c of clients) {
       expect(calls.some((l) => /\bcreate\b/.test(l))).toBe(true);
       expect(calls.some((l) => /\bstart\b/.test(l))).toBe(true);
       expect(calls.some((l) => /\bdelete\b/.test(l))).toBe(true);
+    });
+
+    scenario("an image written by runjs image save loads in the client and runs", () => {
+      const st = join(WORK, `save-store-${c.name}`);
+      const file = join(WORK, `saved-${c.name}.tar`);
+      const name = `localhost/runjs-test/saved-${c.name}:1`;
+      for (const a of [["import", archive], ["tag", IMAGE, name], ["save", "-o", file, name]]) {
+        const r = sh([RUNJS_BIN, "image", ...a, "--storage", st]);
+        expect([a[0], r.code, r.err]).toEqual([a[0], 0, ""]);
+      }
+      const l = c.load(file);
+      expect([l.code, l.code ? l.err : ""]).toEqual([0, ""]); // (podman load reports its progress on stderr)
+      const r = run(c, { image: name }, ["echo", "saved by runjs"]);
+      expect([r.out, r.code]).toEqual(["saved by runjs\n", 0]);
     });
 
     scenario("exit code", () => {

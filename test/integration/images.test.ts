@@ -226,6 +226,102 @@ describe("bad input leaves the store as it was", () => {
   });
 });
 
+describe("save, load, history", () => {
+  const SKOPEO = "/usr/bin/skopeo";
+  // two layers and a history with an empty step, so that history has something to match
+  const top = layerTar(rootfs(join(WORK, "src-top")), join(WORK, "top.tar"));
+  const twoLayer = dockerArchive([base, top], "runjs-test/two:1", join(WORK, "two-docker.tar"), (c) => {
+    c.created = "2026-01-02T03:04:05Z";
+    c.history = [
+      { created: "2026-01-01T00:00:00Z", created_by: "/bin/sh -c #(nop) ADD file:base in /" },
+      { created: "2026-01-01T00:00:01Z", created_by: '/bin/sh -c #(nop)  CMD ["sh"]', empty_layer: true },
+      { created: "2026-01-02T03:04:05Z", created_by: "/bin/sh -c echo a very long command line that goes on and on and on", comment: "top" },
+    ];
+  });
+
+  test("save then load into another store: the same image, id, manifest, names and files", () => {
+    const a = store();
+    expect(runjs(a, ["import", twoLayer]).code).toBe(0);
+    const out = join(WORK, "saved.tar");
+    const s = runjs(a, ["save", "-o", out, "runjs-test/two:1"]);
+    expect([s.code, s.err, s.out]).toEqual([0, "", ""]);
+    const b = store();
+    const l = runjs(b, ["load", "-i", out]);
+    expect([l.err, l.out]).toEqual(["", "Loaded image: docker.io/runjs-test/two:1\n"]);
+    const [ia, ib] = [imageOf(a, "runjs-test/two:1"), imageOf(b, "runjs-test/two:1")];
+    expect([ib.id, ib.manifest, ib.names]).toEqual([ia.id, ia.manifest, ia.names]);
+    for (const layer of ia.layers) expect(walk(join(b, "layers", layer.diffId.slice(7)))).toEqual(walk(join(a, "layers", layer.diffId.slice(7))));
+    // what was loaded from standard input is the same, and leaves no temporary file behind
+    const c = store();
+    const r = Bun.spawnSync([RUNJS, "image", "load", "--storage", c], { stdin: Bun.file(out) });
+    expect(r.stdout.toString()).toBe("Loaded image: docker.io/runjs-test/two:1\n");
+    expect(imageOf(c, "runjs-test/two:1").id).toBe(ia.id);
+    expect(existsSync(join(c, "tmp")) ? readdirSync(join(c, "tmp")) : []).toEqual([]);
+  });
+
+  test("others read it: skopeo as an OCI archive and as a docker-archive", () => {
+    const st = store();
+    runjs(st, ["import", twoLayer]);
+    const out = join(WORK, "saved-skopeo.tar");
+    expect(runjs(st, ["save", "-o", out, "runjs-test/two:1"]).code).toBe(0);
+    const id = imageOf(st, "runjs-test/two:1").id;
+    const oci = Bun.spawnSync([SKOPEO, "inspect", "--config", "--raw", `oci-archive:${out}:docker.io/runjs-test/two:1`]);
+    expect(oci.stderr.toString()).toBe("");
+    expect(sha(oci.stdout.toString())).toBe(id.slice(7)); // the config, byte for byte
+    const dir = join(WORK, "skopeo-from-runjs");
+    const cp = Bun.spawnSync([SKOPEO, "copy", "--quiet", `docker-archive:${out}`, `oci:${dir}:x`]);
+    expect(cp.stderr.toString()).toBe("");
+    // and what skopeo made of it (its config re-encoded for OCI) has the same layers
+    const back = store();
+    expect(runjs(back, ["import", "--name", "x", dir]).err).toBe("");
+    expect(imageOf(back, "x").config.rootfs.diff_ids).toEqual(imageOf(st, "runjs-test/two:1").config.rootfs.diff_ids);
+  });
+
+  test("--format oci-dir: a layout directory that import reads back", () => {
+    const st = store();
+    runjs(st, ["import", twoLayer]);
+    const dir = join(WORK, "saved-dir");
+    expect(runjs(st, ["save", "--format", "oci-dir", "-o", dir, "runjs-test/two:1"]).code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(["blobs", "index.json", "oci-layout"]);
+    const b = store();
+    expect(runjs(b, ["import", dir]).err).toBe("");
+    expect(imageOf(b, "runjs-test/two:1").id).toBe(imageOf(st, "runjs-test/two:1").id);
+  });
+
+  test("history: the config's steps, newest first, each layer's size beside the step that made it", () => {
+    const st = store();
+    runjs(st, ["import", twoLayer]);
+    const h = JSON.parse(runjs(st, ["history", "--format", "json", "runjs-test/two:1"]).out);
+    const img = imageOf(st, "runjs-test/two:1");
+    expect(h.map((x: any) => [x.createdBy.slice(0, 20), x.size, x.emptyLayer])).toEqual([
+      ["/bin/sh -c echo a ve", img.layers[1].size, false],
+      ['/bin/sh -c #(nop)  C', 0, true],
+      ["/bin/sh -c #(nop) AD", img.layers[0].size, false],
+    ]);
+    const t = runjs(st, ["history", "runjs-test/two:1"]).out.split("\n");
+    expect(t[0]).toMatch(/^CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    expect(t[1]).toMatch(/^2026-01-02 03:04:05\s+\/bin\/sh -c echo a very long command line tha…\s+\S+\s+top$/);
+    expect(runjs(st, ["history", "--no-trunc", "runjs-test/two:1"]).out).toContain("goes on and on and on");
+  });
+
+  test("bad input: an unknown image writes nothing; a file that is no archive loads nothing", () => {
+    const st = store();
+    runjs(st, ["import", twoLayer]);
+    const before = storeFiles(st);
+    const out = join(WORK, "never.tar");
+    const s = runjs(st, ["save", "-o", out, "runjs-test/two:1", "nosuch:1"]);
+    expect([s.code, s.err]).toEqual([1, "runjs: image not known: nosuch:1\n"]);
+    expect(existsSync(out)).toBe(false);
+    expect(runjs(st, ["save", "--format", "tar", "-o", out, "runjs-test/two:1"]).err).toBe("runjs: image save: --format: docker-archive or oci-dir, not tar\n");
+    const junk = join(WORK, "junk.bin");
+    writeFileSync(junk, "not an archive at all\n".repeat(100));
+    const l = runjs(st, ["load", "-i", junk]);
+    expect(l.code).toBe(1);
+    expect(l.err).toBe(`runjs: ${junk}: not an image archive: not a tar file\n`);
+    expect(storeFiles(st)).toEqual(before);
+  });
+});
+
 describe("tag, rm, prune", () => {
   test("names move, records go, prune removes what nothing uses", () => {
     const st = store();

@@ -115,3 +115,29 @@ export function tagImage(store: Store, source: string, target: string): void {
     store.saveImages(list);
   });
 }
+
+/** One step of an image's history, newest first (what `image history` shows). */
+export interface HistoryStep {
+  created: string;
+  createdBy: string;
+  /** The stored size of the layer the step made; 0 for a step that made none. */
+  size: number;
+  comment: string;
+  emptyLayer: boolean;
+}
+
+/** history: the config's steps, each non-empty one matched to its layer (bottom first), newest first. */
+export function imageHistory(store: Store, nameOrId: string): HistoryStep[] {
+  const r = findImage(store, nameOrId);
+  const cfg = JSON.parse(new TextDecoder().decode(store.readBlob(r.id)));
+  const steps: any[] = Array.isArray(cfg.history) ? cfg.history : [];
+  let layer = 0;
+  const out = steps.map((h) => {
+    const empty = !!h.empty_layer;
+    const size = empty ? 0 : (r.layers[layer++]?.size ?? 0);
+    return { created: h.created ?? "", createdBy: h.created_by ?? "", size, comment: h.comment ?? "", emptyLayer: empty };
+  });
+  // layers the history does not account for (an image built without one) still show
+  for (; layer < r.layers.length; layer++) out.push({ created: "", createdBy: "", size: r.layers[layer]!.size, comment: "", emptyLayer: false });
+  return out.reverse();
+}

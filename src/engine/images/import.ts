@@ -269,6 +269,14 @@ async function fromRootfsTar(store: Store, path: string, name: string): Promise<
   ];
 }
 
+/** A tar header's checksum: the byte sum with the checksum field read as spaces. */
+function tarChecksumOk(h: Uint8Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
+  const field = new TextDecoder().decode(h.subarray(148, 156)).replace(/[\0 ]+$/, "").trim();
+  return /^[0-7]+$/.test(field) && parseInt(field, 8) === sum;
+}
+
 /** Import FILE or DIR: docker-archive, OCI layout (directory or tar), or a root-filesystem tar (needs name). */
 export async function importImage(store: Store, path: string, name?: string): Promise<ImageRecord[]> {
   if (!existsSync(path)) throw new ImageError(`${path}: no such file or directory`);
@@ -279,12 +287,13 @@ export async function importImage(store: Store, path: string, name?: string): Pr
     if (src.has("manifest.json")) return fromDockerArchive(store, src, path, name);
     throw new ImageError(`${path}: a directory that is neither an OCI image layout (oci-layout) nor an unpacked docker-archive (manifest.json)`);
   }
-  const head = new Uint8Array(4);
+  const head = new Uint8Array(512);
   const fd = openSync(path, "r");
-  readSync(fd, head, 0, 4, 0);
+  const got = readSync(fd, head, 0, 512, 0);
   closeSync(fd);
   if (GZIP.every((x, i) => head[i] === x) || ZSTD.every((x, i) => head[i] === x))
     throw new ImageError(`${path}: compressed; give the uncompressed archive (gunzip / zstd -d first)`);
+  if (got < 512 || !tarChecksumOk(head)) throw new ImageError(`${path}: not an image archive: not a tar file`);
   const src = tarSource(path);
   if (src.has("oci-layout") && src.has("index.json")) return fromOciLayout(store, src, path, name);
   if (src.has("manifest.json")) return fromDockerArchive(store, src, path, name);

@@ -404,6 +404,17 @@ function header(e: Partial<TarWriteEntry>, name: string, size: number, type: str
   return h;
 }
 
+/** A regular file's header (size in base-256 beyond octal's 8 GiB), for writers that stream. */
+export function fileHeader(name: string, size: number, mode = 0o644): Uint8Array {
+  if (name.length > 99) throw new TarError(`${name}: a name too long for a plain tar header`);
+  return header({ mode }, name, size, "0", size >= 8 ** 11);
+}
+
+/** A directory's header. */
+export function dirHeader(name: string): Uint8Array {
+  return header({ mode: 0o755 }, name, 0, "5");
+}
+
 function padded(d: Uint8Array): Uint8Array[] {
   const pad = (BLOCK - (d.length % BLOCK)) % BLOCK;
   return pad ? [d, new Uint8Array(pad)] : [d];
