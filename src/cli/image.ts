@@ -44,6 +44,26 @@ const COMMANDS: Record<string, HelpEntry> = {
     help: "load images from a tar written by image save, docker save or podman save (or an OCI layout)",
     flags: { input: { short: "i", value: true, help: "the archive (default: standard input)" }, quiet: { short: "q", help: "print nothing" } },
   },
+  push: {
+    usage: "push [options] NAME [DESTINATION]",
+    help: "push an image to a registry (OCI distribution API), as NAME or as DESTINATION",
+    flags: {
+      insecure: { help: "plain HTTP, or TLS without verification (a local registry)" },
+      creds: { value: true, help: "USER:PASSWORD for the registry (default: what runjs login or docker login saved)" },
+      quiet: { short: "q", help: "print only the manifest digest" },
+    },
+  },
+  login: {
+    usage: "login [options] SERVER",
+    help: "log in to a registry; the credentials go to Docker's config.json ($DOCKER_CONFIG or ~/.docker)",
+    flags: {
+      username: { short: "u", value: true, help: "user name" },
+      password: { short: "p", value: true, help: "password (visible to other users in ps: prefer --password-stdin)" },
+      "password-stdin": { help: "read the password from standard input" },
+      insecure: { help: "plain HTTP, or TLS without verification (a local registry)" },
+    },
+  },
+  logout: { usage: "logout SERVER", help: "forget a registry's credentials", flags: {} },
   history: {
     usage: "history [options] NAME|ID",
     help: "show the steps an image was made by, newest first",
@@ -76,7 +96,20 @@ function human(n: number): string {
   return `${n < 10 && i ? n.toFixed(1) : Math.round(n)}${u[i]}`;
 }
 
-export async function imageCommand(argv: string[], storage: string | undefined): Promise<number> {
+/** --creds USER:PASSWORD, else what login saved for the registry, else none. */
+async function credentials(creds: unknown, registry: string): Promise<[string?, string?]> {
+  if (typeof creds === "string") {
+    const i = creds.indexOf(":");
+    if (i < 0) throw new UsageError("--creds: USER:PASSWORD");
+    return [creds.slice(0, i), creds.slice(i + 1)];
+  }
+  const { savedCredentials } = await import("../engine/images/auth.ts");
+  const saved = savedCredentials(registry);
+  return saved ? [saved.username, saved.password] : [];
+}
+
+/** prog: how the page names the command ("runjs image", or "runjs" for login and logout). */
+export async function imageCommand(argv: string[], storage: string | undefined, prog = "runjs image"): Promise<number> {
   const [sub, ...rest] = argv;
   if (!sub || sub === "--help" || sub === "-h" || (sub === "help" && !rest.length)) {
     stdout(overview());
@@ -84,10 +117,10 @@ export async function imageCommand(argv: string[], storage: string | undefined):
   }
   const name = sub === "help" ? rest[0]! : sub;
   const cmd = COMMANDS[name];
-  if (!cmd) throw Object.assign(new UsageError(noTopic("runjs image", name)), { exitCode: 3 });
+  if (!cmd) throw Object.assign(new UsageError(noTopic(prog, name)), { exitCode: 3 });
   const { flags: f, rest: args } = parseArgs(sub === "help" ? ["--help"] : rest, { ...cmd.flags, ...COMMON }, false);
   if (f.help) {
-    stdout(commandHelp("runjs image", name, cmd, COMMON));
+    stdout(commandHelp(prog, name, cmd, name === "login" || name === "logout" ? { help: COMMON.help! } : COMMON));
     return 0;
   }
   const { Store } = await import("../engine/images/store.ts");
@@ -106,7 +139,7 @@ export async function imageCommand(argv: string[], storage: string | undefined):
       if (args.length !== 1) throw new UsageError("image pull: needs one REFERENCE");
       const { formatReference, parseReference } = await import("../engine/images/reference.ts");
       const ref = parseReference(args[0]!);
-      const [username, password] = typeof f.creds === "string" ? [f.creds.slice(0, f.creds.indexOf(":")), f.creds.slice(f.creds.indexOf(":") + 1)] : [];
+      const [username, password] = await credentials(f.creds, ref.registry);
       const { pullImage } = await import("../engine/images/registry.ts");
       const { registerImage } = await import("../engine/images/image.ts");
       const name = formatReference(ref);
@@ -206,6 +239,59 @@ export async function imageCommand(argv: string[], storage: string | undefined):
       } finally {
         if (tmp) (await import("node:fs")).rmSync(tmp, { force: true });
       }
+      return 0;
+    }
+    case "push": {
+      if (args.length < 1 || args.length > 2) throw new UsageError("image push: needs NAME, and optionally DESTINATION");
+      const { formatReference, parseReference } = await import("../engine/images/reference.ts");
+      const { findImage } = await import("../engine/images/image.ts");
+      const source = findImage(store, args[0]!);
+      const given = args[1] ?? args[0]!;
+      const dest = parseReference(/^sha256:|^[a-f0-9]{12,64}$/.test(given) && !args[1] ? source.names[0] ?? given : given);
+      const [username, password] = await credentials(f.creds, dest.registry);
+      const { pushImage } = await import("../engine/images/push.ts");
+      const tty = !f.quiet && (await import("node:tty")).isatty(2);
+      const digest = await pushImage(store, args[0]!, dest, {
+        insecure: !!f.insecure,
+        username,
+        password,
+        progress: f.quiet
+          ? undefined
+          : (e) => {
+              const line = `${e.digest.slice(7, 19)}: ${e.phase === "uploading" ? `${human(e.done)}/${human(e.total)}` : e.phase}`;
+              if (tty) process.stderr.write(`\r\x1b[K${line}`);
+              else if (e.phase !== "uploading") process.stderr.write(line + "\n");
+            },
+      });
+      if (tty) process.stderr.write("\r\x1b[K");
+      stdout(f.quiet ? `${digest}\n` : `${formatReference({ ...dest, tag: dest.tag ?? "latest" })} ${digest}\n`);
+      return 0;
+    }
+    case "login": {
+      if (args.length !== 1) throw new UsageError("login: needs one SERVER (a registry host, host:port, or docker.io)");
+      const user = f.username as string | undefined;
+      if (!user) throw new UsageError("login: --username is required (runjs asks for nothing on a terminal)");
+      let password = f.password as string | undefined;
+      if (f["password-stdin"]) {
+        if (password !== undefined) throw new UsageError("login: --password and --password-stdin: give one");
+        password = (await Bun.stdin.text()).replace(/\r?\n$/, "");
+      }
+      if (password === undefined) throw new UsageError("login: give --password-stdin (or --password)");
+      const server = args[0]!.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+      const registry = server === "index.docker.io" ? "docker.io" : server;
+      const { checkLogin } = await import("../engine/images/push.ts");
+      await checkLogin(registry, user, password, !!f.insecure);
+      const { saveCredentials } = await import("../engine/images/auth.ts");
+      saveCredentials(registry, user, password);
+      stdout("Login Succeeded\n");
+      return 0;
+    }
+    case "logout": {
+      if (args.length !== 1) throw new UsageError("logout: needs one SERVER");
+      const server = args[0]!.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+      const { removeCredentials } = await import("../engine/images/auth.ts");
+      if (!removeCredentials(server === "index.docker.io" ? "docker.io" : server)) throw new UsageError(`logout: not logged in to ${server}`);
+      stdout(`Removing login credentials for ${server}\n`);
       return 0;
     }
     case "history": {

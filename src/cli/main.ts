@@ -378,6 +378,26 @@ const COMMANDS: Record<string, Command> = {
       return imageCommand(ctx.args, undefined);
     },
   },
+  login: {
+    usage: "login [options] SERVER  (runjs image login --help)",
+    help: "log in to a registry: credentials kept in Docker's config.json, used by pull and push",
+    flags: {},
+    raw: true,
+    async run(ctx) {
+      const { imageCommand } = await import("./image.ts");
+      return imageCommand(["login", ...ctx.args], undefined, "runjs");
+    },
+  },
+  logout: {
+    usage: "logout SERVER  (runjs image logout --help)",
+    help: "forget a registry's credentials",
+    flags: {},
+    raw: true,
+    async run(ctx) {
+      const { imageCommand } = await import("./image.ts");
+      return imageCommand(["logout", ...ctx.args], undefined, "runjs");
+    },
+  },
   container: {
     usage: "container COMMAND [options] [arguments...]  (runjs container --help lists the commands)",
     help: "run containers from images (the daemonless front end)",

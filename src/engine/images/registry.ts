@@ -58,8 +58,8 @@ const MAX_MANIFEST = 4 << 20;
 const MAX_CONFIG = 32 << 20;
 const MAX_REDIRECTS = 10;
 
-/** One pull's connection to one repository: scheme, credentials, token. */
-class Client {
+/** One pull's or push's connection to one repository: scheme, credentials, token. */
+export class Client {
   private base = "";
   private authorization: string | undefined;
   readonly host: string;
@@ -93,10 +93,12 @@ class Client {
   }
 
   /** One request with a timer that aborts it if the response (headers) takes longer than ms. */
-  private async raw(url: string, headers: Record<string, string>, ms: number, ctl = new AbortController()): Promise<Response> {
-    const t = setTimeout(() => ctl.abort(new ImageError(`registry ${this.host}: no response for ${ms / 1000}s to GET ${url}`)), ms);
+  private async raw(url: string, headers: Record<string, string>, ms: number, ctl = new AbortController(), method = "GET", body?: BodyInit): Promise<Response> {
+    const t = setTimeout(() => ctl.abort(new ImageError(`registry ${this.host}: no response for ${ms / 1000}s to ${method} ${url}`)), ms);
     try {
       return await fetch(url, {
+        method,
+        body,
         headers: { "User-Agent": "runjs", ...headers },
         redirect: "manual",
         // the pull's signal too, so that one layer failing stops the other downloads' bodies
@@ -125,6 +127,32 @@ class Client {
       const body = await readError(resp);
       if (!challenge) throw new ImageError(`registry ${this.host}: unauthorized (401) without a WWW-Authenticate challenge for GET ${path}${body}`);
       await this.authenticate(challenge);
+      retried = true;
+    }
+  }
+
+  /**
+   * Any other request (HEAD, POST, PATCH, PUT: a push) to the registry's own origin, path or
+   * absolute URL (an upload's Location), authenticating on a 401 once. `body` is a function
+   * so that a retried request sends it again. Redirects are not followed.
+   */
+  async send(method: string, pathOrUrl: string, headers: Record<string, string> = {}, body?: () => BodyInit): Promise<Response> {
+    const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.base}${pathOrUrl}`;
+    let retried = false;
+    for (;;) {
+      const h = { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) };
+      let resp: Response;
+      try {
+        resp = await this.raw(url, h, this.idle, new AbortController(), method, body?.());
+      } catch (e) {
+        if (e instanceof ImageError) throw e;
+        throw new ImageError(`cannot reach registry ${this.host} (${method} ${url}): ${(e as Error).message ?? e}`);
+      }
+      if (resp.status !== 401 || retried) return resp;
+      const challenge = resp.headers.get("www-authenticate");
+      const detail = await readError(resp);
+      if (!challenge) throw new ImageError(`registry ${this.host}: unauthorized (401) without a WWW-Authenticate challenge for ${method} ${pathOrUrl}${detail}`);
+      await this.authenticate(challenge, "pull,push");
       retried = true;
     }
   }
@@ -158,7 +186,7 @@ class Client {
     return "Basic " + Buffer.from(`${this.opts.username}:${this.opts.password ?? ""}`).toString("base64");
   }
 
-  private async authenticate(challenge: string): Promise<void> {
+  private async authenticate(challenge: string, actions = "pull"): Promise<void> {
     const c = parseChallenge(challenge);
     if (c.scheme === "basic") {
       const b = this.basic();
@@ -176,7 +204,7 @@ class Client {
       throw new ImageError(`registry ${this.host}: Bearer realm is not a URL: ${JSON.stringify(realm)}`);
     }
     if (c.params.service) tokenUrl.searchParams.set("service", c.params.service);
-    for (const s of (c.params.scope ?? `repository:${this.ref.repository}:pull`).split(" ")) if (s) tokenUrl.searchParams.append("scope", s);
+    for (const s of (c.params.scope ?? `repository:${this.ref.repository}:${actions}`).split(" ")) if (s) tokenUrl.searchParams.append("scope", s);
     const headers: Record<string, string> = {};
     const b = this.basic();
     if (b) headers.Authorization = b;
