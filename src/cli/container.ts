@@ -21,8 +21,9 @@ const RUN: FlagSpec = {
   user: { short: "u", value: true, help: "user (and group) to run as: USER[:GROUP], names or numbers" },
   volume: { short: "v", multi: true, help: "bind mount or named volume: SRC|NAME:DST[:ro]" },
   tmpfs: { multi: true, help: "mount a tmpfs: DST[:OPTIONS]" },
-  publish: { short: "p", multi: true, help: "publish a port: [IP:]HOST:CTR[/udp] (with --network bridge or a named network)" },
-  network: { value: true, def: "none", help: "none, host, bridge (the runjs0 bridge, through CNI), or the name of a CNI network list" },
+  publish: { short: "p", multi: true, help: "publish a port: [IP:]HOST:CTR[/udp] (on bridge or a named network)" },
+  "publish-all": { short: "P", help: "publish every port the image exposes on a free host port" },
+  network: { value: true, help: "bridge (the runjs0 bridge through CNI; the default as root), none (the default rootless), host, or the name of a CNI network list" },
   hostname: { value: true, help: "the container's hostname" },
   memory: { short: "m", value: true, help: "memory limit (bytes, or with a unit: 512m, 1g)" },
   cpus: { value: true, help: "CPU limit, in CPUs (0.5, 2)" },
@@ -115,7 +116,8 @@ const COMMANDS: Record<string, Command> = {
           user: f.user as string | undefined,
           volumes: list(f, "volume").map(parseVolume),
           tmpfs: list(f, "tmpfs"),
-          network: f.network as string,
+          network: (f.network as string | undefined) ?? ((process.geteuid?.() ?? 0) === 0 ? "bridge" : "none"),
+          publishAll: !!f["publish-all"],
           publish: list(f, "publish"),
           hostname: f.hostname as string | undefined,
           memory: f.memory as string | undefined,
@@ -162,6 +164,17 @@ const COMMANDS: Record<string, Command> = {
       if (args.length !== 1) throw new UsageError("container inspect: needs one NAME or ID");
       const { containerInspect } = await view();
       stdout(JSON.stringify(containerInspect(await store(f), args[0]!), null, 2) + "\n");
+      return 0;
+    },
+  },
+  port: {
+    usage: "port NAME|ID",
+    help: "list a container's published ports",
+    flags: {},
+    async run(f, args) {
+      if (args.length !== 1) throw new UsageError("container port: needs one NAME or ID");
+      const { containerPorts } = await view();
+      for (const l of containerPorts(await store(f), args[0]!)) stdout(l + "\n");
       return 0;
     },
   },

@@ -86,7 +86,7 @@ describe("container run", () => {
     mkdirSync(vol, { recursive: true });
     writeFileSync(join(vol, "in"), "host\n");
     const r = run([
-      "--rm", "-u", "0", "-v", `${vol}:/data`, "-v", `${vol}:/ro:ro`, "--hostname", "box", "--memory", "64m", "--pids-limit", "50", IMAGE,
+      "--rm", "--network", "none", "-u", "0", "-v", `${vol}:/data`, "-v", `${vol}:/ro:ro`, "--hostname", "box", "--memory", "64m", "--pids-limit", "50", IMAGE,
       "sh", "-c",
       "cat /data/in; echo c > /data/out; touch /ro/x 2>/dev/null || echo ro-refused; hostname; grep box /etc/hosts | cut -f2; " +
         "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; " +
@@ -323,6 +323,35 @@ describe("bridge networking", () => {
     nothingLeft();
   });
 
+  test("without --network a container is on the bridge, as with Docker; -P publishes what the image exposes", async () => {
+    const webImage = dockerArchive([layerTar(src, join(WORK, "layer-web.tar"))], "runjs-test/web:1", join(WORK, "web.tar"), (cfg) => {
+      cfg.config = { Env: ["PATH=/bin"], Cmd: ["/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"], ExposedPorts: { "80/tcp": {} } };
+    });
+    expect(Bun.spawnSync([RUNJS, "image", "import", webImage, "--storage", STORE]).exitCode).toBe(0);
+    const www = join(WORK, "www-p");
+    mkdirSync(www, { recursive: true });
+    writeFileSync(join(www, "index.html"), "published with -P\n");
+    const d = run(["-d", "--name", "webp", "-P", "-v", `${www}:/www:ro`, "-u", "0", "runjs-test/web:1"]);
+    expect(d.err).toBe("");
+    const ports = runjs(["port", "webp"]).out.trim();
+    expect(ports).toMatch(/^80\/tcp -> 0\.0\.0\.0:\d+$/);
+    const port = Number(ports.split(":").at(-1));
+    let body = "";
+    for (let i = 0; i < 50 && !body; i++) {
+      try {
+        body = await (await fetch(`http://127.0.0.1:${port}/index.html`)).text();
+      } catch {
+        await Bun.sleep(50);
+      }
+    }
+    expect(body).toBe("published with -P\n");
+    expect(runjs(["exec", "webp", "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet 10\\.89\\.0\\.'"]).out).toBe("inet 10.89.0.\n");
+    expect(runjs(["rm", "-f", "webp"]).code).toBe(0);
+    for (let i = 0; i < 200 && existsSync(RT) && readdirSync(RT).length; i++) await Bun.sleep(10);
+    expect(Bun.spawnSync(["ip", "-o", "link"]).stdout.toString().match(/veth/g)).toBeNull();
+    nothingLeft();
+  });
+
   test("a named network: a CNI network list of the operator's, with a bridge and subnet of its own", () => {
     mkdirSync(join(STORE, "networks"), { recursive: true });
     writeFileSync(
@@ -365,7 +394,7 @@ describe("bad input: a clear error and nothing left", () => {
     [["--rm", "--memory", "lots", IMAGE, "true"], "invalid value for --memory: lots"],
     [["--rm", "-u", "nobody-here", IMAGE, "true"], "no user \"nobody-here\" in the image's /etc/passwd"],
     [["--rm", "--network", "mynet", IMAGE, "true"], "--network \"mynet\": no such network"],
-    [["--rm", "-p", "8080:80", IMAGE, "true"], "--publish needs --network bridge"],
+    [["--rm", "--network", "none", "-p", "8080:80", IMAGE, "true"], "--publish needs --network bridge"],
     [["--rm", "--network", "bridge", "-p", "80:99999", IMAGE, "true"], "container port 99999 is not in 1-65535"],
   ])("%j", (args, msg) => {
     const r = run(args as string[]);

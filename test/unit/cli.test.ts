@@ -64,7 +64,7 @@ describe("help pages", () => {
   });
 
   test("the front end's pages: every container and image command, with its options", () => {
-    for (const [group, expected] of [["container", ["run", "ls", "logs", "exec", "stop", "kill", "start", "restart", "rm", "prune", "top", "stats", "inspect"]], ["image", ["import", "pull", "ls", "inspect", "rm", "tag", "prune", "save", "load", "history", "push", "login", "logout"]]] as const) {
+    for (const [group, expected] of [["container", ["run", "ls", "logs", "exec", "stop", "kill", "start", "restart", "rm", "prune", "top", "stats", "inspect", "port"]], ["image", ["import", "pull", "ls", "inspect", "rm", "tag", "prune", "save", "load", "history", "push", "login", "logout"]]] as const) {
       const page = sh(group, "--help");
       expect(page.code).toBe(0);
       expect(verbs(page.out).sort()).toEqual([...expected].sort());

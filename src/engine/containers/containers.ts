@@ -11,9 +11,10 @@ import { ps } from "../../container/ps.ts";
 import { SIGKILL, SIGTERM } from "../../sys/constants.ts";
 import type { Store } from "../images/store.ts";
 import { detach } from "./detached.ts";
+import { containerExists } from "../../container/state.ts";
 import { checkPortFree } from "./network.ts";
 import { mountOverlay } from "./overlay.ts";
-import { dirOf, findContainer, listContainers, load, removeFiles, type ContainerRecord } from "./records.ts";
+import { dirOf, findContainer, listContainers, load, monitorAlive, removeFiles, type ContainerRecord } from "./records.ts";
 import { live } from "./view.ts";
 import type { RunEnv } from "./run.ts";
 
@@ -58,7 +59,7 @@ export async function containerSignal(store: Store, key: string, runtimeRoot: st
 /** rm: the container and its files (a running one only with force, killed first). Its name. */
 export async function containerRemove(store: Store, key: string, runtimeRoot: string, force: boolean): Promise<string> {
   const c = findContainer(store, key);
-  const isRunning = live(runtimeRoot, c).status === "running"; // its monitor may be gone
+  const isRunning = live(store, runtimeRoot, c).status === "running"; // its monitor may be gone
   if (isRunning && !force) throw new UsageError(`container ${c.name} is running: stop it first, or use --force`);
   if (force && isRunning) {
     // kill it, and let its monitor's cleanup (network, runtime state) finish first: two
@@ -83,8 +84,14 @@ export async function containerRemove(store: Store, key: string, runtimeRoot: st
 
 /** start: an exited container again, detached, on the root filesystem it left. Its name. */
 export async function containerStart(store: Store, key: string, env: RunEnv): Promise<string> {
-  const c = findContainer(store, key);
-  if (c.status === "running") throw new UsageError(`container ${c.name} is already running`);
+  let c = findContainer(store, key);
+  // its init gone but its monitor still tearing down (the network): wait for the exit to be
+  // recorded, or a new attachment would race the old one's CNI DEL
+  for (let i = 0; i < 500 && c.status === "running" && !containerExists(env.runtimeRoot, c.id) && monitorAlive(store, c.id); i++) {
+    await Bun.sleep(10);
+    c = findContainer(store, key);
+  }
+  if (live(store, env.runtimeRoot, c).status === "running") throw new UsageError(`container ${c.name} is already running`);
   const image = store.images().find((r) => r.id === c.imageId);
   if (!image) throw new UsageError(`container ${c.name}: its image ${c.imageId} is gone`);
   const dir = dirOf(store, c.id);

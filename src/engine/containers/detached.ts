@@ -15,23 +15,13 @@
 // store's container directory holding container.json (with the network) and monitor.json
 // (rm, runtimeRoot); start-detached writes one JSON line to fd 3, {"status":"running"} or
 // {"error":"..."}, and this process waits for that line (5 s at most).
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../../errors.ts";
 import { helperPath } from "../../helper/session.ts";
 import { close, POLLIN, poll1, read, socketpair } from "../../sys/libc.ts";
 import type { Store } from "../images/store.ts";
-import { dirOf, load, removeFiles, save, type ContainerRecord } from "./records.ts";
-
-/** What the monitor's verbs read from monitor.json (the network stays in container.json). */
-export interface MonitorConfig {
-  rm: boolean;
-  runtimeRoot: string;
-}
-
-export function monitorConfig(store: Store, id: string): MonitorConfig {
-  return JSON.parse(readFileSync(join(dirOf(store, id), "monitor.json"), "utf8"));
-}
+import { dirOf, load, removeFiles, save, type ContainerRecord, type MonitorConfig } from "./records.ts";
 
 /** Start rec under a monitor of its own; its id once it runs, or the reason it did not. */
 export async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: { runtimeRoot: string }): Promise<string> {
@@ -53,6 +43,7 @@ export async function detach(store: Store, rec: ContainerRecord, rm: boolean, en
     close(theirs);
   }
   p.unref();
+  writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot, pid: p.pid } satisfies MonitorConfig));
   let said: { status?: string; error?: string } | undefined;
   try {
     said = readStatus(mine, 5000);

@@ -6,10 +6,9 @@ import { isStateError } from "../../errors.ts";
 import { deleteContainer } from "../../container/lifecycle.ts";
 import { close, writeAll } from "../../sys/libc.ts";
 import type { Store } from "../images/store.ts";
-import { monitorConfig } from "./detached.ts";
 import { networkDel } from "./network.ts";
 import { unmount } from "./overlay.ts";
-import { dirOf, load, removeFiles, save, type Net } from "./records.ts";
+import { dirOf, load, monitorConfig, removeFiles, save, type Net } from "./records.ts";
 import { startContainer } from "./start.ts";
 
 /** start-detached's one line to run -d: running, or why not. */

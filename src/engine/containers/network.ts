@@ -160,6 +160,14 @@ export function networkDel(dir: string): void {
 }
 
 /** A host port someone listens on already: refuse before anything is made. */
+/** A TCP port nobody listens on now, the kernel's choice (-P). */
+export function freeHostPort(): number {
+  const s = Bun.listen({ hostname: "0.0.0.0", port: 0, socket: { data() {} } });
+  const p = s.port;
+  s.stop(true);
+  return p;
+}
+
 export function checkPortFree(m: PortMapping): void {
   try {
     if (m.protocol === "tcp") Bun.listen({ hostname: m.hostIP || "0.0.0.0", port: m.hostPort, socket: { data() {} } }).stop(true);

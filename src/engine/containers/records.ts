@@ -16,6 +16,7 @@ import { UsageError } from "../../errors.ts";
 import { digestHex, type Store } from "../images/store.ts";
 import { networkDel, type PortMapping } from "./network.ts";
 import { unmount } from "./overlay.ts";
+import { readTextIfExists } from "../../sys/fs.ts";
 import { removeVolumes } from "./volumes.ts";
 
 export interface ContainerRecord {
@@ -97,4 +98,29 @@ export function removeFiles(store: Store, id: string, imageId?: string): void {
   unmount(join(dir, "rootfs"));
   rmSync(dir, { recursive: true, force: true });
   if (imageId) rmSync(join(store.root, "inuse", digestHex(imageId), id), { force: true });
+}
+
+/** What the monitor's verbs read from monitor.json (the network stays in container.json). */
+export interface MonitorConfig {
+  rm: boolean;
+  runtimeRoot: string;
+  /** The monitor's pid, once it runs: it is done when it is gone (monitorAlive). */
+  pid?: number;
+}
+
+export function monitorConfig(store: Store, id: string): MonitorConfig {
+  return JSON.parse(readFileSync(join(dirOf(store, id), "monitor.json"), "utf8"));
+}
+
+/**
+ * The container's monitor still runs (its command line names the container): between the
+ * init's exit and the recorded status it tears the container down, network first.
+ */
+export function monitorAlive(store: Store, id: string): boolean {
+  try {
+    const { pid } = monitorConfig(store, id);
+    return !!pid && (readTextIfExists(`/proc/${pid}/cmdline`) ?? "").includes(id);
+  } catch {
+    return false;
+  }
 }

@@ -12,7 +12,7 @@ import * as seccompLib from "../../sys/libseccomp.ts";
 import { findImage } from "../images/image.ts";
 import { digestHex, ImageError, Store } from "../images/store.ts";
 import { detach } from "./detached.ts";
-import { checkPortFree, findNetwork, networkDel, parsePublish } from "./network.ts";
+import { checkPortFree, findNetwork, freeHostPort, networkDel, parsePublish } from "./network.ts";
 import { mountOverlay, unmount } from "./overlay.ts";
 import { dirOf, listContainers, NAME_RE, removeFiles, save, type ContainerRecord, type Net } from "./records.ts";
 import { containerSpec, type RunFlags } from "./spec.ts";
@@ -45,15 +45,24 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
   }
   if (f.name !== undefined && !NAME_RE.test(f.name)) throw new UsageError(`--name ${JSON.stringify(f.name)}: use letters, digits, _ . - (not first)`);
   checkVolumes(f.volumes);
+  const cfg = JSON.parse(new TextDecoder().decode(store.readBlob(image.id)));
   const ports = (f.publish ?? []).map(parsePublish);
+  // -P: what the image exposes and no -p publishes, each on a port the kernel picks now
+  if (f.publishAll)
+    for (const e of Object.keys(cfg.config?.ExposedPorts ?? {})) {
+      const [port, proto = "tcp"] = e.split("/") as [string, string?];
+      const protocol = proto === "udp" ? "udp" : "tcp";
+      if (!ports.some((p) => p.containerPort === Number(port) && p.protocol === protocol))
+        ports.push({ hostIP: "", hostPort: freeHostPort(), containerPort: Number(port), protocol });
+    }
   const named = NETWORKS.includes(f.network) ? undefined : findNetwork(store.root, f.network);
   if (!named && !NETWORKS.includes(f.network))
     throw new UsageError(`--network ${JSON.stringify(f.network)}: no such network (none, host, bridge, or a CNI network list named so in ${join(store.root, "networks")} or /etc/cni/net.d)`);
-  if (ports.length && f.network !== "bridge" && !named) throw new UsageError(`--publish needs --network bridge (this container's network is ${f.network})`);
+  if (ports.length && f.network !== "bridge" && !named)
+    throw new UsageError(`--publish${f.publishAll ? "/--publish-all" : ""} needs --network bridge (this container's network is ${f.network})`);
   for (const p of ports) checkPortFree(p);
   const id = new Bun.CryptoHasher("sha256").update(crypto.getRandomValues(new Uint8Array(32))).digest("hex");
   const name = f.name ?? `c-${id.slice(0, 12)}`;
-  const cfg = JSON.parse(new TextDecoder().decode(store.readBlob(image.id)));
   const hostname = f.hostname ?? id.slice(0, 12);
   const anonymous = anonymousVolumes(cfg.config?.Volumes, f.volumes, id);
   f = { ...f, volumes: [...f.volumes, ...anonymous] };

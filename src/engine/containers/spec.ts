@@ -44,6 +44,8 @@ export interface RunFlags {
   tmpfs: string[];
   network: string;
   publish?: string[];
+  /** -P: every ExposedPorts entry of the image on a free host port. */
+  publishAll?: boolean;
   hostname?: string;
   memory?: string;
   cpus?: string;

@@ -5,19 +5,26 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { containerExists } from "../../container/state.ts";
 import type { Store } from "../images/store.ts";
-import { dirOf, findContainer, listContainers, load, type ContainerRecord } from "./records.ts";
+import { dirOf, findContainer, listContainers, load, monitorAlive, type ContainerRecord } from "./records.ts";
 
 /** "running" as the monitor last wrote it, unless the runtime no longer has the container. */
-export function live(runtimeRoot: string, c: ContainerRecord): ContainerRecord {
-  // its monitor killed, the machine rebooted: it has stopped whatever the record says
-  return c.status === "running" && !containerExists(runtimeRoot, c.id) ? { ...c, status: "exited" } : c;
+export function live(store: Store, runtimeRoot: string, c: ContainerRecord): ContainerRecord {
+  // its monitor still finishing the teardown: running until it records how it ended; its
+  // monitor killed, the machine rebooted: it has stopped whatever the record says
+  return c.status === "running" && !containerExists(runtimeRoot, c.id) && !monitorAlive(store, c.id) ? { ...c, status: "exited" } : c;
 }
 
 /** ls: the running containers, or (all) every one, newest first. */
 export function containerList(store: Store, runtimeRoot: string, all: boolean): ContainerRecord[] {
   return listContainers(store)
-    .map((c) => live(runtimeRoot, c))
+    .map((c) => live(store, runtimeRoot, c))
     .filter((c) => all || c.status === "running");
+}
+
+/** port: the published ports, as Docker prints them ("80/tcp -> 0.0.0.0:32768"). */
+export function containerPorts(store: Store, key: string): string[] {
+  const c = findContainer(store, key);
+  return (c.net?.ports ?? []).map((p) => `${p.containerPort}/${p.protocol} -> ${p.hostIP || "0.0.0.0"}:${p.hostPort}`);
 }
 
 /** inspect: the record and the bundle's OCI configuration. */
