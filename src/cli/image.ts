@@ -6,6 +6,12 @@ import { UsageError } from "../errors.ts";
 import { table } from "./table.ts";
 import { stdout } from "../sys/fs.ts";
 
+/** What pull and push (and login's --insecure) take to reach a registry. */
+const REGISTRY_FLAGS: FlagSpec = {
+  insecure: { help: "plain HTTP, or TLS without verification (a local registry)" },
+  creds: { value: true, help: "USER:PASSWORD for the registry (default: what runjs login or docker login saved)" },
+};
+
 /** The commands, their flags and help lines: the parser and `--help` read the same table. */
 const COMMANDS: Record<string, HelpEntry> = {
   import: {
@@ -16,11 +22,7 @@ const COMMANDS: Record<string, HelpEntry> = {
   pull: {
     usage: "pull [options] REFERENCE",
     help: "pull an image from a registry (OCI distribution API)",
-    flags: {
-      insecure: { help: "plain HTTP, or TLS without verification (a local registry)" },
-      creds: { value: true, help: "USER:PASSWORD for the registry" },
-      quiet: { short: "q", help: "print only the image id" },
-    },
+    flags: { ...REGISTRY_FLAGS, quiet: { short: "q", help: "print only the image id" } },
   },
   ls: {
     usage: "ls [options]",
@@ -47,11 +49,7 @@ const COMMANDS: Record<string, HelpEntry> = {
   push: {
     usage: "push [options] NAME [DESTINATION]",
     help: "push an image to a registry (OCI distribution API), as NAME or as DESTINATION",
-    flags: {
-      insecure: { help: "plain HTTP, or TLS without verification (a local registry)" },
-      creds: { value: true, help: "USER:PASSWORD for the registry (default: what runjs login or docker login saved)" },
-      quiet: { short: "q", help: "print only the manifest digest" },
-    },
+    flags: { ...REGISTRY_FLAGS, quiet: { short: "q", help: "print only the manifest digest" } },
   },
   login: {
     usage: "login [options] SERVER",
@@ -60,7 +58,7 @@ const COMMANDS: Record<string, HelpEntry> = {
       username: { short: "u", value: true, help: "user name" },
       password: { short: "p", value: true, help: "password (visible to other users in ps: prefer --password-stdin)" },
       "password-stdin": { help: "read the password from standard input" },
-      insecure: { help: "plain HTTP, or TLS without verification (a local registry)" },
+      insecure: REGISTRY_FLAGS.insecure!,
     },
   },
   logout: { usage: "logout SERVER", help: "forget a registry's credentials", flags: {} },

@@ -43,6 +43,18 @@ if (imp.exitCode !== 0) throw new Error(imp.stderr.toString());
 const IMAGE = "runjs-test/app:1";
 
 /** Nothing of any container left: directories, overlay mounts, runtime state, cgroups. */
+/** GET url once a server answers there (a container's server starts a moment after run -d). */
+async function getWhenUp(url: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      return await (await fetch(url)).text();
+    } catch {
+      await Bun.sleep(50);
+    }
+  }
+  return "";
+}
+
 function nothingLeft(): void {
   expect(existsSync(join(STORE, "containers")) ? readdirSync(join(STORE, "containers")) : []).toEqual([]);
   expect(readFileSync("/proc/self/mountinfo", "utf8").includes(join(STORE, "containers"))).toBe(false);
@@ -287,14 +299,7 @@ describe("bridge networking", () => {
     const d = run(["-d", "--name", "web", "--network", "bridge", "-p", `127.0.0.1:${port}:80`, "-v", `${www}:/www:ro`, "-u", "0", IMAGE, "/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"]);
     expect(d.err).toBe("");
     const id = d.out.trim();
-    let body = "";
-    for (let i = 0; i < 50 && !body; i++) {
-      try {
-        body = await (await fetch(`http://127.0.0.1:${port}/index.html`)).text();
-      } catch {
-        await Bun.sleep(50);
-      }
-    }
+    const body = await getWhenUp(`http://127.0.0.1:${port}/index.html`);
     expect(body).toBe("served from a container\n");
     // its own address on the bridge, and a route out through it
     const e = runjs(["exec", "web", "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'; ip route | grep default"]);
@@ -336,14 +341,7 @@ describe("bridge networking", () => {
     const ports = runjs(["port", "webp"]).out.trim();
     expect(ports).toMatch(/^80\/tcp -> 0\.0\.0\.0:\d+$/);
     const port = Number(ports.split(":").at(-1));
-    let body = "";
-    for (let i = 0; i < 50 && !body; i++) {
-      try {
-        body = await (await fetch(`http://127.0.0.1:${port}/index.html`)).text();
-      } catch {
-        await Bun.sleep(50);
-      }
-    }
+    const body = await getWhenUp(`http://127.0.0.1:${port}/index.html`);
     expect(body).toBe("published with -P\n");
     expect(runjs(["exec", "webp", "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet 10\\.89\\.0\\.'"]).out).toBe("inet 10.89.0.\n");
     expect(runjs(["rm", "-f", "webp"]).code).toBe(0);
