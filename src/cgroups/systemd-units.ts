@@ -208,7 +208,7 @@ export function annotationProperties(annotations: Record<string, string> | undef
 /** Every property of the container's transient unit, for StartTransientUnit. */
 export function unitProperties(o: {
   id: string;
-  unit: SystemdUnit;
+  unit: Pick<SystemdUnit, "slice" | "unit">;
   pid: number;
   version: 1 | 2;
   resources?: LinuxResources;

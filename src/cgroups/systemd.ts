@@ -20,7 +20,7 @@ import { exists, readTextIfExists } from "../sys/fs.ts";
 import { Bus, DbusError, SYSTEMD } from "../sys/sdbus.ts";
 import type { CgroupDriver } from "./driver.ts";
 import { freezerDir, isFrozen, setFrozen, thawNoWait } from "./freezer.ts";
-import { type CgroupDir, hostHierarchies, modeOf } from "./hierarchy.ts";
+import { type CgroupDir, containerDirs, hostHierarchies, modeOf } from "./hierarchy.ts";
 import { cgroupPids, checkVacant, createCgroups, execCgroupDirs, joinCgroups, joinExecCgroups, parseSubCgroups, removeCgroups } from "./manager.ts";
 import { applyResources } from "./resources.ts";
 import { deviceProperties, parseProcDevices, resourceProperties, systemdUnit, unitProperties } from "./systemd-units.ts";
@@ -101,12 +101,12 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
       const described = dirs.map((d) => ({ d, h: hostHierarchies().find((h) => d.startsWith(h.mountpoint + "/")) }));
       const unit = unitOf(dirs[0] ?? "");
       if (!unit) return;
-      const v: 1 | 2 = described.some((x) => x.h?.version === 1) ? 1 : 2;
+      const cgdirs = containerDirs(dirs);
       const props = unitProperties({
         id: o.id ?? unit,
-        unit: { slice: sliceOf(dirs[0]!), unit, path: "" },
+        unit: { slice: sliceOf(dirs[0]!), unit },
         pid,
-        version: v,
+        version: version(cgdirs),
         resources: r,
         annotations: o.annotations,
         deviceNames: r?.devices?.length ? deviceNames() : undefined,
@@ -125,7 +125,7 @@ export function systemdDriver(o: { id?: string; annotations?: Record<string, str
       // make, as cgroupfs makes them (a v1 cpuset copies its parent's cpus and mems)
       createCgroups(described.flatMap(({ d, h }) => (h && !exists(d) ? [{ h, dir: d }] : [])));
       joinCgroups(dirs, pid);
-      if (r && warn) applyResources(r, described.map(({ d, h }) => ({ version: h?.version ?? 2, controllers: h?.controllers ?? [], dir: d })), warn);
+      if (r && warn) applyResources(r, cgdirs, warn);
     },
     execTargets: (dirs, sub) => execCgroupDirs(dirs, parseSubCgroups(sub)),
     joinExec(dirs, targets, pid, initPid) {

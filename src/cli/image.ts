@@ -94,6 +94,27 @@ function human(n: number): string {
   return `${n < 10 && i ? n.toFixed(1) : Math.round(n)}${u[i]}`;
 }
 
+/**
+ * Pull's and push's progress on stderr: one line rewritten on a terminal, otherwise a line
+ * per blob and phase (the moving phase, `inFlight`, only on a terminal). None when quiet.
+ */
+async function blobProgress(quiet: boolean, inFlight: string) {
+  if (quiet) return undefined;
+  const tty = (await import("node:tty")).isatty(2);
+  const seen = new Map<string, string>();
+  return {
+    show(e: { digest: string; done: number; total: number; phase: string }) {
+      const line = `${e.digest.slice(7, 19)}: ${e.phase === inFlight ? `${human(e.done)}/${human(e.total)}` : e.phase}`;
+      if (tty) process.stderr.write(`\r\x1b[K${line}`);
+      else if (e.phase !== inFlight && seen.get(e.digest) !== e.phase) process.stderr.write(line + "\n");
+      seen.set(e.digest, e.phase);
+    },
+    end() {
+      if (tty) process.stderr.write("\r\x1b[K");
+    },
+  };
+}
+
 /** --creds USER:PASSWORD, else what login saved for the registry, else none. */
 async function credentials(creds: unknown, registry: string): Promise<[string?, string?]> {
   if (typeof creds === "string") {
@@ -141,23 +162,10 @@ export async function imageCommand(argv: string[], storage: string | undefined, 
       const { pullImage } = await import("../engine/images/registry.ts");
       const { registerImage } = await import("../engine/images/image.ts");
       const name = formatReference(ref);
-      const tty = !f.quiet && process.stderr.isTTY;
-      const seen = new Map<string, string>();
+      const progress = await blobProgress(!!f.quiet, "downloading");
       const rec = await atomically(async () => {
-        const pulled = await pullImage(ref, store, {
-          insecure: !!f.insecure,
-          username,
-          password,
-          progress: f.quiet
-            ? undefined
-            : (e) => {
-                const line = `${e.digest.slice(7, 19)}: ${e.phase === "downloading" ? `${human(e.done)}/${human(e.total)}` : e.phase}`;
-                if (tty) process.stderr.write(`\r\x1b[K${line}`);
-                else if (e.phase !== "downloading" && seen.get(e.digest) !== e.phase) process.stderr.write(line + "\n");
-                seen.set(e.digest, e.phase);
-              },
-        });
-        if (tty) process.stderr.write("\r\x1b[K");
+        const pulled = await pullImage(ref, store, { insecure: !!f.insecure, username, password, progress: progress?.show });
+        progress?.end();
         return registerImage(store, pulled, [name]);
       });
       stdout(f.quiet ? `${rec.id}\n` : `${name} ${rec.id}\n`);
@@ -248,20 +256,9 @@ export async function imageCommand(argv: string[], storage: string | undefined, 
       const dest = parseReference(/^sha256:|^[a-f0-9]{12,64}$/.test(given) && !args[1] ? source.names[0] ?? given : given);
       const [username, password] = await credentials(f.creds, dest.registry);
       const { pushImage } = await import("../engine/images/push.ts");
-      const tty = !f.quiet && (await import("node:tty")).isatty(2);
-      const digest = await pushImage(store, args[0]!, dest, {
-        insecure: !!f.insecure,
-        username,
-        password,
-        progress: f.quiet
-          ? undefined
-          : (e) => {
-              const line = `${e.digest.slice(7, 19)}: ${e.phase === "uploading" ? `${human(e.done)}/${human(e.total)}` : e.phase}`;
-              if (tty) process.stderr.write(`\r\x1b[K${line}`);
-              else if (e.phase !== "uploading") process.stderr.write(line + "\n");
-            },
-      });
-      if (tty) process.stderr.write("\r\x1b[K");
+      const progress = await blobProgress(!!f.quiet, "uploading");
+      const digest = await pushImage(store, args[0]!, dest, { insecure: !!f.insecure, username, password, progress: progress?.show });
+      progress?.end();
       stdout(f.quiet ? `${digest}\n` : `${formatReference({ ...dest, tag: dest.tag ?? "latest" })} ${digest}\n`);
       return 0;
     }

@@ -22,7 +22,7 @@ import { compileDevices, DEV_SYMLINKS } from "./devices.ts";
 import type { ExecFacts, HostFacts, Plan, PlanRlimit, ProcessFacts } from "./types.ts";
 import { compileSeccomp, type CompiledSeccomp } from "./seccomp.ts";
 import { planIdMaps } from "./userns.ts";
-import { compileLsm, NO_LSM, type LsmFacts } from "./lsm.ts";
+import { compileLsm, NO_LSM } from "./lsm.ts";
 import { compileAffinity, compileIoPriority, compileMemoryPolicy, compilePersonality, compileScheduler } from "./process.ts";
 
 export const RLIMITS: Record<string, number> = {

@@ -350,6 +350,19 @@ describe("bridge networking", () => {
     nothingLeft();
   });
 
+  test("a network whose CNI plugin is not installed: refused before anything is made", () => {
+    mkdirSync(join(STORE, "networks"), { recursive: true });
+    const list = join(STORE, "networks", "noplugin.conflist");
+    writeFileSync(list, JSON.stringify({ cniVersion: "1.0.0", name: "noplugin", plugins: [{ type: "runjs-test-nosuch" }] }));
+    try {
+      const r = run(["--rm", "--network", "noplugin", IMAGE, "true"]);
+      expect([r.code, r.err]).toEqual([1, "runjs: --network noplugin: the CNI plugin runjs-test-nosuch is not installed (Debian: containernetworking-plugins)\n"]);
+      nothingLeft();
+    } finally {
+      rmSync(list, { force: true });
+    }
+  });
+
   test("a named network: a CNI network list of the operator's, with a bridge and subnet of its own", () => {
     mkdirSync(join(STORE, "networks"), { recursive: true });
     writeFileSync(

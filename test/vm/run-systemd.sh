@@ -7,14 +7,7 @@
 # root:
 #   bash test/vm/run-systemd.sh          (once before: ../shared/vm/vm-run.sh --setup-systemd -P apparmor)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/../.." && pwd)
-vm=${VM_RUN:-$here/../shared/vm/vm-run.sh}
-[ -x "$here/bin/runjs" ] || bash "$here/scripts/build.sh"
-work=$(mktemp -d /tmp/runjs-vmsd-XXXXXX)
-chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT
-cp "$here/bin/runjs" "$here/bin/runjs-init" "$here/test/vm/systemd.sh" "$work/"
-bash "$here/test/vm/make-image.sh" "$work/busybox.tar"
+source "$(dirname "$0")/workdir.sh" vmsd systemd.sh
 for b in limits nested broken slowhook rootless apparmor plain; do bash "$here/scripts/demo-bundle.sh" "$work/$b" sleep 300 >/dev/null; done
 # @RT@ becomes the runtime's name in the VM, so runjs's and runc's units do not meet
 "$here/node_modules/.bin/bun" -e '

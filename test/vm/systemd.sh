@@ -190,11 +190,11 @@ AA
     # the front end's default profile, loaded on first use, as Docker loads docker-default
     F="$D/runjs container"; IMG=localhost/runjs-test/busybox:latest
     $D/runjs image import "$D/busybox.tar" >/dev/null
-    check "front end: runjs-default applied" "$($F run --rm $IMG cat /proc/self/attr/current 2>&1)" "runjs-default (enforce)"
+    check "front end: runjs-default applied" "$($F run --rm --network none $IMG cat /proc/self/attr/current 2>&1)" "runjs-default (enforce)"
     check "front end: ... and loaded" "$(grep -c '^runjs-default ' /sys/kernel/security/apparmor/profiles)" "1"
-    check "front end: mount refused under it, even with CAP_SYS_ADMIN" "$($F run --rm --cap-add SYS_ADMIN $IMG sh -c 'mount -t tmpfs t /mnt 2>/dev/null && echo mounted || echo refused' 2>&1)" "refused"
-    check "front end: apparmor=unconfined" "$($F run --rm --cap-add SYS_ADMIN --security-opt apparmor=unconfined $IMG sh -c 'cat /proc/self/attr/current; mount -t tmpfs t /mnt 2>/dev/null && echo mounted || echo refused' 2>&1 | tr '\n' ' ')" "unconfined mounted "
-    check "front end: apparmor=PROFILE" "$($F run --rm --security-opt apparmor=vmtest-deny-tmp $IMG sh -c "$W_T" 2>&1)" "denied"
+    check "front end: mount refused under it, even with CAP_SYS_ADMIN" "$($F run --rm --network none --cap-add SYS_ADMIN $IMG sh -c 'mount -t tmpfs t /mnt 2>/dev/null && echo mounted || echo refused' 2>&1)" "refused"
+    check "front end: apparmor=unconfined" "$($F run --rm --network none --cap-add SYS_ADMIN --security-opt apparmor=unconfined $IMG sh -c 'cat /proc/self/attr/current; mount -t tmpfs t /mnt 2>/dev/null && echo mounted || echo refused' 2>&1 | tr '\n' ' ')" "unconfined mounted "
+    check "front end: apparmor=PROFILE" "$($F run --rm --network none --security-opt apparmor=vmtest-deny-tmp $IMG sh -c "$W_T" 2>&1)" "denied"
   fi
 else
   echo "skip: AppArmor checks (no AppArmor or no apparmor_parser in this guest)"

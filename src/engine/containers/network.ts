@@ -83,9 +83,17 @@ export function findNetwork(storeRoot: string, name: string): { path: string; li
   return undefined;
 }
 
-function pluginPath(type: string): string {
+function pluginPath(type: string, network = "bridge"): string {
   for (const d of CNI_PATH) if (existsSync(join(d, type))) return join(d, type);
-  throw new UsageError(`--network bridge: the CNI plugin ${type} is not installed (Debian: containernetworking-plugins)`);
+  throw new UsageError(`--network ${network}: the CNI plugin ${type} is not installed (Debian: containernetworking-plugins)`);
+}
+
+/** Every plugin a network list runs (and their IPAM plugins) is installed: checked before anything is made. */
+export function checkPlugins(network: string, list: { plugins: { type: string; ipam?: { type?: string } }[] }): void {
+  for (const p of list.plugins) {
+    pluginPath(p.type, network);
+    if (p.ipam?.type) pluginPath(p.ipam.type, network);
+  }
 }
 
 function invoke(command: "ADD" | "DEL" | "CHECK", plugin: any, net: { name: string; cniVersion: string }, ctx: { id: string; netns: string }, prev: unknown, ports: PortMapping[]): any {
@@ -159,7 +167,6 @@ export function networkDel(dir: string): void {
   throw new UsageError(errors.join("; "));
 }
 
-/** A host port someone listens on already: refuse before anything is made. */
 /** A TCP port nobody listens on now, the kernel's choice (-P). */
 export function freeHostPort(): number {
   const s = Bun.listen({ hostname: "0.0.0.0", port: 0, socket: { data() {} } });
@@ -168,6 +175,7 @@ export function freeHostPort(): number {
   return p;
 }
 
+/** A host port someone listens on already: refuse before anything is made. */
 export function checkPortFree(m: PortMapping): void {
   try {
     if (m.protocol === "tcp") Bun.listen({ hostname: m.hostIP || "0.0.0.0", port: m.hostPort, socket: { data() {} } }).stop(true);

@@ -95,6 +95,8 @@ export function removeFiles(store: Store, id: string, imageId?: string): void {
   } catch {
     /* the rest is removed all the same */
   }
+  // a network DEL that failed keeps the namespace for a retry; the container's removal is final
+  unmount(join(dir, "netns"));
   unmount(join(dir, "rootfs"));
   rmSync(dir, { recursive: true, force: true });
   if (imageId) rmSync(join(store.root, "inuse", digestHex(imageId), id), { force: true });

@@ -12,7 +12,7 @@ import * as seccompLib from "../../sys/libseccomp.ts";
 import { findImage } from "../images/image.ts";
 import { digestHex, ImageError, Store } from "../images/store.ts";
 import { detach } from "./detached.ts";
-import { checkPortFree, findNetwork, freeHostPort, networkDel, parsePublish } from "./network.ts";
+import { bridgeConfList, checkPlugins, checkPortFree, findNetwork, freeHostPort, networkDel, parsePublish } from "./network.ts";
 import { mountOverlay, unmount } from "./overlay.ts";
 import { dirOf, listContainers, NAME_RE, removeFiles, save, type ContainerRecord, type Net } from "./records.ts";
 import { containerSpec, type RunFlags } from "./spec.ts";
@@ -61,6 +61,7 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
   if (ports.length && f.network !== "bridge" && !named)
     throw new UsageError(`--publish${f.publishAll ? "/--publish-all" : ""} needs --network bridge (this container's network is ${f.network})`);
   for (const p of ports) checkPortFree(p);
+  if (f.network === "bridge" || named) checkPlugins(f.network, named?.list ?? bridgeConfList(store.root));
   const id = new Bun.CryptoHasher("sha256").update(crypto.getRandomValues(new Uint8Array(32))).digest("hex");
   const name = f.name ?? `c-${id.slice(0, 12)}`;
   const hostname = f.hostname ?? id.slice(0, 12);
