@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
-[ -x node_modules/.bin/bun ] || npm install --no-audit --no-fund --loglevel=error
+# npm writes node_modules/.package-lock.json on install: older than the lock means the dependencies changed
+[ -x node_modules/.bin/bun ] && [ node_modules/.package-lock.json -nt package-lock.json ] || { npm install --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; }
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -o bin/runjs-init.tmp native/*.c
 mv bin/runjs-init.tmp bin/runjs-init
 # --bytecode ships JavaScriptCore bytecode instead of source: start-up drops from ~7 ms

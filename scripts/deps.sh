@@ -16,4 +16,5 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-[ -x node_modules/.bin/bun ] || npm install --no-audit --no-fund --loglevel=error
+# npm writes node_modules/.package-lock.json on install: older than the lock means the dependencies changed
+[ -x node_modules/.bin/bun ] && [ node_modules/.package-lock.json -nt package-lock.json ] || { npm install --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; }

@@ -62,6 +62,20 @@ const COMMANDS: Record<string, HelpEntry> = {
     },
   },
   logout: { usage: "logout SERVER", help: "forget a registry's credentials", flags: {} },
+  build: {
+    usage: "build [options] CONTEXT",
+    help: "build an image from a Dockerfile (Docker's instructions, stages and cache), with no daemon",
+    flags: {
+      tag: { short: "t", multi: true, help: "NAME[:TAG] for the image (repeatable)" },
+      file: { short: "f", value: true, help: "the Dockerfile (default: CONTEXT/Dockerfile)" },
+      "build-arg": { multi: true, help: "KEY=VALUE for an ARG (KEY alone: the value of $KEY here)" },
+      target: { value: true, help: "build up to this stage (FROM … AS NAME)" },
+      "no-cache": { help: "run every step, taking nothing from the build cache" },
+      network: { value: true, help: "the network of RUN steps: bridge (default as root), host or none" },
+      label: { multi: true, help: "KEY=VALUE label on the image (repeatable)" },
+      quiet: { short: "q", help: "print only the image id (no progress, no RUN output)" },
+    },
+  },
   history: {
     usage: "history [options] NAME|ID",
     help: "show the steps an image was made by, newest first",
@@ -128,7 +142,12 @@ async function credentials(creds: unknown, registry: string): Promise<[string?, 
 }
 
 /** prog: how the page names the command ("runjs image", or "runjs" for login and logout). */
-export async function imageCommand(argv: string[], storage: string | undefined, prog = "runjs image"): Promise<number> {
+export async function imageCommand(
+  argv: string[],
+  storage: string | undefined,
+  prog = "runjs image",
+  rt: { runtimeRoot: string; warn: (m: string) => void } = { runtimeRoot: "/run/runjs", warn: (m) => process.stderr.write(`runjs: warning: ${m}\n`) },
+): Promise<number> {
   const [sub, ...rest] = argv;
   if (!sub || sub === "--help" || sub === "-h" || (sub === "help" && !rest.length)) {
     stdout(overview());
@@ -302,6 +321,71 @@ export async function imageCommand(argv: string[], storage: string | undefined, 
       const rows = [["CREATED", "CREATED BY", "SIZE", "COMMENT"]];
       for (const h of steps) rows.push([h.created ? h.created.slice(0, 19).replace("T", " ") : "<missing>", cut(h.createdBy), h.emptyLayer ? "0B" : human(h.size), h.comment]);
       stdout(table(rows));
+      return 0;
+    }
+    case "build": {
+      if (args.length !== 1) throw new UsageError("image build: needs one CONTEXT directory");
+      const pairs = (list: unknown, what: string) =>
+        ((list as string[] | undefined) ?? []).map((kv) => {
+          const i = kv.indexOf("=");
+          if (i === 0) throw new UsageError(`${what} ${JSON.stringify(kv)}: KEY=VALUE`);
+          return i < 0 ? ([kv, process.env[kv]] as const) : ([kv.slice(0, i), kv.slice(i + 1)] as const);
+        });
+      const buildArgs = new Map<string, string>();
+      for (const [k, v] of pairs(f["build-arg"], "--build-arg")) if (v !== undefined) buildArgs.set(k, v);
+      const labels: Record<string, string> = {};
+      for (const [k, v] of pairs(f.label, "--label")) labels[k] = v ?? "";
+      const root = (process.geteuid?.() ?? 0) === 0;
+      if (!root) throw new UsageError("image build: needs root (its steps are containers over overlayfs mounts of the store)");
+      const network = (f.network as string | undefined) ?? "bridge";
+      if (!["none", "host", "bridge"].includes(network)) throw new UsageError(`image build: --network: none, host or bridge, not ${network}`);
+      const { normalizeName } = await import("../engine/images/reference.ts");
+      const tags = ((f.tag as string[] | undefined) ?? []).map((t) => {
+        try {
+          normalizeName(t);
+        } catch (e: any) {
+          throw new UsageError(`image build: --tag ${JSON.stringify(t)}: ${e.message}`);
+        }
+        return t;
+      });
+      if (network === "bridge") {
+        const { bridgeConfList, checkPlugins } = await import("../engine/containers/network.ts");
+        checkPlugins("bridge", bridgeConfList(store.root));
+      }
+      const { build, BuildError } = await import("../engine/build/build.ts");
+      const { DockerfileError } = await import("../engine/build/dockerfile.ts");
+      const pull = async (ref: string) => {
+        const { formatReference, parseReference } = await import("../engine/images/reference.ts");
+        const r = parseReference(ref);
+        const [username, password] = await credentials(undefined, r.registry);
+        const { pullImage } = await import("../engine/images/registry.ts");
+        const { registerImage } = await import("../engine/images/image.ts");
+        return registerImage(store, await pullImage(r, store, { username, password }), [formatReference(r)]);
+      };
+      try {
+        const res = await atomically(() =>
+          build({
+            store,
+            runtimeRoot: rt.runtimeRoot,
+            context: args[0]!,
+            file: f.file as string | undefined,
+            tags,
+            buildArgs,
+            target: f.target as string | undefined,
+            noCache: !!f["no-cache"],
+            network: network as "none" | "host" | "bridge",
+            labels,
+            output: f.quiet ? undefined : 1,
+            warn: rt.warn,
+            pull,
+          }),
+        );
+        if (!f.quiet) for (const n of res.names) stdout(`tagged ${n}\n`);
+        stdout(`${res.id}\n`);
+      } catch (e) {
+        if (e instanceof BuildError || e instanceof DockerfileError) throw new UsageError(e.message);
+        throw e;
+      }
       return 0;
     }
     case "prune": {

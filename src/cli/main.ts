@@ -375,7 +375,7 @@ const COMMANDS: Record<string, Command> = {
     raw: true,
     async run(ctx) {
       const { imageCommand } = await import("./image.ts");
-      return imageCommand(ctx.args, undefined);
+      return imageCommand(ctx.args, undefined, "runjs image", { runtimeRoot: ctx.root, warn: (m) => ctx.log.warn(m) });
     },
   },
   login: {

@@ -65,6 +65,8 @@ export interface CreateOptions {
   /** A bridged terminal keeps ONLCR ("\n" shown as "\r\n"), as Docker's does; runc clears it. */
   keepOnlcr?: boolean;
   warn?: (msg: string) => void;
+  /** The container's standard input, output and error (fds); default: ours. */
+  stdio?: [number, number, number];
   /** --debug: what happens, step by step. */
   debug?: (msg: string) => void;
 }
@@ -200,7 +202,7 @@ export function create(o: CreateOptions): Created {
     mkfifo(fifo, 0o622);
     // 4.
     const res = runSession(
-      { plan: encoded, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, onSpawn: (p) => (proc = p) },
+      { plan: encoded, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, stdio: o.stdio, onSpawn: (p) => (proc = p) },
       {
         pids(helper, init) {
           debug(`runjs-init: helper pid ${helper}, container init pid ${init}`);

@@ -116,6 +116,8 @@ export interface SessionOptions {
   extraFds?: number[];
   /** The helper stays as the init's parent (an attached run or exec). */
   waits?: boolean;
+  /** The container's standard input, output and error (fds); default: the caller's own. */
+  stdio?: [number, number, number];
   /** Told the helper's subprocess as soon as it exists, so that a failure can kill it. */
   onSpawn(proc: Subprocess): void;
 }
@@ -128,7 +130,7 @@ export function runSession(o: SessionOptions, cb: SessionCallbacks): SessionResu
   const { plan, preserve, extraFds = [], waits = false, onSpawn } = o;
   const [mine, theirs] = socketpair();
   const ctrl = 3 + preserve;
-  const stdio: any = ["inherit", "inherit", "inherit"];
+  const stdio: any = o.stdio ? [...o.stdio] : ["inherit", "inherit", "inherit"];
   for (let i = 0; i < preserve; i++) stdio.push(3 + i);
   stdio.push(theirs, ...extraFds);
   let proc: Subprocess;

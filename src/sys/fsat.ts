@@ -14,7 +14,7 @@ import { AT_SYMLINK_NOFOLLOW, EINTR, ENODATA, errno, symbols as L } from "./libc
 export {
   AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, EEXIST, EINTR, EISDIR, ELOOP, ENODATA, ENOENT, ENOTDIR, ENOTSUP,
   EPERM, EXDEV, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY,
-  RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, S_IFBLK, S_IFCHR, S_IFIFO,
+  RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, S_IFBLK, S_IFCHR, S_IFIFO,
 } from "./constants.ts";
 const SYS_openat2 = 437; // the same number on every architecture (new syscall table)
 
@@ -116,6 +116,9 @@ export function lgetxattr(path: string, key: string): Uint8Array | undefined {
   if (n < 0) throw new Error(`lgetxattr ${path} ${key}: errno ${-n}`);
   return buf.slice(0, n);
 }
+
+/** lremovexattr(2); 0 or -errno. */
+export const lremovexattr = (path: string, key: string) => ret(L().lremovexattr(cpath(path), cpath(key)));
 
 /** llistxattr(2): the names of every xattr of path (not following a final symlink). */
 export function llistxattr(path: string): string[] {

@@ -73,6 +73,7 @@ function open() {
     lsetxattr: { args: [P, P, P, u64, i32], returns: i32 },
     lgetxattr: { args: [P, P, P, u64], returns: i64 },
     llistxattr: { args: [P, P, u64], returns: i64 },
+    lremovexattr: { args: [P, P], returns: i32 },
     futimens: { args: [i32, P], returns: i32 },
     utimensat: { args: [i32, P, P, i32], returns: i32 },
     readlinkat: { args: [i32, P, P, u64], returns: i64 },

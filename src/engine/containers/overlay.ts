@@ -4,8 +4,8 @@
 // the layers are shared by every container of the image and never change.
 import { EINVAL, ENOENT, MNT_DETACH, MS_BIND, mount, strerror, umount2 } from "../../sys/libc.ts";
 
-export function mountOverlay(lowers: string[], upper: string, work: string, target: string): void {
-  const data = `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work}`;
+export function mountOverlay(lowers: string[], upper: string, work: string, target: string, options?: string): void {
+  const data = `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work}${options ? "," + options : ""}`;
   const r = mount("overlay", target, "overlay", 0, data);
   if (r < 0) throw new Error(`mount overlay on ${target}: ${strerror(-r)}`);
 }

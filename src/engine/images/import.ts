@@ -151,7 +151,7 @@ function layerMediaType(store: Store, digest: string): string {
 }
 
 /** Store an OCI manifest we wrote for images that came without one. */
-async function writeManifest(store: Store, config: { digest: string; size: number }, layers: Fetched["layers"]): Promise<{ digest: string; manifest: any }> {
+export async function writeManifest(store: Store, config: { digest: string; size: number }, layers: Fetched["layers"]): Promise<{ digest: string; manifest: any }> {
   const manifest = {
     schemaVersion: 2,
     mediaType: MEDIA.ociManifest,

@@ -420,36 +420,54 @@ function padded(d: Uint8Array): Uint8Array[] {
   return pad ? [d, new Uint8Array(pad)] : [d];
 }
 
+/**
+ * The header blocks of one entry whose data (size bytes, then padding()) the caller writes:
+ * a PAX record first when asked for, GNU long-name records, then the ustar header.
+ */
+export function entryHeaders(e: TarWriteEntry, size: number): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  if (e.pax) {
+    const recs: Uint8Array[] = [];
+    for (const [k, v] of Object.entries(e.pax)) {
+      const val = typeof v === "string" ? Buffer.from(v, "latin1") : Buffer.from(v);
+      const body = Buffer.concat([Buffer.from(` ${k}=`, "latin1"), val, Buffer.from("\n")]);
+      let len = body.length + 1;
+      while (String(len).length + body.length !== len) len = String(len).length + body.length;
+      recs.push(Buffer.concat([Buffer.from(String(len)), body]));
+    }
+    const pd = Buffer.concat(recs);
+    parts.push(header({}, "PaxHeaders/x", pd.length, "x"), ...padded(pd));
+  }
+  let name = e.name;
+  if (e.gnuLongLink) {
+    const kd = Buffer.from((e.linkname ?? "") + "\0", "latin1");
+    parts.push(header({}, "././@LongLink", kd.length, "K"), ...padded(kd));
+    e = { ...e, linkname: (e.linkname ?? "").slice(0, 99) };
+  }
+  if (e.gnuLongName) {
+    const ld = Buffer.from(name + "\0", "latin1");
+    parts.push(header({}, "././@LongLink", ld.length, "L"), ...padded(ld));
+    name = name.slice(0, 99);
+  }
+  parts.push(header(e, name, size, e.type ?? "0", e.base256Size || size >= 8 ** 11));
+  return parts;
+}
+
+/** The zero bytes that round an entry's data of this size up to a whole block. */
+export function padding(size: number): Uint8Array {
+  return new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
+}
+
+/** The two zero blocks that end an archive. */
+export const END_BLOCKS = new Uint8Array(BLOCK * 2);
+
 /** A complete tar archive of the given entries (with the two end blocks). */
 export function buildTar(entries: TarWriteEntry[]): Uint8Array {
   const parts: Uint8Array[] = [];
-  for (let e of entries) {
+  for (const e of entries) {
     const data = typeof e.data === "string" ? Buffer.from(e.data, "latin1") : (e.data ?? new Uint8Array(0));
-    if (e.pax) {
-      const recs: Uint8Array[] = [];
-      for (const [k, v] of Object.entries(e.pax)) {
-        const val = typeof v === "string" ? Buffer.from(v, "latin1") : Buffer.from(v);
-        const body = Buffer.concat([Buffer.from(` ${k}=`, "latin1"), val, Buffer.from("\n")]);
-        let len = body.length + 1;
-        while (String(len).length + body.length !== len) len = String(len).length + body.length;
-        recs.push(Buffer.concat([Buffer.from(String(len)), body]));
-      }
-      const pd = Buffer.concat(recs);
-      parts.push(header({}, "PaxHeaders/x", pd.length, "x"), ...padded(pd));
-    }
-    let name = e.name;
-    if (e.gnuLongLink) {
-      const kd = Buffer.from((e.linkname ?? "") + "\0", "latin1");
-      parts.push(header({}, "././@LongLink", kd.length, "K"), ...padded(kd));
-      e = { ...e, linkname: (e.linkname ?? "").slice(0, 99) };
-    }
-    if (e.gnuLongName) {
-      const ld = Buffer.from(name + "\0", "latin1");
-      parts.push(header({}, "././@LongLink", ld.length, "L"), ...padded(ld));
-      name = name.slice(0, 99);
-    }
-    parts.push(header(e, name, data.length, e.type ?? "0", e.base256Size), ...padded(data));
+    parts.push(...entryHeaders(e, data.length), ...padded(data));
   }
-  parts.push(new Uint8Array(BLOCK * 2));
+  parts.push(END_BLOCKS);
   return new Uint8Array(Buffer.concat(parts));
 }
