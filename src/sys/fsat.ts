@@ -117,6 +117,14 @@ export function lgetxattr(path: string, key: string): Uint8Array | undefined {
   return buf.slice(0, n);
 }
 
+/** The target of the symlink an O_PATH|O_NOFOLLOW fd is open on (readlinkat(fd, "")). */
+export function readlinkFd(fd: number): string {
+  const buf = new Uint8Array(4096);
+  const n = ret(L().readlinkat(fd, cpath(""), buf, buf.length));
+  if (n < 0) throw new Error(`readlink: errno ${-n}`);
+  return Buffer.from(buf.subarray(0, n)).toString("latin1");
+}
+
 /** lremovexattr(2); 0 or -errno. */
 export const lremovexattr = (path: string, key: string) => ret(L().lremovexattr(cpath(path), cpath(key)));
 

@@ -89,8 +89,9 @@ class Unpacker implements TarSink {
   private fileEntry: TarEntry | undefined;
   private root0: boolean;
 
-  constructor(private dest: string) {
-    this.root = fs.openat(fs.AT_FDCWD, dest, DIR_OPEN);
+  /** dest: a directory's path, or an open fd of it (the caller keeps its fd). */
+  constructor(private dest: string | number) {
+    this.root = typeof dest === "number" ? fs.openat(dest, ".", DIR_OPEN) : fs.openat(fs.AT_FDCWD, dest, DIR_OPEN);
     if (this.root < 0) throw new UnpackError(`${dest}: ${strerror(-this.root)}`);
     this.root0 = fs.geteuid() === 0;
   }
@@ -242,7 +243,8 @@ class Unpacker implements TarSink {
     if (r !== -fs.EISDIR && r !== -fs.EPERM) this.fail(e, `remove ${display(rel)}`, -r);
     this.forget(rel);
     // the parents were opened without following symlinks, and rm does not follow them below
-    rmSync(this.dest + "/" + Buffer.from(rel, "latin1").toString(), { recursive: true, force: true });
+    const base = typeof this.dest === "number" ? `/proc/self/fd/${this.root}` : this.dest;
+    rmSync(base + "/" + Buffer.from(rel, "latin1").toString(), { recursive: true, force: true });
     r = fs.unlinkat(pfd, name, fs.AT_REMOVEDIR);
     if (r < 0 && r !== -fs.ENOENT) this.fail(e, `remove ${display(rel)}`, -r);
   }
@@ -466,7 +468,7 @@ function hashThread(path: string, kind: Kind, onChunk: (c: Uint8Array) => void):
  * Unpack one image layer (a tar, tar+gzip or tar+zstd file, told apart by magic bytes) into
  * dest, an existing empty directory.
  */
-export async function unpackLayer(blobPath: string, dest: string): Promise<UnpackStats> {
+export async function unpackLayer(blobPath: string, dest: string | number): Promise<UnpackStats> {
   let fd: number;
   try {
     fd = openSync(blobPath, "r");
