@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the tools the client and image tests drive, from Debian: Podman (with conmon and
 # the CNI plugins), containerd (ctr and the runc v2 shim), Docker, and for images skopeo, a
-# registry (docker-registry), zstd and htpasswd. Nothing is started or enabled: a
-# policy-rc.d refuses every service start while the packages install, and the tests start
-# the daemons they need themselves, with private state.
+# registry (docker-registry), zstd, htpasswd and buildah (image build is compared with it).
+# Nothing is started or enabled: a policy-rc.d refuses every service start while the
+# packages install, and the tests start the daemons they need themselves, with private state.
 set -euo pipefail
 # Checked by the paths Debian installs them at (the tests call them by these paths): a machine
 # may carry other builds elsewhere on PATH, such as a newer Docker CLI in /usr/local/bin.
@@ -12,6 +12,7 @@ pkgs=()
 [ -x /usr/bin/containerd ] && [ -x /usr/bin/ctr ] || pkgs+=(containerd)
 [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] || pkgs+=(docker.io)
 [ -x /usr/bin/skopeo ] || pkgs+=(skopeo)
+[ -x /usr/bin/buildah ] || pkgs+=(buildah) # image build is compared with buildah bud
 [ -x /usr/bin/zstd ] || pkgs+=(zstd)
 [ -x /usr/bin/docker-registry ] || pkgs+=(docker-registry)
 [ -x /usr/bin/htpasswd ] || pkgs+=(apache2-utils)
