@@ -49,7 +49,11 @@ const COMMANDS: Record<string, HelpEntry> = {
   push: {
     usage: "push [options] NAME [DESTINATION]",
     help: "push an image to a registry (OCI distribution API), as NAME or as DESTINATION",
-    flags: { ...REGISTRY_FLAGS, quiet: { short: "q", help: "print only the manifest digest" } },
+    flags: {
+      ...REGISTRY_FLAGS,
+      quiet: { short: "q", help: "print only the manifest digest" },
+      "chunk-size": { value: true, help: "send blobs larger than BYTES in chunks of BYTES (default: each blob in one request)" },
+    },
   },
   login: {
     usage: "login [options] SERVER",
@@ -277,7 +281,9 @@ export async function imageCommand(
       const [username, password] = await credentials(f.creds, dest.registry);
       const { pushImage } = await import("../engine/images/push.ts");
       const progress = await blobProgress(!!f.quiet, "uploading");
-      const digest = await pushImage(store, args[0]!, dest, { insecure: !!f.insecure, username, password, progress: progress?.show });
+      const chunkFlag = f["chunk-size"] as string | undefined;
+      if (chunkFlag !== undefined && !/^[1-9]\d*$/.test(chunkFlag)) throw new UsageError(`image push: --chunk-size: a number of bytes, not ${JSON.stringify(chunkFlag)}`);
+      const digest = await pushImage(store, args[0]!, dest, { insecure: !!f.insecure, username, password, progress: progress?.show, ...(chunkFlag ? { chunk: Number(chunkFlag) } : {}) });
       progress?.end();
       stdout(f.quiet ? `${digest}\n` : `${formatReference({ ...dest, tag: dest.tag ?? "latest" })} ${digest}\n`);
       return 0;

@@ -25,7 +25,7 @@ const inspect = (st: string, name: string) => JSON.parse(image(st, ["inspect", n
 
 const src = rootfs(join(WORK, "src"));
 const small = dockerArchive([layerTar(src, join(WORK, "small.tar"))], "runjs-test/small:1", join(WORK, "small-docker.tar"));
-// a layer larger than one upload chunk (8 MiB): pushed in PATCH chunks
+// a layer larger than one upload chunk (8 MiB, --chunk-size): pushed in PATCH chunks
 writeFileSync(join(src, "tmp/big"), crypto.getRandomValues(new Uint8Array(65536)).join(",").repeat(40).slice(0, 9 << 20));
 const big = dockerArchive([layerTar(src, join(WORK, "big.tar"))], "runjs-test/big:1", join(WORK, "big-docker.tar"));
 
@@ -77,7 +77,7 @@ describe("login, push, logout", () => {
     image(st, ["import", big]);
     const img = inspect(st, "runjs-test/big:1");
     expect(img.layers[0].size).toBeGreaterThan(8 << 20);
-    expect(image(st, ["push", "--insecure", "runjs-test/big:1", `${reg.host}/team/big:1`]).code).toBe(0);
+    expect(image(st, ["push", "--insecure", "--chunk-size", String(8 << 20), "runjs-test/big:1", `${reg.host}/team/big:1`]).code).toBe(0);
     const back = store();
     expect(image(back, ["pull", "--insecure", `${reg.host}/team/big:1`]).code).toBe(0);
     expect(inspect(back, `${reg.host}/team/big:1`).id).toBe(img.id);

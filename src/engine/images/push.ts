@@ -19,11 +19,15 @@ import { formatReference, type Reference } from "./reference.ts";
 import { Client, type PullOptions } from "./registry.ts";
 import { ImageError, type Store } from "./store.ts";
 
-/** Blobs up to this size go in one PUT; larger ones in chunks of it. */
-export const CHUNK = 8 << 20;
-
+/**
+ * A blob goes up in one PUT streamed from the store's file, as Docker and skopeo send it (one
+ * request per blob: for a 100 MB layer, 8 MiB chunks made the push twice skopeo's time); with
+ * `chunk` (--chunk-size), a blob larger than that goes in PATCH chunks of it, for registries or
+ * proxies that limit the size of a request.
+ */
 export interface PushOptions extends Pick<PullOptions, "insecure" | "username" | "password" | "idleTimeoutMs"> {
   progress?: (e: { digest: string; done: number; total: number; phase: "uploading" | "pushed" | "exists" | "mounted" }) => void;
+  /** Upload blobs larger than this in PATCH chunks of this size (default: never). */
   chunk?: number;
 }
 
@@ -66,7 +70,7 @@ export async function pushImage(store: Store, source: string, dest: Reference, o
   const c = new Client(dest, { insecure: o.insecure, username: o.username, password: o.password, idleTimeoutMs: o.idleTimeoutMs });
   await c.connect();
   const repo = `/v2/${dest.repository}`;
-  const chunk = o.chunk ?? CHUNK;
+  const chunk = o.chunk ?? Infinity;
   // other repositories of this registry that hold the same image: blobs can be mounted from them
   const mountFrom = [...new Set(rec.names.map((n) => /^([^/]+)\/([^:@]+)/.exec(n)).filter((m) => m && m[1] === dest.registry && m[2] !== dest.repository).map((m) => m![2]!))];
 
