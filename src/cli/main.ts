@@ -408,6 +408,26 @@ const COMMANDS: Record<string, Command> = {
       return containerCommand(ctx.args, ctx.root, (m) => ctx.log.warn(m));
     },
   },
+  network: {
+    usage: "network COMMAND [options] [arguments...]  (runjs network --help lists the commands)",
+    help: "the front end's networks: create, ls, inspect, rm",
+    flags: {},
+    raw: true,
+    async run(ctx) {
+      const { networkCommand } = await import("./objects.ts");
+      return networkCommand(ctx.args);
+    },
+  },
+  volume: {
+    usage: "volume COMMAND [options] [arguments...]  (runjs volume --help lists the commands)",
+    help: "the front end's named volumes: create, ls, inspect, rm, prune",
+    flags: {},
+    raw: true,
+    async run(ctx) {
+      const { volumeCommand } = await import("./objects.ts");
+      return volumeCommand(ctx.args);
+    },
+  },
   checkpoint: notYet("checkpoint"),
   restore: notYet("restore"),
 };

@@ -3,7 +3,7 @@
 // with what the image has at DST, and found by later containers as the earlier ones left it;
 // each of the image's Volumes that no -v covers gets an anonymous volume, removed with the
 // container. The mounts themselves are the bundle's (spec.ts).
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../../errors.ts";
 import type { Store } from "../images/store.ts";
@@ -32,11 +32,18 @@ export function anonymousVolumes(imageVolumes: Record<string, unknown> | undefin
     .map((p, i) => parseVolume(`${id.slice(0, 16)}-anon-${i}:${p}`));
 }
 
-/** Make each named volume that does not exist yet, filled from the container's rootfs. */
+/**
+ * Make each named volume that does not exist yet, filled from the container's rootfs; one
+ * that exists but is empty (made by `volume create`) is filled the same way, as Docker does.
+ */
 export function fillNamedVolumes(store: Store, rootfs: string, volumes: Volume[]): void {
   for (const vol of volumes.filter((v) => v.named)) {
     const data = volumePath(store, vol.source);
-    if (existsSync(data)) continue;
+    if (existsSync(data)) {
+      const from = join(rootfs, vol.destination);
+      if (!readdirSync(data).length && existsSync(from)) Bun.spawnSync(["cp", "-a", `${from}/.`, data]);
+      continue;
+    }
     const tmp = store.tmpPath("volume");
     mkdirSync(tmp, { recursive: true });
     const from = join(rootfs, vol.destination);
