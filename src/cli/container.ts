@@ -35,6 +35,7 @@ const RUN: FlagSpec = {
   entrypoint: { value: true, help: "replace the image's entrypoint" },
   init: { help: "run a small init (tini) as PID 1" },
   "cgroup-parent": { value: true, help: "cgroup parent path" },
+  restart: { value: true, help: "with -d: no, on-failure[:MAX-RETRIES], always or unless-stopped (restarted by its monitor)" },
 };
 
 function human(n: number): string {
@@ -118,6 +119,7 @@ const COMMANDS: Record<string, Command> = {
           tmpfs: list(f, "tmpfs"),
           network: (f.network as string | undefined) ?? ((process.geteuid?.() ?? 0) === 0 ? "bridge" : "none"),
           publishAll: !!f["publish-all"],
+          restart: f.restart as string | undefined,
           publish: list(f, "publish"),
           hostname: f.hostname as string | undefined,
           memory: f.memory as string | undefined,
@@ -151,7 +153,7 @@ const COMMANDS: Record<string, Command> = {
       }
       const rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]];
       for (const c of cs)
-        rows.push([c.id.slice(0, 12), c.image, JSON.stringify(c.args.join(" ").slice(0, 20)), c.created.slice(0, 19).replace("T", " "), c.status === "exited" ? `Exited (${c.exitCode ?? "unknown"})` : c.status, c.name]);
+        rows.push([c.id.slice(0, 12), c.image, JSON.stringify(c.args.join(" ").slice(0, 20)), c.created.slice(0, 19).replace("T", " "), c.status === "exited" ? `Exited (${c.exitCode ?? "unknown"})` : c.status === "restarting" ? `Restarting (${c.exitCode ?? "unknown"})` : c.status, c.name]);
       stdout(table(rows));
       return 0;
     },

@@ -264,6 +264,30 @@ describe("detached containers", () => {
     nothingLeft();
   });
 
+  test("--restart: on-failure:N restarts a failing command N times, always until stop; RestartCount in inspect", async () => {
+    const inspect = (n: string) => JSON.parse(runjs(["inspect", n]).out);
+    expect(run(["-d", "--name", "flaky", "--restart", "on-failure:2", "-u", "0", IMAGE, "sh", "-c", "echo try; exit 3"]).code).toBe(0);
+    for (let i = 0; i < 300 && !(inspect("flaky").status === "exited" && inspect("flaky").restartCount === 2); i++) await Bun.sleep(10);
+    expect([inspect("flaky").status, inspect("flaky").exitCode, inspect("flaky").restartCount]).toEqual(["exited", 3, 2]);
+    expect(runjs(["logs", "flaky"]).out).toBe("try\ntry\ntry\n");
+    // a clean exit ends on-failure's restarts; always restarts it whatever the status
+    expect(run(["-d", "--name", "ok", "--restart", "on-failure", "-u", "0", IMAGE, "sh", "-c", "exit 0"]).code).toBe(0);
+    expect(run(["-d", "--name", "always", "--restart", "always", "-u", "0", IMAGE, "sh", "-c", "echo up; sleep 0.1"]).code).toBe(0);
+    for (let i = 0; i < 300 && (inspect("always").restartCount ?? 0) < 2; i++) await Bun.sleep(10);
+    expect(inspect("always").restartCount).toBeGreaterThanOrEqual(2);
+    expect(runjs(["stop", "always"]).code).toBe(0);
+    for (let i = 0; i < 300 && inspect("always").status !== "exited"; i++) await Bun.sleep(10);
+    const count = inspect("always").restartCount;
+    await Bun.sleep(600); // longer than the back-off: no restart after stop
+    expect([inspect("always").status, inspect("always").restartCount]).toEqual(["exited", count]);
+    expect([inspect("ok").status, inspect("ok").restartCount]).toEqual(["exited", 0]);
+    for (const n of ["flaky", "ok", "always"]) expect(runjs(["rm", n]).err).toBe("");
+    expect(run(["--rm", "-d", "--restart", "always", IMAGE, "true"]).err).toBe("runjs: --restart with --rm: conflicting options (a container removed when it exits cannot be restarted)\n");
+    expect(run(["--restart", "always", IMAGE, "true"]).err).toBe("runjs: --restart needs -d: the monitor of a detached container restarts it\n");
+    expect(run(["-d", "--restart", "sometimes", IMAGE, "true"]).err).toBe('runjs: --restart "sometimes": no, on-failure[:MAX-RETRIES], always or unless-stopped\n');
+    nothingLeft();
+  });
+
   test("kill -s and rm -f of a running container", () => {
     const d = run(["-d", "--name", "k", "-u", "0", IMAGE, "sh", "-c", "trap 'exit 9' USR1; while true; do sleep 0.1; done"]);
     expect(d.code).toBe(0);

@@ -14,7 +14,7 @@ import { detach } from "./detached.ts";
 import { containerExists } from "../../container/state.ts";
 import { checkPortFree } from "./network.ts";
 import { mountOverlay } from "./overlay.ts";
-import { dirOf, findContainer, listContainers, load, monitorAlive, removeFiles, type ContainerRecord } from "./records.ts";
+import { dirOf, findContainer, listContainers, load, monitorAlive, removeFiles, save, type ContainerRecord } from "./records.ts";
 import { live } from "./view.ts";
 import type { RunEnv } from "./run.ts";
 
@@ -36,7 +36,20 @@ export function containerTop(store: Store, key: string, runtimeRoot: string, psA
 
 /** stop: SIGTERM, then SIGKILL after `timeout` seconds; kill: one signal. Its name. */
 export async function containerSignal(store: Store, key: string, runtimeRoot: string, sig: number, timeout?: number): Promise<string> {
+  const found = findContainer(store, key);
+  // between two runs of a restart policy, or while one starts it again: this ends the
+  // policy's restarts; a restart already under way is let finish, then stopped as any
+  if ((found.status === "restarting" || found.status === "created") && found.restartPolicy) {
+    save(store, { ...load(store, found.id), manuallyStopped: true });
+    let now = found;
+    for (let i = 0; i < 500 && (now.status === "created" || (now.status === "restarting" && monitorAlive(store, now.id))); i++) {
+      await Bun.sleep(10);
+      now = load(store, found.id);
+    }
+    if (now.status !== "running") return found.name;
+  }
   const c = running(store, key);
+  save(store, { ...load(store, c.id), manuallyStopped: true });
   const exited = () => load(store, c.id).status === "exited";
   try {
     killContainer(runtimeRoot, c.id, sig, false);
@@ -92,6 +105,17 @@ export async function containerStart(store: Store, key: string, env: RunEnv): Pr
     c = findContainer(store, key);
   }
   if (live(store, env.runtimeRoot, c).status === "running") throw new UsageError(`container ${c.name} is already running`);
+  // started by hand: the restart policy applies again, and a pending restart is this start
+  delete c.manuallyStopped;
+  await startAgain(store, c, env, false);
+  return c.name;
+}
+
+/**
+ * Mount the container's root filesystem again and start it under a new monitor (start, and
+ * a restart policy's restarts). byPolicy: a failure keeps the container (its record says why).
+ */
+export async function startAgain(store: Store, c: ContainerRecord, env: Pick<RunEnv, "runtimeRoot">, byPolicy: boolean): Promise<void> {
   const image = store.images().find((r) => r.id === c.imageId);
   if (!image) throw new UsageError(`container ${c.name}: its image ${c.imageId} is gone`);
   const dir = dirOf(store, c.id);
@@ -100,8 +124,7 @@ export async function containerStart(store: Store, key: string, env: RunEnv): Pr
   for (const p of c.net?.ports ?? []) checkPortFree(p);
   delete c.exitCode;
   delete c.finished;
-  await detach(store, c, false, env);
-  return c.name;
+  await detach(store, c, false, env, byPolicy);
 }
 
 /** restart: stop it if it runs, then start it. Its name. */

@@ -24,7 +24,8 @@ import type { Store } from "../images/store.ts";
 import { dirOf, load, removeFiles, save, type ContainerRecord, type MonitorConfig } from "./records.ts";
 
 /** Start rec under a monitor of its own; its id once it runs, or the reason it did not. */
-export async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: { runtimeRoot: string }): Promise<string> {
+/** keep: a failure leaves the container's files (a restart policy's start; its record says why). */
+export async function detach(store: Store, rec: ContainerRecord, rm: boolean, env: { runtimeRoot: string }, keep = false): Promise<string> {
   const dir = dirOf(store, rec.id);
   writeFileSync(join(dir, "monitor.json"), JSON.stringify({ rm, runtimeRoot: env.runtimeRoot } satisfies MonitorConfig));
   rmSync(join(dir, "exit"), { force: true });
@@ -55,7 +56,7 @@ export async function detach(store: Store, rec: ContainerRecord, rm: boolean, en
   // p.exited on an unref'd child would let the event loop end, and us with it)
   for (let j = 0; j < 400 && p.exitCode === null; j++) await Bun.sleep(5);
   const error = said?.error ?? load(store, rec.id).error;
-  if (error !== undefined || p.exitCode !== null) removeFiles(store, rec.id, rec.imageId);
+  if ((error !== undefined || p.exitCode !== null) && !keep) removeFiles(store, rec.id, rec.imageId);
   if (error !== undefined) throw new UsageError(error);
   if (p.exitCode !== null) throw new UsageError(`the monitor exited (${p.exitCode}) before the container started`);
   throw new UsageError("the container did not start within 5 s");

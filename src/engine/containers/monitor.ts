@@ -8,7 +8,7 @@ import { close, writeAll } from "../../sys/libc.ts";
 import type { Store } from "../images/store.ts";
 import { networkDel } from "./network.ts";
 import { unmount } from "./overlay.ts";
-import { dirOf, load, monitorConfig, removeFiles, save, type Net } from "./records.ts";
+import { dirOf, load, monitorConfig, removeFiles, restartDelay, save, shouldRestart, type Net, type Saved } from "./records.ts";
 import { startContainer } from "./start.ts";
 
 /** start-detached's one line to run -d: running, or why not. */
@@ -42,13 +42,18 @@ export function startDetached(store: Store, id: string, statusFd?: number): numb
     return 1;
   }
   rec.status = "running";
+  rec.started = new Date().toISOString();
   save(store, rec);
   reportStatus(statusFd, { status: "running" });
   return 0;
 }
 
-/** After the container's init is gone: tear down, record the status. */
-export function cleanupDetached(store: Store, id: string): number {
+/**
+ * After the container's init is gone: tear down, record the status; then, if its restart
+ * policy says so, wait the back-off and start it again under a new monitor (this process,
+ * the old monitor's, then ends).
+ */
+export async function cleanupDetached(store: Store, id: string): Promise<number> {
   const dir = dirOf(store, id);
   if (!existsSync(join(dir, "container.json"))) return 0; // removed (rm -f) while it ran
   const { rm, runtimeRoot } = monitorConfig(store, id);
@@ -61,11 +66,30 @@ export function cleanupDetached(store: Store, id: string): number {
   }
   networkDel(dir);
   if (rec.error) return 0; // start-detached failed; run -d removes it
-  if (rm) removeFiles(store, id, rec.imageId);
-  else {
-    unmount(join(dir, "rootfs"));
-    Object.assign(rec, { status: "exited", exitCode: code, finished: new Date().toISOString() });
-    save(store, rec);
+  if (rm) {
+    removeFiles(store, id, rec.imageId);
+    return 0;
+  }
+  unmount(join(dir, "rootfs"));
+  const restart = shouldRestart(rec, code);
+  Object.assign(rec, { status: restart ? "restarting" : "exited", exitCode: code, finished: new Date().toISOString() });
+  save(store, rec);
+  if (!restart) return 0;
+  await Bun.sleep(restartDelay(rec));
+  // removed, stopped or started by hand meanwhile: nothing more to do
+  if (!existsSync(join(dir, "container.json"))) return 0;
+  const now = load(store, id);
+  if (now.status !== "restarting" || now.manuallyStopped) {
+    if (now.status === "restarting") save(store, { ...now, status: "exited" });
+    return 0;
+  }
+  now.restartCount = (now.restartCount ?? 0) + 1;
+  const { startAgain } = await import("./containers.ts");
+  try {
+    await startAgain(store, now, { runtimeRoot }, true);
+  } catch (e: any) {
+    const r = load(store, id);
+    save(store, { ...r, status: "exited", error: `restart: ${e.message}` } as Saved);
   }
   return 0;
 }

@@ -26,7 +26,7 @@ export interface ContainerRecord {
   imageId: string;
   args: string[];
   created: string;
-  status: "created" | "running" | "exited";
+  status: "created" | "running" | "restarting" | "exited";
   exitCode?: number;
   finished?: string;
   /** How it is attached to a network, for start. */
@@ -35,6 +35,47 @@ export interface ContainerRecord {
   anonymousVolumes?: string[];
   /** The image's ExposedPorts ("80/tcp"), as Docker records them; published only with -p. */
   exposedPorts?: string[];
+  /** --restart: what the monitor's cleanup does when the container exits (absent: no). */
+  restartPolicy?: RestartPolicy;
+  /** How many times the restart policy has started it again (Docker's RestartCount). */
+  restartCount?: number;
+  /** When it last started running (the restart back-off resets after 10 s of running). */
+  started?: string;
+  /** stop or kill asked for its end: no restart policy starts it again (until start). */
+  manuallyStopped?: boolean;
+}
+
+/** --restart no | on-failure[:N] | always | unless-stopped */
+export interface RestartPolicy {
+  name: "no" | "on-failure" | "always" | "unless-stopped";
+  /** on-failure's N: restarts at most (absent: no limit) */
+  maximumRetryCount?: number;
+}
+
+export function parseRestart(s: string): RestartPolicy {
+  const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(s);
+  if (!m || (m[2] !== undefined && m[1] !== "on-failure"))
+    throw new UsageError(`--restart ${JSON.stringify(s)}: no, on-failure[:MAX-RETRIES], always or unless-stopped`);
+  return { name: m[1] as RestartPolicy["name"], ...(m[2] !== undefined ? { maximumRetryCount: Number(m[2]) } : {}) };
+}
+
+/**
+ * Docker's rules: always and unless-stopped restart whatever the exit status, on-failure only
+ * for a non-zero one and at most N times; none after stop or kill. With no daemon to
+ * restart, unless-stopped is always here.
+ */
+export function shouldRestart(c: ContainerRecord, code: number | undefined): boolean {
+  const p = c.restartPolicy;
+  if (!p || p.name === "no" || c.manuallyStopped) return false;
+  if (p.name === "on-failure") return code !== 0 && (p.maximumRetryCount === undefined || (c.restartCount ?? 0) < p.maximumRetryCount);
+  return true;
+}
+
+/** The wait before the next restart: 100 ms doubled for each restart in a row, at most a minute; reset after 10 s of running. */
+export function restartDelay(c: ContainerRecord, now = Date.now()): number {
+  const ran = c.started ? now - Date.parse(c.started) : 0;
+  if (ran >= 10_000) return 100;
+  return Math.min(60_000, 100 * 2 ** Math.min(10, c.restartCount ?? 0));
 }
 
 /** How a container is attached to a network: stored once, in its record. */

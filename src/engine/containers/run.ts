@@ -14,7 +14,7 @@ import { digestHex, ImageError, Store } from "../images/store.ts";
 import { detach } from "./detached.ts";
 import { bridgeConfList, checkPlugins, checkPortFree, findNetwork, freeHostPort, networkDel, parsePublish } from "./network.ts";
 import { mountOverlay, unmount } from "./overlay.ts";
-import { dirOf, listContainers, NAME_RE, removeFiles, save, type ContainerRecord, type Net } from "./records.ts";
+import { dirOf, listContainers, NAME_RE, parseRestart, removeFiles, save, type ContainerRecord, type Net } from "./records.ts";
 import { containerSpec, type RunFlags } from "./spec.ts";
 import { startContainer } from "./start.ts";
 import { defaultProfile } from "./apparmor.ts";
@@ -37,6 +37,11 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
   const store = new Store(env.storage);
   let image;
   if (f.detach && f.tty) throw new UsageError("-d with -t: a detached container has no terminal to give (not supported yet)");
+  const restartPolicy = f.restart !== undefined ? parseRestart(f.restart) : undefined;
+  if (restartPolicy && restartPolicy.name !== "no") {
+    if (f.rm) throw new UsageError("--restart with --rm: conflicting options (a container removed when it exits cannot be restarted)");
+    if (!f.detach) throw new UsageError("--restart needs -d: the monitor of a detached container restarts it");
+  }
   try {
     image = findImage(store, f.image);
   } catch (e) {
@@ -80,6 +85,7 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
     status: "created",
     ...(anonymous.length ? { anonymousVolumes: anonymous.map((a) => a.source) } : {}),
     ...(cfg.config?.ExposedPorts ? { exposedPorts: Object.keys(cfg.config.ExposedPorts) } : {}),
+    ...(restartPolicy && restartPolicy.name !== "no" ? { restartPolicy, restartCount: 0 } : {}),
   };
   let made = false;
   try {

@@ -58,6 +58,8 @@ export interface RunFlags {
   cgroupParent?: string;
   /** --init: a small init (tini) as PID 1 that reaps zombies and passes signals on. */
   init?: boolean;
+  /** --restart: no, on-failure[:N], always, unless-stopped (needs -d) */
+  restart?: string;
 }
 
 /** The config part of an OCI image config ("config" in the JSON). */

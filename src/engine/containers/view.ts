@@ -11,6 +11,7 @@ import { dirOf, findContainer, listContainers, load, monitorAlive, type Containe
 export function live(store: Store, runtimeRoot: string, c: ContainerRecord): ContainerRecord {
   // its monitor still finishing the teardown: running until it records how it ended; its
   // monitor killed, the machine rebooted: it has stopped whatever the record says
+  if (c.status === "restarting") return monitorAlive(store, c.id) ? c : { ...c, status: "exited" };
   return c.status === "running" && !containerExists(runtimeRoot, c.id) && !monitorAlive(store, c.id) ? { ...c, status: "exited" } : c;
 }
 
@@ -18,7 +19,7 @@ export function live(store: Store, runtimeRoot: string, c: ContainerRecord): Con
 export function containerList(store: Store, runtimeRoot: string, all: boolean): ContainerRecord[] {
   return listContainers(store)
     .map((c) => live(store, runtimeRoot, c))
-    .filter((c) => all || c.status === "running");
+    .filter((c) => all || c.status === "running" || c.status === "restarting");
 }
 
 /** port: the published ports, as Docker prints them ("80/tcp -> 0.0.0.0:32768"). */
