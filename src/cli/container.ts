@@ -169,6 +169,21 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  attach: {
+    usage: "attach [options] NAME|ID",
+    help: "join a detached container's terminal (-d -t); ctrl-p ctrl-q leaves it running",
+    flags: { "detach-keys": { value: true, def: "ctrl-p,ctrl-q", help: "the keys that detach: ctrl-<letter> or characters, comma-separated" } },
+    async run(f, args) {
+      if (args.length !== 1) throw new UsageError("container attach: needs one NAME or ID");
+      const { attachContainer, parseDetachKeys } = await import("../engine/containers/attach.ts");
+      const r = await attachContainer(await store(f), args[0]!, parseDetachKeys(f["detach-keys"] as string));
+      if (r === "detached") {
+        process.stderr.write("\r\nread escape sequence\r\n");
+        return 0;
+      }
+      return r;
+    },
+  },
   port: {
     usage: "port NAME|ID",
     help: "list a container's published ports",
@@ -338,11 +353,14 @@ const COMMANDS: Record<string, Command> = {
   "start-detached": {
     usage: "start-detached [--status-fd N] ID",
     help: "internal: run by runjs-init's monitor to start a detached container",
-    flags: { "status-fd": { value: true, help: "where to say whether it runs (one JSON line)" } },
+    flags: {
+      "status-fd": { value: true, help: "where to say whether it runs (one JSON line)" },
+      "console-socket": { value: true, help: "where the monitor takes the terminal's master (-d -t)" },
+    },
     hidden: true,
     async run(f, args) {
       const { startDetached } = await import("../engine/containers/monitor.ts");
-      return startDetached(await store(f), args[0]!, f["status-fd"] === undefined ? undefined : Number(f["status-fd"]));
+      return startDetached(await store(f), args[0]!, f["status-fd"] === undefined ? undefined : Number(f["status-fd"]), f["console-socket"] as string | undefined);
     },
   },
   cleanup: {

@@ -264,6 +264,50 @@ describe("detached containers", () => {
     nothingLeft();
   });
 
+  test("-d -t: the monitor keeps the terminal; attach types into it, resizes it, detaches with ctrl-p ctrl-q, and returns the exit status", async () => {
+    const d = run(["-d", "-t", "--name", "tty", "-u", "0", IMAGE, "sh", "-c", "echo first; stty size; read a; echo got-$a; stty size; read b; echo got-$b; exit 6"]);
+    expect(d.err).toBe("");
+    for (let i = 0; i < 100 && !runjs(["logs", "tty"]).out.includes("24 80"); i++) await Bun.sleep(20);
+    expect(runjs(["logs", "tty"]).out).toBe("first\r\n24 80\r\n"); // a pty's output, sized 24x80 until attach says otherwise
+    const attach = async (rows: number, cols: number) => {
+      const [m, s] = openPty();
+      const t = new Terminal(m);
+      t.resize(rows, cols);
+      const p = Bun.spawn(["setsid", "-c", RUNJS, "--root", RT, "container", "attach", "tty"], { stdio: [s, s, s], env: { ...process.env, RUNJS_STORAGE: STORE } });
+      close(s);
+      return { t, p };
+    };
+    const one = await attach(30, 100);
+    try {
+      await Bun.sleep(200);
+      one.t.type("one\r");
+      expect(one.t.expect(/got-one\r\n30 100\r\n/)).toContain("got-one");
+      one.t.type("\x10\x11"); // ctrl-p ctrl-q
+      expect(await one.p.exited).toBe(0);
+    } finally {
+      one.p.kill("SIGKILL");
+      one.t.close();
+    }
+    expect(JSON.parse(runjs(["ls", "--format", "json"]).out).map((c: any) => c.name)).toEqual(["tty"]); // still running
+    const two = await attach(24, 80);
+    try {
+      await Bun.sleep(200);
+      two.t.type("two\r");
+      two.t.expect(/got-two/);
+      expect(await two.p.exited).toBe(6);
+    } finally {
+      two.p.kill("SIGKILL");
+      two.t.close();
+    }
+    expect(runjs(["logs", "tty"]).out).toContain("got-two\r\n");
+    expect(run(["-d", "--name", "plain", "-u", "0", IMAGE, "sh", "-c", "sleep 100"]).code).toBe(0);
+    expect(runjs(["attach", "plain"]).err).toBe("runjs: container plain has no terminal (it was not run with -d -t): its output is in container logs -f\n");
+    expect(runjs(["rm", "-f", "plain"]).code).toBe(0);
+    expect(runjs(["rm", "tty"]).code).toBe(0);
+    for (let i = 0; i < 200 && existsSync(RT) && readdirSync(RT).length; i++) await Bun.sleep(10);
+    nothingLeft();
+  });
+
   test("--restart: on-failure:N restarts a failing command N times, always until stop; RestartCount in inspect", async () => {
     const inspect = (n: string) => JSON.parse(runjs(["inspect", n]).out);
     expect(run(["-d", "--name", "flaky", "--restart", "on-failure:2", "-u", "0", IMAGE, "sh", "-c", "echo try; exit 3"]).code).toBe(0);

@@ -8,7 +8,10 @@
 //   runjs container cleanup ID                          (monitor.ts: after the init is gone)
 //
 // and in between copies the container's output to container.log as Docker's json-file lines
-// and writes the init's exit status to the exit file. Those two hidden verbs are the one
+// and writes the init's exit status to the exit file. With a terminal (-d -t) it is given
+// `-t DIR` and keeps the pty master the runtime sends to DIR/console.sock (start-detached
+// gets --console-socket /proc/self/fd/4/console.sock, fd 4 being DIR), and serves
+// DIR/attach.sock to `container attach` (attach.ts). Those two hidden verbs are the one
 // place runjs runs its own CLI, and deliberately: the monitor is C and holds no policy, so
 // the TypeScript that creates and tears down a container must run in a process of its own
 // below it (conmon runs `runc create` the same way). Their contract: argv as above, the
@@ -37,7 +40,17 @@ export async function detach(store: Store, rec: ContainerRecord, rm: boolean, en
   let p: ReturnType<typeof Bun.spawn>;
   try {
     p = Bun.spawn(
-      [helperPath(), "monitor", join(dir, "container.log"), join(dir, "exit"), ...runjs("start-detached", "--status-fd", "3"), "--then", ...runjs("cleanup")],
+      [
+        helperPath(),
+        "monitor",
+        join(dir, "container.log"),
+        join(dir, "exit"),
+        // with a terminal the monitor keeps the pty; start-detached finds its socket through fd 4
+        ...(rec.tty ? ["-t", dir] : []),
+        ...runjs("start-detached", "--status-fd", "3", ...(rec.tty ? ["--console-socket", "/proc/self/fd/4/console.sock"] : [])),
+        "--then",
+        ...runjs("cleanup"),
+      ],
       { stdio: ["ignore", "ignore", "ignore", theirs], detached: true },
     );
   } finally {

@@ -26,14 +26,14 @@ function reportStatus(fd: number | undefined, said: { status: "running" } | { er
  * Under the monitor: create and start; the container's output goes to the monitor's pipes.
  * statusFd: where run -d waits for the outcome.
  */
-export function startDetached(store: Store, id: string, statusFd?: number): number {
+export function startDetached(store: Store, id: string, statusFd?: number, consoleSocket?: string): number {
   const dir = dirOf(store, id);
   const { runtimeRoot } = monitorConfig(store, id);
   const rec = load(store, id);
   const net: Net = rec.net ?? { bridged: false, ports: [] };
   const warn = (m: string) => appendFileSync(join(dir, "monitor.log"), `${new Date().toISOString()} ${m}\n`);
   try {
-    startContainer(store, rec, runtimeRoot, net, warn, false);
+    startContainer(store, rec, runtimeRoot, net, warn, false, consoleSocket);
   } catch (e: any) {
     Object.assign(rec, { error: e.message, status: "exited" });
     save(store, rec);

@@ -41,6 +41,8 @@ export interface ContainerRecord {
   restartCount?: number;
   /** When it last started running (the restart back-off resets after 10 s of running). */
   started?: string;
+  /** Detached with a terminal (-d -t): its monitor keeps the pty, `attach` reaches it. */
+  tty?: boolean;
   /** stop or kill asked for its end: no restart policy starts it again (until start). */
   manuallyStopped?: boolean;
 }

@@ -36,7 +36,6 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
   // 1. everything that can be checked, before anything exists
   const store = new Store(env.storage);
   let image;
-  if (f.detach && f.tty) throw new UsageError("-d with -t: a detached container has no terminal to give (not supported yet)");
   const restartPolicy = f.restart !== undefined ? parseRestart(f.restart) : undefined;
   if (restartPolicy && restartPolicy.name !== "no") {
     if (f.rm) throw new UsageError("--restart with --rm: conflicting options (a container removed when it exits cannot be restarted)");
@@ -86,6 +85,7 @@ export async function containerRun(flags: RunFlags, env: RunEnv): Promise<RunOut
     ...(anonymous.length ? { anonymousVolumes: anonymous.map((a) => a.source) } : {}),
     ...(cfg.config?.ExposedPorts ? { exposedPorts: Object.keys(cfg.config.ExposedPorts) } : {}),
     ...(restartPolicy && restartPolicy.name !== "no" ? { restartPolicy, restartCount: 0 } : {}),
+    ...(f.detach && f.tty ? { tty: true } : {}),
   };
   let made = false;
   try {

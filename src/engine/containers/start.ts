@@ -9,10 +9,10 @@ import type { Store } from "../images/store.ts";
 import { networkAdd, networkDel } from "./network.ts";
 import { dirOf, type ContainerRecord, type Net } from "./records.ts";
 
-export function startContainer(store: Store, rec: ContainerRecord, runtimeRoot: string, net: Net, warn: (m: string) => void, attached = true): Created {
+export function startContainer(store: Store, rec: ContainerRecord, runtimeRoot: string, net: Net, warn: (m: string) => void, attached = true, consoleSocket?: string): Created {
   const dir = dirOf(store, rec.id);
   // a terminal shows "\n" as "\r\n", as Docker's does (runc's CLI clears ONLCR)
-  const c = create({ root: runtimeRoot, id: rec.id, bundle: dir, attached, keepOnlcr: true, warn });
+  const c = create({ root: runtimeRoot, id: rec.id, bundle: dir, attached, keepOnlcr: true, warn, ...(consoleSocket ? { consoleSocket } : {}) });
   try {
     if (net.bridged) networkAdd(dir, store.root, rec.id, `/proc/${c.state.pid}/ns/net`, net.ports, net.list);
     releaseInit(c.dir, c.state);
