@@ -76,6 +76,8 @@ interface Client {
   runtimeCommit?(): string;
   /** Load an image archive into the client's store. */
   load(archive: string): Result;
+  /** Write an image of the client's store to an archive (docker save, podman save, ctr export). */
+  save(image: string, archive: string): Result;
 }
 
 /** The cgroup directories of a process and its memory usage as the kernel counts it there. */
@@ -183,6 +185,7 @@ function podman(): Client {
     },
     runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, ...flagsDockerLike(o), o.image ?? IMAGE, ...cmd],
     load: (a) => p("load", "-i", a),
+    save: (i, a) => p("save", "-o", a, i),
     detach: (name, cmd, publish) =>
       p("run", "-d", "--name", name, "--cgroup-parent", `${CGROUP_PARENT}/podman`, ...(publish ? ["--network", BRIDGE_NET.podman!, "-p", publish] : []), IMAGE, ...cmd),
     exec: (name, cmd, tty) => [...base(), "exec", ...(tty ? ["-t"] : []), name, ...cmd],
@@ -238,6 +241,7 @@ function containerd(): Client {
       return [...a, o.image ?? IMAGE, name, ...cmd];
     },
     load: (a) => c("images", "import", a),
+    save: (i, a) => c("images", "export", a, i),
     detach: (name, cmd) =>
       c("run", "-d", ...runtimeFlags(), "--cgroup", `${CGROUP_PARENT}/containerd/${name}`, IMAGE, name, ...cmd),
     exec: (name, cmd, tty) => [...base(), "tasks", "exec", ...(tty ? ["-t"] : []), "--exec-id", uniq("e"), name, ...cmd],
@@ -280,6 +284,7 @@ function docker(): Client {
     },
     runArgv: (o, cmd, name) => [...base(), "run", "--rm", "--name", name, ...flagsDockerLike(o), o.image ?? IMAGE, ...cmd],
     load: (a) => d("load", "-i", a),
+    save: (i, a) => d("save", "-o", a, i),
     detach: (name, cmd, publish) => d("run", "-d", "--name", name, ...(publish ? ["-p", publish] : []), IMAGE, ...cmd),
     exec: (name, cmd, tty) => [...base(), "exec", ...(tty ? ["-t"] : []), name, ...cmd],
     kill: (name, sig) => d("kill", "-s", sig, name),
@@ -391,6 +396,17 @@ for (const c of clients) {
       expect([l.code, l.code ? l.err : ""]).toEqual([0, ""]); // (podman load reports its progress on stderr)
       const r = run(c, { image: name }, ["echo", "saved by runjs"]);
       expect([r.out, r.code]).toEqual(["saved by runjs\n", 0]);
+    });
+
+    scenario("an image the client saves loads into runjs image load and runs", () => {
+      const file = join(WORK, `client-saved-${c.name}.tar`);
+      const sv = c.save(IMAGE, file);
+      expect([sv.code, sv.code ? sv.err : ""]).toEqual([0, ""]);
+      const st = join(WORK, `client-saved-store-${c.name}`);
+      const l = sh([RUNJS_BIN, "image", "load", "-i", file, "--storage", st]);
+      expect([l.code, l.err]).toEqual([0, ""]);
+      const r = sh([RUNJS_BIN, "--root", join(WORK, `client-saved-rt-${c.name}`), "container", "run", "--rm", "--network", "none", "--cgroup-parent", CGROUP_PARENT, "--storage", st, IMAGE, "echo", `saved by ${c.name}`]);
+      expect([r.out, r.err, r.code]).toEqual([`saved by ${c.name}\n`, "", 0]);
     });
 
     scenario("exit code", () => {

@@ -67,6 +67,12 @@ describe("login, push, logout", () => {
     const s = Bun.spawnSync([SKOPEO, "inspect", "--tls-verify=false", "--authfile", join(DOCKER_CONFIG, "config.json"), "--config", "--raw", `docker://${reg.host}/team/small:1`]);
     expect(s.stderr.toString()).toBe("");
     expect(`sha256:${sha(s.stdout.toString())}`).toBe(img.id);
+    // Podman pulls it too (a private store), with the same image id
+    const pod = ["/usr/bin/podman", "--root", join(WORK, "podman"), "--runroot", join(WORK, "podman-run"), "--storage-driver", "vfs", "--events-backend", "none"];
+    const pp = Bun.spawnSync([...pod, "pull", "-q", "--tls-verify=false", "--authfile", join(DOCKER_CONFIG, "config.json"), `${reg.host}/team/small:1`]);
+    expect([pp.exitCode, pp.stderr.toString()]).toEqual([0, ""]);
+    expect(pp.stdout.toString().trim()).toBe(img.id.slice(7));
+    Bun.spawnSync([...pod, "rmi", "-a", "-f"]);
     // pushing again uploads nothing
     const again = image(st, ["push", "--insecure", "runjs-test/small:1", `${reg.host}/team/small:1`]);
     expect(again.err.split("\n").filter(Boolean).every((x) => x.endsWith(": exists"))).toBe(true);

@@ -6,7 +6,8 @@
 //   OCI image manifest naming the config and the layers) and store it like a pulled one.
 // - An OCI image layout (a directory, or a tar of one) has oci-layout, index.json and
 //   blobs/sha256/…: index.json points at manifests (or nested indexes), each annotated with
-//   org.opencontainers.image.ref.name for its tag; we pick by name when given, else by platform.
+//   org.opencontainers.image.ref.name for its tag (containerd's io.containerd.image.name, a full
+//   name, first); we pick by name when given, else by platform.
 // - A plain tar of a root filesystem (`--name` required) becomes a one-layer image.
 // Every blob is copied into the store through Store.writeBlob, which checks its digest, so a
 // truncated or tampered archive fails with nothing half-stored.
@@ -215,7 +216,8 @@ async function fromOciLayout(store: Store, src: Source, where: string, name?: st
   };
   const top = (index.manifests ?? []) as any[];
   if (!top.length) throw new ImageError(`${where}: index.json lists no manifest`);
-  const refName = (d: any) => d.annotations?.["org.opencontainers.image.ref.name"] as string | undefined;
+  // containerd (ctr export, nerdctl save) keeps the full name beside the OCI tag: it wins
+  const refName = (d: any) => (d.annotations?.["io.containerd.image.name"] ?? d.annotations?.["org.opencontainers.image.ref.name"]) as string | undefined;
   const chosen = name && top.some((d) => refName(d) === name) ? top.filter((d) => refName(d) === name) : top;
   for (const d of chosen) await visit(d, refName(d), 0);
   const out: ImageRecord[] = [];
