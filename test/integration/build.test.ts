@@ -227,6 +227,30 @@ CMD ["echo default"]
     expect(nocache.out).not.toContain("CACHED");
   });
 
+  test("FROM scratch with COPY --from an image; proxy arguments; --platform; ENTRYPOINT drops the base's CMD; .dockerignore exceptions", () => {
+    const s1 = build(context("scratch", 'FROM scratch\nCOPY --from=runjs-test/bb:1 /bin/busybox /bin/busybox\nCMD ["/bin/busybox", "echo", "from scratch"]\n'), "-t", "runjs-test/scratch:1");
+    expect(s1.code).toBe(0);
+    const r = runjs(["container", "run", "--rm", "--network", "none", "--cgroup-parent", CGROUP_PARENT, "runjs-test/scratch:1"]);
+    expect([r.out, r.err]).toEqual(["from scratch\n", ""]);
+    expect(inspect("runjs-test/scratch:1").layers.length).toBe(1);
+    const p = build(
+      context("proxy", 'FROM runjs-test/bb:1\nRUN echo "proxy=$HTTP_PROXY" > /p\nCOPY . /ctx/\nENTRYPOINT ["/bin/busybox"]\n', { "a.md": "a\n", "keep.md": "k\n", "b.txt": "b\n", ".dockerignore": "*.md\n!keep.md\n" }),
+      "-t",
+      "runjs-test/proxy:1",
+      "--build-arg",
+      "HTTP_PROXY=http://proxy.example:3128",
+    );
+    expect([p.code, p.err]).toEqual([0, ""]); // a proxy argument needs no ARG, and is not reported unused
+    const img = inspect("runjs-test/proxy:1").config;
+    expect(img.config.Entrypoint).toEqual(["/bin/busybox"]);
+    expect(img.config.Cmd).toBeNull(); // the base's ["sh"] is dropped, as Docker drops it
+    expect(JSON.stringify(img)).not.toContain("proxy.example"); // not in the config, not in the history
+    expect(inRun("runjs-test/proxy:1", "cat /p; ls -A /ctx").out).toBe("proxy=http://proxy.example:3128\n.dockerignore\nDockerfile\nb.txt\nkeep.md\n"); // as with Docker, the two files are context like any other
+    const arm = build(context("platform", "FROM --platform=linux/arm64 runjs-test/bb:1\n"), "-t", "runjs-test/arm:1");
+    expect([arm.code, arm.err]).toEqual([1, "runjs: Dockerfile:1: FROM: --platform=linux/arm64: this builder builds for the host's platform only (linux/amd64)\n"]);
+    expect(build(context("platform-ok", "FROM --platform=$BUILDPLATFORM runjs-test/bb:1\n"), "-t", "runjs-test/host:1").code).toBe(0);
+  });
+
   test("-q prints only the image id; a symlink in the image cannot send COPY out of it", () => {
     const dir = context("escape", "FROM runjs-test/bb:1\nRUN ln -s / /hostroot && ln -s /etc /etclink\nCOPY f /etclink/f\nCOPY f /hostroot/tmp/f\n", { f: "inside\n" });
     const b = build(dir, "-q", "-t", "runjs-test/escape:1");

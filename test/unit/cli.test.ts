@@ -63,8 +63,13 @@ describe("help pages", () => {
     expect(main.out).not.toContain("not supported yet: rootless"); // --rootless is accepted (auto)
   });
 
-  test("the front end's pages: every container and image command, with its options", () => {
-    for (const [group, expected] of [["container", ["run", "ls", "logs", "exec", "stop", "kill", "start", "restart", "rm", "prune", "top", "stats", "inspect", "port"]], ["image", ["import", "pull", "ls", "inspect", "rm", "tag", "prune", "save", "load", "history", "push", "login", "logout"]]] as const) {
+  test("the front end's pages: every container, image, network and volume command, with its options", () => {
+    for (const [group, expected] of [
+      ["container", ["run", "ls", "logs", "exec", "stop", "kill", "start", "restart", "rm", "prune", "top", "stats", "inspect", "port", "attach"]],
+      ["image", ["import", "pull", "ls", "inspect", "rm", "tag", "prune", "save", "load", "history", "push", "login", "logout", "build"]],
+      ["network", ["create", "ls", "inspect", "rm"]],
+      ["volume", ["create", "ls", "inspect", "rm", "prune"]],
+    ] as const) {
       const page = sh(group, "--help");
       expect(page.code).toBe(0);
       expect(verbs(page.out).sort()).toEqual([...expected].sort());
