@@ -3,6 +3,7 @@
 //   ROOT/blobs/sha256/<hex>        every blob (manifest, config, layer) by its digest
 //   ROOT/layers/<diffid-hex>/      a layer unpacked once, an overlayfs lowerdir
 //   ROOT/images.json               name → image record (manifest digest, config, layers)
+//   ROOT/build-cache/<key>         image build's cache: a step's key → its layer (engine/build)
 //   ROOT/tmp/                      partial writes; nothing here is ever visible as a blob
 //   ROOT/lock                      flock: one writer of images.json at a time
 //
