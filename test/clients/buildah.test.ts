@@ -14,8 +14,12 @@ const STORE = join(WORK, "store");
 const THEIRS = join(WORK, "store-buildah"); // buildah's images, loaded into a runjs store to be walked alike
 const BUILDAH = ["/usr/bin/buildah", "--root", join(WORK, "broot"), "--runroot", join(WORK, "brun"), "--storage-driver", "vfs"];
 
+// buildah with its defaults: nothing of the client suite's Podman configuration (which sets
+// CONTAINERS_CONF in this process's environment for every podman call) applies here
+const { CONTAINERS_CONF: _conf, CONTAINERS_REGISTRIES_CONF: _reg, CONTAINERS_STORAGE_CONF: _st, ...ENV } = process.env;
+
 function run(argv: string[], env: Record<string, string> = {}) {
-  const r = Bun.spawnSync(argv, { env: { ...process.env, ...env } });
+  const r = Bun.spawnSync(argv, { env: { ...ENV, ...env } });
   return { code: r.exitCode ?? 128, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 const runjs = (...a: string[]) => run([RUNJS, "--root", join(WORK, "rt"), ...a], { RUNJS_STORAGE: STORE });

@@ -69,10 +69,11 @@ describe("login, push, logout", () => {
     expect(`sha256:${sha(s.stdout.toString())}`).toBe(img.id);
     // Podman pulls it too (a private store), with the same image id
     const pod = ["/usr/bin/podman", "--root", join(WORK, "podman"), "--runroot", join(WORK, "podman-run"), "--storage-driver", "vfs", "--events-backend", "none"];
-    const pp = Bun.spawnSync([...pod, "pull", "-q", "--tls-verify=false", "--authfile", join(DOCKER_CONFIG, "config.json"), `${reg.host}/team/small:1`]);
+    const { CONTAINERS_CONF: _c, ...env } = process.env; // Podman's defaults, whatever another suite set here
+    const pp = Bun.spawnSync([...pod, "pull", "-q", "--tls-verify=false", "--authfile", join(DOCKER_CONFIG, "config.json"), `${reg.host}/team/small:1`], { env });
     expect([pp.exitCode, pp.stderr.toString()]).toEqual([0, ""]);
     expect(pp.stdout.toString().trim()).toBe(img.id.slice(7));
-    Bun.spawnSync([...pod, "rmi", "-a", "-f"]);
+    Bun.spawnSync([...pod, "rmi", "-a", "-f"], { env });
     // pushing again uploads nothing
     const again = image(st, ["push", "--insecure", "runjs-test/small:1", `${reg.host}/team/small:1`]);
     expect(again.err.split("\n").filter(Boolean).every((x) => x.endsWith(": exists"))).toBe(true);
