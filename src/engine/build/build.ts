@@ -21,9 +21,9 @@
 // Everything is undone on failure: the caller runs the build under the store's rollback
 // (gc.ts), and a failed step removes its mount and directories before the error goes up,
 // naming the Dockerfile and the line.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, closeSync, openSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
-import { parseDockerfile, DockerfileError, type Instruction } from "./dockerfile.ts";
+import { execForm, parseDockerfile, DockerfileError, type Instruction } from "./dockerfile.ts";
 import { expandWord, expandWords, parseDuration, splitAssignments, WordError, type Vars } from "./words.ts";
 import { CONTEXT, CopyError, copySource, hashSources, matchSources, mkdirAll, resolveChown, Tree, type Keep, type Source } from "./copy.ts";
 import { isEmptyDiff, keepLayerDir, writeLayer, type Layer } from "./layer.ts";
@@ -478,7 +478,6 @@ export async function build(o: BuildOptions): Promise<Built> {
             } else if (sub === "CMD") {
               const rest = i.args.trim().slice(3).trim();
               if (!rest) fail(i, "CMD needs a command");
-              const { execForm } = await import("./dockerfile.ts");
               const json = execForm(rest);
               const hc: any = { Test: json ? ["CMD", ...json] : ["CMD-SHELL", rest] };
               for (const f of i.flags) {
@@ -547,16 +546,16 @@ export async function build(o: BuildOptions): Promise<Built> {
           const f = i.flags.find((x) => x.name === n);
           return f === undefined ? undefined : expandWord(f.value ?? "", vars, esc);
         };
-        const words = i.json ?? expandWords(i.args, vars, esc);
-        if (i.heredocs.length ? words.length < 2 : words.length < 2) fail(i, "needs a source and a destination");
-        const destWord = i.json ? expandWord(words[words.length - 1]!, vars, esc) : words[words.length - 1]!;
+        const words = i.json ? i.json.map((w) => expandWord(w, vars, esc)) : expandWords(i.args, vars, esc);
+        if (words.length < 2) fail(i, "needs a source and a destination");
+        const destWord = words[words.length - 1]!;
         const srcWords = words.slice(0, -1);
         const chmodFlag = flag("chmod");
         if (chmodFlag !== undefined && !/^[0-7]{3,4}$/.test(chmodFlag)) fail(i, `--chmod=${chmodFlag}: an octal mode like 755`);
         const chmod = chmodFlag !== undefined ? parseInt(chmodFlag, 8) : undefined;
         const chownFlag = flag("chown");
         const fromFlag = i.keyword === "COPY" ? flag("from") : undefined;
-        const destIsDir = destWord.endsWith("/") || (i.json ? false : destWord === ".");
+        const destIsDir = destWord.endsWith("/") || destWord === ".";
         const dest = absolute(destWord);
         // the sources: heredocs (files written from the Dockerfile), the context, a stage or an image
         let from: { tree: Tree; done: () => void } | undefined;
@@ -612,31 +611,30 @@ export async function build(o: BuildOptions): Promise<Built> {
               mkdirSync(join(dir, String(n)));
               writeFileSync(join(dir, String(n), name), body, { mode: 0o600 });
               const lm = res!.headers.get("last-modified");
-              if (lm) {
-                const { utimesSync } = await import("node:fs");
-                utimesSync(join(dir, String(n), name), new Date(lm), new Date(lm));
-              }
+              if (lm) utimesSync(join(dir, String(n), name), new Date(lm), new Date(lm));
               sources.push({ tree, rel: `${n}/${name}` });
             }
           }
           if ((sources.length > 1 || srcWords.some((w) => /[*?[]/.test(w))) && !destWord.endsWith("/"))
             fail(i, `with more than one source file, the destination must be a directory and end with a / (${destWord})`);
           const contentKey = hashSources(sources, srcKeep);
-          const archiveOf = async (s: Source) => (i.keyword === "ADD" && s.tree === srcTree && !s.tree.stat(s.rel)?.isDirectory() ? archiveKind(s) : undefined);
+          // ADD unpacks a local archive (not one it downloaded, not a directory)
+          const archiveOf = (s: Source) => (i.keyword === "ADD" && s.tree === srcTree && !s.tree.stat(s.rel)?.isDirectory() ? archiveKind(s) : undefined);
           const shownSrc = plainWords.join(" ") + (i.heredocs.length ? ` ${i.heredocs.map((h) => `<<${h.name}`).join(" ")}` : "");
           const createdBy = `${i.keyword} ${[chownFlag !== undefined ? `--chown=${chownFlag}` : "", chmodFlag !== undefined ? `--chmod=${chmodFlag}` : "", fromFlag !== undefined ? `--from=${fromFlag}` : ""].filter(Boolean).join(" ")}${chownFlag || chmodFlag || fromFlag ? " " : ""}${shownSrc} ${dest}`;
           await fsStep(i, createdBy, [i.keyword, contentKey, dest, destIsDir, chownFlag ?? "", chmod ?? -1, fromFlag ?? ""], async (d) => {
             const t = new Tree(d.rootfs, "the image");
             try {
-              const owner = chownFlag !== undefined ? resolveChown(chownFlag, ...Object.values(readPasswd(d)) as [string, string]) : { uid: 0, gid: 0 };
+              const ids = chownFlag !== undefined ? readPasswd(d) : undefined;
+              const owner = ids ? resolveChown(chownFlag!, ids.passwd, ids.group) : { uid: 0, gid: 0 };
               for (const s of sources) {
                 const isDir = s.tree.stat(s.rel)?.isDirectory();
-                const kind = await archiveOf(s);
+                const kind = archiveOf(s);
                 const destStat = t.stat(dest);
                 const intoDir = isDir || kind !== undefined || destIsDir || !!destStat?.isDirectory();
                 const dirFd = mkdirAll(t, intoDir ? dest : posix.dirname(dest), owner);
                 try {
-                  if (kind !== undefined) await unpackArchive(s, kind, dirFd, i);
+                  if (kind !== undefined) await unpackArchive(s, kind, dirFd);
                   else copySource(s, dirFd, intoDir ? undefined : posix.basename(dest), { owner, chmod, keep: s.tree === ctx ? keep : () => true });
                 } finally {
                   closeSync(dirFd);
@@ -706,11 +704,10 @@ function expandHeredoc(body: string, vars: Vars, esc: string): string {
 type ArchiveKind = "tar" | "gzip" | "zstd" | "bzip2" | "xz";
 
 /** What ADD unpacks: a local tar, plain or compressed (told by its first bytes, as Docker does). */
-async function archiveKind(s: Source): Promise<ArchiveKind | undefined> {
+function archiveKind(s: Source): ArchiveKind | undefined {
   const fd = s.tree.open(s.rel, 0);
   if (fd < 0) return undefined;
   try {
-    const { readSync } = await import("node:fs");
     const h = Buffer.alloc(512);
     const n = readSync(fd, h, 0, 512, 0);
     if (n >= 2 && h[0] === 0x1f && h[1] === 0x8b) return "gzip";
@@ -724,7 +721,7 @@ async function archiveKind(s: Source): Promise<ArchiveKind | undefined> {
   }
 }
 
-async function unpackArchive(s: Source, kind: ArchiveKind, dirFd: number, i: Instruction): Promise<void> {
+async function unpackArchive(s: Source, kind: ArchiveKind, dirFd: number): Promise<void> {
   if (kind === "bzip2" || kind === "xz") throw new CopyError(`${s.rel}: a ${kind} archive: ADD unpacks plain, gzip and zstd tars here`);
   const fd = s.tree.open(s.rel, 0);
   try {
@@ -735,5 +732,4 @@ async function unpackArchive(s: Source, kind: ArchiveKind, dirFd: number, i: Ins
   } finally {
     closeSync(fd);
   }
-  void i;
 }

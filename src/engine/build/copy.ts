@@ -19,7 +19,7 @@ import { closeSync, constants, fstatSync, lstatSync, readdirSync, readSync, writ
 import { posix } from "node:path";
 import {
   EEXIST, ENOENT, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY, RESOLVE_IN_ROOT,
-  fchmod, fchown, futimens, lchownat, readlinkFd, lutimensat, mkdirat, openat, openat2, symlinkat, timespecs, unlinkat, AT_REMOVEDIR,
+  fchmod, fchown, futimens, lchownat, readlinkFd, lutimensat, mkdirat, openat, openat2, symlinkat, timespecs, unlinkat,
 } from "../../sys/fsat.ts";
 import { strerror } from "../../sys/libc.ts";
 
@@ -357,16 +357,5 @@ export function copySource(s: Source, destDirFd: number, destName: string | unde
     });
   } finally {
     leave(1);
-  }
-}
-
-/** Remove rel (a file or an empty directory) from the tree, if it is there. */
-export function removeIn(tree: Tree, rel: string): void {
-  const dir = tree.open(posix.dirname(rel), O_RDONLY | O_DIRECTORY);
-  if (dir < 0) return;
-  try {
-    if (unlinkat(dir, posix.basename(rel), 0) < 0) unlinkat(dir, posix.basename(rel), AT_REMOVEDIR);
-  } finally {
-    closeSync(dir);
   }
 }

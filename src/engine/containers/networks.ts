@@ -9,7 +9,7 @@
 // A volume is STORE/volumes/NAME/_data (volumes.ts), with its creation time beside it; a
 // volume made here is empty, and is filled from the image the first time a container mounts
 // it, as Docker fills an empty volume. `rm` is refused while a container's bundle mounts it.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../../errors.ts";
 import type { Store } from "../images/store.ts";
@@ -146,7 +146,7 @@ export function createNetwork(store: Store, name: string, o: { subnet?: string; 
     const path = join(store.root, "networks", `${name}.conflist`);
     const tmp = store.tmpPath("network");
     writeFileSync(tmp, JSON.stringify(list, null, 1));
-    Bun.spawnSync(["mv", tmp, path]);
+    renameSync(tmp, path);
     return describe(path, list);
   });
 }
