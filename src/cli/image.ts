@@ -367,7 +367,9 @@ export async function imageCommand(
         const [username, password] = await credentials(undefined, r.registry);
         const { pullImage } = await import("../engine/images/registry.ts");
         const { registerImage } = await import("../engine/images/image.ts");
-        return registerImage(store, await pullImage(r, store, { username, password }), [formatReference(r)]);
+        // as Docker does, a registry on the loopback interface may speak plain HTTP
+        const insecure = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/.test(r.registry);
+        return registerImage(store, await pullImage(r, store, { username, password, insecure }), [formatReference(r)]);
       };
       try {
         const res = await atomically(() =>

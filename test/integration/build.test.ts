@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join } from "node:path";
 import { CGROUP_PARENT, RUNJS } from "./helpers.ts";
 import { dockerArchive, layerTar, rootfs } from "./image-fixtures.ts";
+import { openPty, Terminal } from "./pty.ts";
+import { close } from "../../src/sys/libc.ts";
 
 const WORK = mkdtempSync("/tmp/runjs-build-");
 const STORE = join(WORK, "store");
@@ -249,6 +251,23 @@ CMD ["echo default"]
     const arm = build(context("platform", "FROM --platform=linux/arm64 runjs-test/bb:1\n"), "-t", "runjs-test/arm:1");
     expect([arm.code, arm.err]).toEqual([1, "runjs: Dockerfile:1: FROM: --platform=linux/arm64: this builder builds for the host's platform only (linux/amd64)\n"]);
     expect(build(context("platform-ok", "FROM --platform=$BUILDPLATFORM runjs-test/bb:1\n"), "-t", "runjs-test/host:1").code).toBe(0);
+  });
+
+  test("on a terminal a step without output of its own is one line with its time", async () => {
+    const dir = context("tty", "FROM runjs-test/bb:1\nCOPY a /a\nRUN echo printed\n", { a: "a\n" });
+    const [m, s] = openPty();
+    const p = Bun.spawn([RUNJS, "--root", RT, "image", "build", "--cgroup-parent", CGROUP_PARENT, "--network", "none", "--no-cache", dir], { stdio: ["ignore", s, s], env: { ...process.env, RUNJS_STORAGE: STORE } });
+    close(s);
+    const t = new Terminal(m);
+    try {
+      const seen = t.expect(/sha256:[a-f0-9]{64}/);
+      expect(seen).toMatch(/STEP 2\/3: COPY a \/a  \d+\.\d\ds [a-f0-9]{12}\r\n/);
+      expect(seen).toMatch(/STEP 3\/3: RUN echo printed\r\nprinted\r\n--> \d+\.\d\ds\r\n/); // no layer: it changed nothing
+      expect(await p.exited).toBe(0);
+    } finally {
+      p.kill("SIGKILL");
+      t.close();
+    }
   });
 
   test("-q prints only the image id; a symlink in the image cannot send COPY out of it", () => {

@@ -3,7 +3,7 @@
 // result: runjs pulls it back into an empty store, skopeo reads it with the credentials file
 // runjs wrote (Docker's config.json format).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RUNJS } from "./helpers.ts";
 import { dockerArchive, layerTar, rootfs, sha } from "./image-fixtures.ts";
@@ -77,6 +77,17 @@ describe("login, push, logout", () => {
     // pushing again uploads nothing
     const again = image(st, ["push", "--insecure", "runjs-test/small:1", `${reg.host}/team/small:1`]);
     expect(again.err.split("\n").filter(Boolean).every((x) => x.endsWith(": exists"))).toBe(true);
+  });
+
+  test("image build pulls a FROM image it lacks (a loopback registry: plain HTTP, as Docker allows)", () => {
+    const st = store();
+    const ctx = join(WORK, "from-registry");
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, "Dockerfile"), `FROM ${reg.host}/team/small:1\nLABEL built=yes\n`);
+    const b = Bun.spawnSync([RUNJS, "image", "build", "-q", "--network", "none", "-t", "runjs-test/from-registry:1", "--storage", st, ctx], { env: { ...process.env, DOCKER_CONFIG } });
+    expect([b.exitCode, b.stderr.toString()]).toEqual([0, ""]);
+    expect(inspect(st, `${reg.host}/team/small:1`).id).toMatch(/^sha256:/);
+    expect(inspect(st, "runjs-test/from-registry:1").config.config.Labels).toEqual({ built: "yes" });
   });
 
   test("a layer larger than a chunk goes up in chunks; another repository mounts the blobs", () => {

@@ -34,6 +34,7 @@ import { MEDIA } from "../images/media.ts";
 import { hostPlatform } from "../images/platform.ts";
 import { normalizeName } from "../images/reference.ts";
 import { digestHex, ImageError, sha256, type ImageRecord, type Store } from "../images/store.ts";
+import { isatty } from "../../sys/libc.ts";
 
 export class BuildError extends Error {}
 
@@ -191,6 +192,20 @@ export async function build(o: BuildOptions): Promise<Built> {
   const say = (s: string) => {
     if (out !== undefined) writeFileSync(out, s + "\n");
   };
+  // On a terminal a step that prints nothing of its own (all but RUN) is one line, its time
+  // at the end of it; elsewhere, and for RUN, the time is a line of its own after the step.
+  const tty = out !== undefined && isatty(out);
+  let open = false; // a step's line waiting for its time
+  const stepLine = (s: string, quiet: boolean) => {
+    if (out === undefined) return;
+    open = tty && quiet;
+    writeFileSync(out, open ? s : s + "\n");
+  };
+  const stepEnd = (s: string) => {
+    if (out === undefined) return;
+    writeFileSync(out, open ? `  ${s.replace(/^--> /, "")}\n` : s + "\n");
+    open = false;
+  };
   const cacheDir = join(o.store.root, "build-cache");
   mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const cacheGet = (key: string): CacheEntry | undefined => {
@@ -309,7 +324,7 @@ export async function build(o: BuildOptions): Promise<Built> {
         if (hit) {
           entry = hit;
           cached++;
-          say("--> CACHED");
+          stepEnd("--> CACHED");
         } else {
           const d = stepDirs(o.store);
           live.push(d);
@@ -327,12 +342,13 @@ export async function build(o: BuildOptions): Promise<Built> {
             cachePut(key, entry);
           } catch (e) {
             removeStep(d);
+            if (open) stepEnd("--> failed");
             throw e;
           } finally {
             live.splice(live.indexOf(d), 1);
           }
           ran++;
-          say(`--> ${((performance.now() - t0) / 1000).toFixed(2)}s${entry.layer ? ` ${entry.layer.diffId.slice(7, 19)}` : ""}`);
+          stepEnd(`--> ${((performance.now() - t0) / 1000).toFixed(2)}s${entry.layer ? ` ${entry.layer.diffId.slice(7, 19)}` : ""}`);
         }
         if (entry.layer) state.layers.push(entry.layer);
         history(createdBy, !entry.layer, entry.created);
@@ -377,7 +393,8 @@ export async function build(o: BuildOptions): Promise<Built> {
         if (!fromTrigger) {
           stepNo++;
           const flags = i.flags.map((f) => `--${f.name}${f.value !== undefined ? "=" + f.value : ""} `).join("");
-          say(`STEP ${stepNo}/${total}: ${i.keyword} ${flags}${i.args}`);
+          const fsKind = ["RUN", "COPY", "ADD", "WORKDIR"].includes(i.keyword);
+          stepLine(`STEP ${stepNo}/${total}: ${i.keyword} ${flags}${i.args}`, fsKind && i.keyword !== "RUN");
         }
         const text = `${i.keyword} ${i.args}`;
         switch (i.keyword) {
