@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { differences, imageTree } from "./rootfs-compare.ts";
-import { buildImage, IMAGE, REPO } from "./harness.ts";
+import { buildImage, IMAGE, REPO, WORK as HARNESS_WORK } from "./harness.ts";
 
 const RUNJS = join(REPO, "bin/runjs");
 const WORK = mkdtempSync("/tmp/runjs-buildah-");
@@ -34,6 +34,7 @@ afterAll(() => {
   run([...BUILDAH, "rm", "--all"]);
   Bun.spawnSync(["sh", "-c", `grep -o " ${WORK}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
   rmSync(WORK, { recursive: true, force: true });
+  rmSync(HARNESS_WORK, { recursive: true, force: true }); // where buildImage made the base image
 });
 
 /** JSON with object keys in order, so that {a,b} and {b,a} compare equal. */
