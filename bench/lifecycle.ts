@@ -25,6 +25,11 @@ for (const r of ["runc", "crun"]) {
   const p = Bun.which(r);
   if (p) runtimes[r] = p;
 }
+// BENCH_ALSO=name=path[,name=path]: more runtimes in the same run (an earlier runjs build, say)
+for (const kv of (process.env.BENCH_ALSO ?? "").split(",").filter(Boolean)) {
+  const i = kv.indexOf("=");
+  runtimes[kv.slice(0, i)] = kv.slice(i + 1);
+}
 
 const work = mkdtempSync("/tmp/runjs-bench-");
 const bundle = join(work, "bundle");

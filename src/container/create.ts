@@ -17,7 +17,7 @@ import { close, connectUnix, ERRNO_NAMES, pidfdOpen, prlimit, sendFd, strerror, 
 import { driverFor } from "../cgroups/driver.ts";
 import { HelperError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
-import { receiveMaster, runSession } from "../helper/session.ts";
+import { abandonHelper, receiveMaster, runSession, spawnHelper, type Spawned } from "../helper/session.ts";
 import { kindOf, lsmFacts, ownBoundingSet } from "./host.ts";
 import { runHooks } from "../hooks/run.ts";
 import { ValidationError } from "../oci/errors.ts";
@@ -111,140 +111,186 @@ export function create(o: CreateOptions): Created {
   const preserve = (o.listenFds ?? 0) + (o.preserveFds ?? 0);
   const terminal = !!spec.process?.terminal;
   checkTerminal(terminal, o);
-  const rootfs = resolve(bundle, spec.root!.path);
-  if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
-  const cgroups = driverFor(o.systemdCgroup ? { cgroupDriver: "systemd" } : undefined, { id: o.id, annotations: spec.annotations });
-  const planned = cgroups.plan(spec.linux?.cgroupsPath, o.id);
-  // a user manager gives its user a unit of its own: only cgroupfs needs a delegated cgroup
-  const targets = cgroups.name === "systemd" ? planned : usableCgroups(planned, spec);
-  const sources: HostFacts["sources"] = {};
-  for (const s of bindSources(spec, bundle)) sources[s] = kindOf(s);
-  const fifo = `${dir}/exec.fifo`;
-  // Socket activation: the container's process learns of the fds it was passed (LISTEN_PID=1,
-  // as runc sets it). Not saved in the state: exec'd processes get them only from their own caller.
-  const planSpec: Spec =
-    o.listenFds && spec.process
-      ? { ...spec, process: { ...spec.process, env: [...(spec.process.env ?? []), `LISTEN_FDS=${o.listenFds}`, "LISTEN_PID=1"] } }
-      : spec;
-  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
-  const idMaps = planIdMaps(spec, caller);
-  const joinedUserns = joinedUsernsMaps(spec);
-  const plan = compileInit(planSpec, {
-    caller,
-    bundle,
-    rootfs,
-    sources,
-    cgroups: targets.map(({ h, dir }) => ({
-      version: h.version,
-      name: h.mountpoint.slice(h.mountpoint.lastIndexOf("/") + 1),
-      controllers: h.controllers,
-      dir,
-    })),
-    fifo,
-    joinedUserns,
-    consoleFd: terminal ? 3 + preserve + 1 : undefined,
-    bridgedTerminal: terminal && !!o.attached && !o.consoleSocket && !o.keepOnlcr,
-    helperWaits: !!o.attached,
-    noPivot: !!o.noPivot,
-    noNewKeyring: !!o.noNewKeyring,
-    ownCaps: spec.process?.capabilities ? ownBoundingSet() : undefined,
-    keyrings: o.noNewKeyring ? undefined : existsSync("/proc/keys"),
-    // Only looked at when the spec asks for a label: create's hot path stays as it was.
-    lsm: spec.process?.apparmorProfile || spec.process?.selinuxLabel || spec.linux?.mountLabel ? lsmFacts() : undefined,
-    warn,
-  });
-  const encoded = encodePlan(plan);
-  if (plan.seccompBpf) debug(`seccomp filter flags: ${plan.seccompFlags}`); // runc's words for the same fact
-  debug(`plan: ${encoded.length} bytes, ${plan.mounts.length} mounts, ${plan.devices.length} devices, cgroups ${targets.map((t) => t.dir).join(" ") || "none"}`);
   // The console socket is connected before anything is created: a wrong path fails cleanly.
   // An attached run receives the master itself, on a socketpair.
   const pair = terminal && o.attached ? socketpair() : undefined;
-  const consoleFd = o.consoleSocket ? connectConsole(o.consoleSocket) : pair?.[1];
-  const pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
-
-  // 2. From here on, every resource is undone on failure.
-  createStateDir(o.root, o.id);
-  const st: SavedState = {
-    ...emptyState(o.id),
-    ociVersion: spec.ociVersion,
-    bundle,
-    rootfs,
-    created: new Date().toISOString(),
-    annotations: spec.annotations,
-    // filled once the cgroups are known to be ours (checkVacant): a failure before that must
-    // not kill what runs in someone else's
-    cgroupDirs: [],
-    cgroupCreated: [],
-    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
-    owner: "",
-  };
-  let lockFd = -1;
-  let proc: Subprocess | undefined;
-  try {
-    lockFd = lock(dir, o.id);
-    // after the id is ours: a second create of the same id fails as "exists", not on the
-    // cgroup the first one is filling
-    cgroups.checkVacant(targets);
-    st.cgroupDirs = targets.map((t) => t.dir);
-    st.cgroupDriver = cgroups.name;
-    st.cgroupCreated = targets.flatMap((t) => missingDirs(t.h.mountpoint, t.dir));
-    saveState(dir, st);
-    // exec builds its processes from the container's own configuration, as it was at create.
-    writeAtomic(`${dir}/config.json`, JSON.stringify(spec));
-    // 3.
-    const made = cgroups.create(targets);
-    cgroups.apply(
-      spec.linux?.resources,
-      targets.map((t) => ({ version: t.h.version, controllers: t.h.controllers, dir: t.dir })),
-      warn,
-      made,
-    );
-    mkfifo(fifo, 0o622);
-    // 4.
-    const res = runSession(
-      { plan: encoded, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, stdio: o.stdio, onSpawn: (p) => (proc = p) },
-      {
-        pids(helper, init) {
-          debug(`runjs-init: helper pid ${helper}, container init pid ${init}`);
-          st.pid = init;
-          st.startTime = procStat(init)?.startTime ?? 0;
-          saveState(dir, st);
-          if (idMaps) writeIdMaps(init, idMaps);
-          cgroups.join(st.cgroupDirs, init, spec.linux?.resources, warn);
-          if (pidfdSock !== undefined) sendPidfd(pidfdSock, init);
-        },
-        hooks() {
-          applyRlimits(st.pid, compileRlimits(spec));
-          debug("mounts done: running prestart and createRuntime hooks, then the rest of the set-up");
-          const creating = JSON.stringify(specState(st, "creating"));
-          const created = JSON.stringify(specState(st, "created"));
-          // prestart is the legacy hook from when it ran at start: the validation suite (and
-          // crun) give it "created"; the newer create-time hooks get "creating", as in runc.
-          runHooks("prestart", spec.hooks?.prestart, created);
-          runHooks("createRuntime", spec.hooks?.createRuntime, creating);
-          const seccompState = plan.seccompListener ? seccompProcessState(spec.linux!.seccomp!, specState(st, "creating")) : undefined;
-          return { creating, created, seccompState };
-        },
-      },
-    );
-    // 5.
-    debug(`container ${o.id} created: init ${st.pid} waits on ${fifo}`);
-    st.complete = true;
-    saveState(dir, st);
-    if (o.pidFile) writeAtomic(resolve(o.pidFile), String(st.pid));
-    // The init sent the master before READY: it is waiting in the socket.
-    const master = pair ? receiveMaster(pair[0]) : undefined;
-    return { dir, state: st, spec, proc: res.proc, lockFd, master };
-  } catch (e) {
-    destroy(dir, st, { proc });
-    // sched_setattr(2) refuses (EPERM) a task whose CPUs are not all of them: say why, in runc's words
-    if (e instanceof HelperError && e.step === "process.scheduler" && e.errno === 1 && spec.linux?.resources?.cpu?.cpus)
-      throw new HelperError(e.errno, e.step, e.op, e.path, "process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus): the kernel schedules such a task only with every CPU allowed");
-    throw e;
-  } finally {
+  let consoleFd: number | undefined;
+  let pidfdSock: number | undefined;
+  let early: Spawned | undefined;
+  const closeFds = () => {
     if (consoleFd !== undefined) close(consoleFd);
     if (pidfdSock !== undefined) close(pidfdSock);
     if (pair) close(pair[0]);
+  };
+  try {
+    consoleFd = o.consoleSocket ? connectConsole(o.consoleSocket) : pair?.[1];
+    pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
+    // runjs-init starts now and gets ready (exec, sealed re-exec) while the rest is checked
+    // and the plan compiled; if a check fails it is killed, having made nothing
+    early = spawnHelper({ preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], stdio: o.stdio });
+  } catch (e) {
+    closeFds();
+    throw e;
+  }
+  try {
+    return createWith(o, { dir, bundle, warn, debug, spec, preserve, terminal, pair, consoleFd, pidfdSock, early });
+  } finally {
+    closeFds();
+  }
+}
+
+interface Prepared {
+  dir: string;
+  bundle: string;
+  warn: (msg: string) => void;
+  debug: (msg: string) => void;
+  spec: Spec;
+  preserve: number;
+  terminal: boolean;
+  pair?: [number, number];
+  consoleFd?: number;
+  pidfdSock?: number;
+  /** The helper, started early: handed to the session, or abandoned on failure. */
+  early: Spawned;
+}
+
+function createWith(o: CreateOptions, x: Prepared): Created {
+  const { dir, bundle, warn, debug, spec, preserve, terminal, pair, consoleFd, pidfdSock } = x;
+  let early: Spawned | undefined = x.early;
+  try {
+    return createSteps();
+  } finally {
+    if (early) abandonHelper(early); // never handed to the session: a check failed first
+  }
+
+  function createSteps(): Created {
+    const rootfs = resolve(bundle, spec.root!.path);
+    if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
+    const cgroups = driverFor(o.systemdCgroup ? { cgroupDriver: "systemd" } : undefined, { id: o.id, annotations: spec.annotations });
+    const planned = cgroups.plan(spec.linux?.cgroupsPath, o.id);
+    // a user manager gives its user a unit of its own: only cgroupfs needs a delegated cgroup
+    const targets = cgroups.name === "systemd" ? planned : usableCgroups(planned, spec);
+    const sources: HostFacts["sources"] = {};
+    for (const s of bindSources(spec, bundle)) sources[s] = kindOf(s);
+    const fifo = `${dir}/exec.fifo`;
+    // Socket activation: the container's process learns of the fds it was passed (LISTEN_PID=1,
+    // as runc sets it). Not saved in the state: exec'd processes get them only from their own caller.
+    const planSpec: Spec =
+      o.listenFds && spec.process
+        ? { ...spec, process: { ...spec.process, env: [...(spec.process.env ?? []), `LISTEN_FDS=${o.listenFds}`, "LISTEN_PID=1"] } }
+        : spec;
+    const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+    const idMaps = planIdMaps(spec, caller);
+    const joinedUserns = joinedUsernsMaps(spec);
+    const plan = compileInit(planSpec, {
+      caller,
+      bundle,
+      rootfs,
+      sources,
+      cgroups: targets.map(({ h, dir }) => ({
+        version: h.version,
+        name: h.mountpoint.slice(h.mountpoint.lastIndexOf("/") + 1),
+        controllers: h.controllers,
+        dir,
+      })),
+      fifo,
+      joinedUserns,
+      consoleFd: terminal ? 3 + preserve + 1 : undefined,
+      bridgedTerminal: terminal && !!o.attached && !o.consoleSocket && !o.keepOnlcr,
+      helperWaits: !!o.attached,
+      noPivot: !!o.noPivot,
+      noNewKeyring: !!o.noNewKeyring,
+      ownCaps: spec.process?.capabilities ? ownBoundingSet() : undefined,
+      keyrings: o.noNewKeyring ? undefined : existsSync("/proc/keys"),
+      // Only looked at when the spec asks for a label: create's hot path stays as it was.
+      lsm: spec.process?.apparmorProfile || spec.process?.selinuxLabel || spec.linux?.mountLabel ? lsmFacts() : undefined,
+      warn,
+    });
+    const encoded = encodePlan(plan);
+    if (plan.seccompBpf) debug(`seccomp filter flags: ${plan.seccompFlags}`); // runc's words for the same fact
+    debug(`plan: ${encoded.length} bytes, ${plan.mounts.length} mounts, ${plan.devices.length} devices, cgroups ${targets.map((t) => t.dir).join(" ") || "none"}`);
+    // 2. From here on, every resource is undone on failure.
+    createStateDir(o.root, o.id);
+    const st: SavedState = {
+      ...emptyState(o.id),
+      ociVersion: spec.ociVersion,
+      bundle,
+      rootfs,
+      created: new Date().toISOString(),
+      annotations: spec.annotations,
+      // filled once the cgroups are known to be ours (checkVacant): a failure before that must
+      // not kill what runs in someone else's
+      cgroupDirs: [],
+      cgroupCreated: [],
+      hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+      owner: "",
+    };
+    let lockFd = -1;
+    let proc: Subprocess | undefined;
+    try {
+      lockFd = lock(dir, o.id);
+      // after the id is ours: a second create of the same id fails as "exists", not on the
+      // cgroup the first one is filling
+      cgroups.checkVacant(targets);
+      st.cgroupDirs = targets.map((t) => t.dir);
+      st.cgroupDriver = cgroups.name;
+      st.cgroupCreated = targets.flatMap((t) => missingDirs(t.h.mountpoint, t.dir));
+      saveState(dir, st);
+      // exec builds its processes from the container's own configuration, as it was at create.
+      writeAtomic(`${dir}/config.json`, JSON.stringify(spec));
+      // 3.
+      const made = cgroups.create(targets);
+      cgroups.apply(
+        spec.linux?.resources,
+        targets.map((t) => ({ version: t.h.version, controllers: t.h.controllers, dir: t.dir })),
+        warn,
+        made,
+      );
+      mkfifo(fifo, 0o622);
+      // 4.
+      const spawned = early;
+      early = undefined; // the session owns it now: a failure from here is destroy()'s to undo
+      const res = runSession(
+        { plan: encoded, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, stdio: o.stdio, spawned, onSpawn: (p) => (proc = p) },
+        {
+          pids(helper, init) {
+            debug(`runjs-init: helper pid ${helper}, container init pid ${init}`);
+            st.pid = init;
+            st.startTime = procStat(init)?.startTime ?? 0;
+            saveState(dir, st);
+            if (idMaps) writeIdMaps(init, idMaps);
+            cgroups.join(st.cgroupDirs, init, spec.linux?.resources, warn);
+            if (pidfdSock !== undefined) sendPidfd(pidfdSock, init);
+          },
+          hooks() {
+            applyRlimits(st.pid, compileRlimits(spec));
+            debug("mounts done: running prestart and createRuntime hooks, then the rest of the set-up");
+            const creating = JSON.stringify(specState(st, "creating"));
+            const created = JSON.stringify(specState(st, "created"));
+            // prestart is the legacy hook from when it ran at start: the validation suite (and
+            // crun) give it "created"; the newer create-time hooks get "creating", as in runc.
+            runHooks("prestart", spec.hooks?.prestart, created);
+            runHooks("createRuntime", spec.hooks?.createRuntime, creating);
+            const seccompState = plan.seccompListener ? seccompProcessState(spec.linux!.seccomp!, specState(st, "creating")) : undefined;
+            return { creating, created, seccompState };
+          },
+        },
+      );
+      // 5.
+      debug(`container ${o.id} created: init ${st.pid} waits on ${fifo}`);
+      st.complete = true;
+      saveState(dir, st);
+      if (o.pidFile) writeAtomic(resolve(o.pidFile), String(st.pid));
+      // The init sent the master before READY: it is waiting in the socket.
+      const master = pair ? receiveMaster(pair[0]) : undefined;
+      return { dir, state: st, spec, proc: res.proc, lockFd, master };
+    } catch (e) {
+      destroy(dir, st, { proc });
+      // sched_setattr(2) refuses (EPERM) a task whose CPUs are not all of them: say why, in runc's words
+      if (e instanceof HelperError && e.step === "process.scheduler" && e.errno === 1 && spec.linux?.resources?.cpu?.cpus)
+        throw new HelperError(e.errno, e.step, e.op, e.path, "process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus): the kernel schedules such a task only with every CPU allowed");
+      throw e;
+    }
   }
 }
 

@@ -122,23 +122,47 @@ export interface SessionOptions {
   onSpawn(proc: Subprocess): void;
 }
 
+/** A runjs-init started before its plan is ready, and our end of its control socket. */
+export interface Spawned {
+  proc: Subprocess;
+  mine: number;
+}
+
 /**
- * Run the create conversation with runjs-init. Throws HelperError/Error; the caller cleans up
- * using the pids it was given through `pids` and the subprocess it was given through `onSpawn`.
+ * Start runjs-init, which then execs and re-execs itself from a sealed copy and waits for its
+ * PLAN: done first, the caller validates and compiles meanwhile (create overlaps the two).
  */
-export function runSession(o: SessionOptions, cb: SessionCallbacks): SessionResult {
-  const { plan, preserve, extraFds = [], waits = false, onSpawn } = o;
+export function spawnHelper(o: Pick<SessionOptions, "preserve" | "extraFds" | "stdio">): Spawned {
+  const { preserve, extraFds = [] } = o;
   const [mine, theirs] = socketpair();
   const ctrl = 3 + preserve;
   const stdio: any = o.stdio ? [...o.stdio] : ["inherit", "inherit", "inherit"];
   for (let i = 0; i < preserve; i++) stdio.push(3 + i);
   stdio.push(theirs, ...extraFds);
-  let proc: Subprocess;
   try {
-    proc = Bun.spawn([helperPath(), "init", String(ctrl)], { stdio, argv0: "runjs-init" });
+    return { proc: Bun.spawn([helperPath(), "init", String(ctrl)], { stdio, argv0: "runjs-init" }), mine };
+  } catch (e) {
+    close(mine);
+    throw e;
   } finally {
     close(theirs);
   }
+}
+
+/** A helper that never got its plan (a check failed meanwhile): it has made nothing; kill and reap it. */
+export function abandonHelper(s: Spawned): void {
+  s.proc.kill("SIGKILL");
+  close(s.mine);
+  reap(s.proc.pid);
+}
+
+/**
+ * Run the create conversation with runjs-init. Throws HelperError/Error; the caller cleans up
+ * using the pids it was given through `pids` and the subprocess it was given through `onSpawn`.
+ */
+export function runSession(o: SessionOptions & { spawned?: Spawned }, cb: SessionCallbacks): SessionResult {
+  const { plan, waits = false, onSpawn } = o;
+  const { proc, mine } = o.spawned ?? spawnHelper(o);
   onSpawn(proc);
   let pids: { helperPid: number; initPid: number };
   try {
