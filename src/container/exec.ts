@@ -20,7 +20,7 @@ import { driverFor } from "../cgroups/driver.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
-import { receiveMaster, runSession } from "../helper/session.ts";
+import { abandonHelper, receiveMaster, runSession, spawnHelper, type Spawned } from "../helper/session.ts";
 import { mergeEnv } from "../oci/env.ts";
 import { ValidationError } from "../oci/errors.ts";
 import type { LinuxCapabilities, Process, Spec } from "../oci/spec.ts";
@@ -157,74 +157,95 @@ export async function exec(o: ExecOptions): Promise<number> {
     throw new UsageError("--console-socket: only for a detached process (--detach) with a terminal (--tty)");
 
   const debug = o.debug ?? (() => {});
-  const driver = driverFor(st);
-  const cgroups = containerDirs(st.cgroupDirs);
-  const targets = driver.execTargets(cgroups, o.subCgroups ?? []);
-  debug(`exec in ${o.id} (init ${st.pid}): ${JSON.stringify(spec.process!.args)}`);
   const preserve = (o.listenFds ?? 0) + o.preserveFds;
-  const p = spec.process!;
-  // In a user namespace whose setgroups is "deny" (an unprivileged create), setgroups fails.
-  const setgroupsDenied = (readTextIfExists(`/proc/${st.pid}/setgroups`) ?? "").trim() === "deny";
-  const plan = compileExec(spec, {
-    pid: st.pid,
-    setgroupsDenied,
-    helperWaits: !o.detach,
-    consoleFd: terminal ? 3 + preserve + 1 : undefined,
-    bridgedTerminal: terminal && !o.detach && !o.keepOnlcr,
-    ownCaps: p.capabilities ? ownBoundingSet() : undefined,
-    lsm: p.apparmorProfile || p.selinuxLabel ? lsmFacts() : undefined,
-    warn,
-  });
-  if (setgroupsDenied && plan.gids.length)
-    throw new UsageError("--additional-gids: the container's user namespace denies setgroups (created by an unprivileged user)");
-  // The init may have exited while we compiled: its /proc links would then name nothing, or
-  // (after pid reuse) another process. Check again just before the helper opens them.
-  if (computeStatus(dir, st) === "stopped") throw new StateError(o.id, `cannot exec in a stopped container: ${o.id}`, "not-running");
-
   const pair = terminal && !o.detach ? socketpair() : undefined;
   let consoleFd: number | undefined;
-  try {
-    consoleFd = o.consoleSocket ? connectUnix(resolvePath(o.consoleSocket)) : pair?.[1];
-  } catch (e: any) {
-    throw new UsageError(`--console-socket: ${e.message}`);
-  }
-  const pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
-  let child = 0;
-  let spawned: import("bun").Subprocess | undefined;
-  let master: number | undefined;
-  try {
-    const res = runSession(
-      { plan: encodePlan(plan), preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, onSpawn: (s) => (spawned = s) },
-      {
-        pids(helper, pid) {
-          debug(`runjs-init: helper pid ${helper}, process pid ${pid}`);
-          child = pid;
-          driver.joinExec(cgroups, targets, pid, o.subCgroups?.length ? undefined : st.pid);
-          if (pidfdSock !== undefined) sendPidfd(pidfdSock, pid);
-        },
-        hooks() {
-          applyRlimits(child, compileRlimits(spec));
-          const running = specState(st, "running");
-          const seccompState = plan.seccompListener ? seccompProcessState(spec.linux!.seccomp!, { ...running, pid: child }) : undefined;
-          return { creating: "", created: "", seccompState };
-        },
-      },
-    );
-    if (pair) master = receiveMaster(pair[0]);
-    if (o.pidFile) writeAtomic(resolvePath(o.pidFile), String(child));
-    if (o.detach) return 0;
-    return await attach(res.proc, master, () => {});
-  } catch (e) {
-    // Nothing of the process may outlive a failed exec. An attached helper reaps the child
-    // and exits; killing the helper first would leave the child to the host's init, and the
-    // container's pid namespace could not end until that reaped it.
-    if (child) kill(child, SIGKILL);
-    if (spawned && !o.detach) await Promise.race([spawned.exited, Bun.sleep(2000)]);
-    spawned?.kill("SIGKILL");
-    throw e;
-  } finally {
+  let pidfdSock: number | undefined;
+  let early: Spawned | undefined;
+  const closeFds = () => {
     if (consoleFd !== undefined) close(consoleFd);
     if (pidfdSock !== undefined) close(pidfdSock);
     if (pair) close(pair[0]);
+  };
+  try {
+    try {
+      consoleFd = o.consoleSocket ? connectUnix(resolvePath(o.consoleSocket)) : pair?.[1];
+    } catch (e: any) {
+      throw new UsageError(`--console-socket: ${e.message}`);
+    }
+    pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
+    // as create does: runjs-init gets ready while the plan is compiled
+    early = spawnHelper({ preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [] });
+  } catch (e) {
+    closeFds();
+    throw e;
+  }
+  try {
+    return await execWith();
+  } finally {
+    if (early) abandonHelper(early); // a check failed before the session took it
+    closeFds();
+  }
+
+  async function execWith(): Promise<number> {
+    const driver = driverFor(st);
+    const cgroups = containerDirs(st.cgroupDirs);
+    const targets = driver.execTargets(cgroups, o.subCgroups ?? []);
+    debug(`exec in ${o.id} (init ${st.pid}): ${JSON.stringify(spec.process!.args)}`);
+    const p = spec.process!;
+    // In a user namespace whose setgroups is "deny" (an unprivileged create), setgroups fails.
+    const setgroupsDenied = (readTextIfExists(`/proc/${st.pid}/setgroups`) ?? "").trim() === "deny";
+    const plan = compileExec(spec, {
+      pid: st.pid,
+      setgroupsDenied,
+      helperWaits: !o.detach,
+      consoleFd: terminal ? 3 + preserve + 1 : undefined,
+      bridgedTerminal: terminal && !o.detach && !o.keepOnlcr,
+      ownCaps: p.capabilities ? ownBoundingSet() : undefined,
+      lsm: p.apparmorProfile || p.selinuxLabel ? lsmFacts() : undefined,
+      warn,
+    });
+    if (setgroupsDenied && plan.gids.length)
+      throw new UsageError("--additional-gids: the container's user namespace denies setgroups (created by an unprivileged user)");
+    // The init may have exited while we compiled: its /proc links would then name nothing, or
+    // (after pid reuse) another process. Check again just before the helper opens them.
+    if (computeStatus(dir, st) === "stopped") throw new StateError(o.id, `cannot exec in a stopped container: ${o.id}`, "not-running");
+
+    let child = 0;
+    let spawned: import("bun").Subprocess | undefined;
+    let master: number | undefined;
+    try {
+      const given = early;
+      early = undefined;
+      const res = runSession(
+        { plan: encodePlan(plan), preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, spawned: given, onSpawn: (s) => (spawned = s) },
+        {
+          pids(helper, pid) {
+            debug(`runjs-init: helper pid ${helper}, process pid ${pid}`);
+            child = pid;
+            driver.joinExec(cgroups, targets, pid, o.subCgroups?.length ? undefined : st.pid);
+            if (pidfdSock !== undefined) sendPidfd(pidfdSock, pid);
+          },
+          hooks() {
+            applyRlimits(child, compileRlimits(spec));
+            const running = specState(st, "running");
+            const seccompState = plan.seccompListener ? seccompProcessState(spec.linux!.seccomp!, { ...running, pid: child }) : undefined;
+            return { creating: "", created: "", seccompState };
+          },
+        },
+      );
+      if (pair) master = receiveMaster(pair[0]);
+      if (o.pidFile) writeAtomic(resolvePath(o.pidFile), String(child));
+      if (o.detach) return 0;
+      return await attach(res.proc, master, () => {});
+    } catch (e) {
+      // Nothing of the process may outlive a failed exec. An attached helper reaps the child
+      // and exits; killing the helper first would leave the child to the host's init, and the
+      // container's pid namespace could not end until that reaped it.
+      if (child) kill(child, SIGKILL);
+      if (spawned && !o.detach) await Promise.race([spawned.exited, Bun.sleep(2000)]);
+      spawned?.kill("SIGKILL");
+      throw e;
+    }
   }
 }
