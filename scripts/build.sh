@@ -11,6 +11,13 @@ mv bin/runjs-init.tmp bin/runjs-init
 # to ~4.5 ms here (bytecode needs the CommonJS output format).
 # The commit goes into `runjs --version` (Docker's `docker info` shows it, as it does runc's).
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --define "RUNJS_COMMIT=\"$commit\"" \
+# Two programs from the one entry point: bin/runjs, the runtime that containerd, Podman and
+# Docker start for every step, without the front end (RUNJS_RUNTIME_ONLY drops it from the
+# bundle: less to load on every call), and bin/runjs-frontend, the whole program, which runjs
+# execs for image, container, network, volume, login and logout.
+node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --define "RUNJS_COMMIT=\"$commit\"" --define RUNJS_RUNTIME_ONLY=true \
   src/cli/entry.ts --outfile bin/runjs.tmp >/dev/null
+node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --define "RUNJS_COMMIT=\"$commit\"" --define RUNJS_RUNTIME_ONLY=false \
+  src/cli/entry.ts --outfile bin/runjs-frontend.tmp >/dev/null
+mv bin/runjs-frontend.tmp bin/runjs-frontend
 mv bin/runjs.tmp bin/runjs

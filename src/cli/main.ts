@@ -13,6 +13,24 @@ import { stderr, stdout } from "../sys/fs.ts";
 export const VERSION = "0.1.0";
 declare const RUNJS_COMMIT: string; // set by scripts/build.sh
 const COMMIT = typeof RUNJS_COMMIT === "string" ? RUNJS_COMMIT : "unknown";
+// bin/runjs is built with RUNJS_RUNTIME_ONLY true: the front end's commands (image, container,
+// network, volume, login, logout) are then not in it at all (the bundler drops their branch
+// and everything only it imports) and run as bin/runjs-frontend, the same program built whole,
+// which runjs becomes by execve. Every byte of a compiled bundle costs start-up even when it
+// never runs (~0.6 ms of `state`'s 7.4 for the front end's 270 KB), and containerd starts the
+// runtime for every step of every container; a front-end command pays one exec more.
+// (The test is written out at each use: the bundler folds it only there.)
+declare const RUNJS_RUNTIME_ONLY: boolean;
+
+/** Become bin/runjs-frontend, with our own arguments (only returns if it cannot). */
+async function frontEnd(): Promise<number> {
+  const { execve } = await import("../sys/libc.ts");
+  const { realpathSync } = await import("node:fs");
+  const { dirname } = await import("node:path");
+  const path = `${dirname(realpathSync(process.execPath))}/runjs-frontend`;
+  const r = execve(path, ["runjs", ...process.argv.slice(2)]);
+  throw new UsageError(`the front end (${path}) cannot run: ${r === -2 ? "not installed beside runjs (bash scripts/build.sh builds both)" : `errno ${-r}`}`);
+}
 export const SPEC_VERSION = "1.3.0";
 
 const GLOBAL: FlagSpec = {
@@ -374,8 +392,11 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     raw: true,
     async run(ctx) {
-      const { imageCommand } = await import("./image.ts");
-      return imageCommand(ctx.args, undefined, "runjs image", { runtimeRoot: ctx.root, warn: (m) => ctx.log.warn(m) });
+      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
+      else {
+        const { imageCommand } = await import("./image.ts");
+        return imageCommand(ctx.args, undefined, "runjs image", { runtimeRoot: ctx.root, warn: (m) => ctx.log.warn(m) });
+      }
     },
   },
   login: {
@@ -384,8 +405,11 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     raw: true,
     async run(ctx) {
-      const { imageCommand } = await import("./image.ts");
-      return imageCommand(["login", ...ctx.args], undefined, "runjs");
+      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
+      else {
+        const { imageCommand } = await import("./image.ts");
+        return imageCommand(["login", ...ctx.args], undefined, "runjs");
+      }
     },
   },
   logout: {
@@ -394,8 +418,11 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     raw: true,
     async run(ctx) {
-      const { imageCommand } = await import("./image.ts");
-      return imageCommand(["logout", ...ctx.args], undefined, "runjs");
+      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
+      else {
+        const { imageCommand } = await import("./image.ts");
+        return imageCommand(["logout", ...ctx.args], undefined, "runjs");
+      }
     },
   },
   container: {
@@ -404,8 +431,11 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     raw: true,
     async run(ctx) {
-      const { containerCommand } = await import("./container.ts");
-      return containerCommand(ctx.args, ctx.root, (m) => ctx.log.warn(m));
+      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
+      else {
+        const { containerCommand } = await import("./container.ts");
+        return containerCommand(ctx.args, ctx.root, (m) => ctx.log.warn(m));
+      }
     },
   },
   network: {
@@ -414,8 +444,11 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     raw: true,
     async run(ctx) {
-      const { networkCommand } = await import("./objects.ts");
-      return networkCommand(ctx.args);
+      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
+      else {
+        const { networkCommand } = await import("./objects.ts");
+        return networkCommand(ctx.args);
+      }
     },
   },
   volume: {
@@ -424,8 +457,11 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     raw: true,
     async run(ctx) {
-      const { volumeCommand } = await import("./objects.ts");
-      return volumeCommand(ctx.args);
+      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
+      else {
+        const { volumeCommand } = await import("./objects.ts");
+        return volumeCommand(ctx.args);
+      }
     },
   },
   checkpoint: notYet("checkpoint"),

@@ -78,6 +78,7 @@ function open() {
     utimensat: { args: [i32, P, P, i32], returns: i32 },
     readlinkat: { args: [i32, P, P, u64], returns: i64 },
     geteuid: { args: [], returns: u32 },
+    execve: { args: [P, P, P], returns: i32 },
   });
 }
 
@@ -353,4 +354,27 @@ export function symbols() {
 
 export function cstr(s: string): Uint8Array {
   return new TextEncoder().encode(s + "\0");
+}
+
+/**
+ * execve(2): become `path` with these arguments and our environment. Returns only on failure
+ * (then -errno); every other thread of this process ends with the exec, as it must.
+ */
+export function execve(path: string, argv: string[]): number {
+  const keep: Uint8Array[] = [];
+  const array = (list: string[]) => {
+    const a = new BigUint64Array(list.length + 1);
+    list.forEach((x, i) => {
+      const b = cstr(x);
+      keep.push(b);
+      a[i] = BigInt(ptr(b));
+    });
+    return a;
+  };
+  const env = array(Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`));
+  const args = array(argv);
+  const file = cstr(path);
+  const r = L().execve(file, args, env);
+  void keep;
+  return r < 0 ? -errno() : r;
 }

@@ -67,3 +67,15 @@ test("the systemd driver and sd-bus are loaded only when a container uses them",
   );
   expect(bad).toEqual([]);
 });
+
+test("bin/runjs's bundle holds none of the front end: no engine module, no Dockerfile parser", async () => {
+  const out = await Bun.build({ entrypoints: [join(src, "cli/entry.ts")], target: "bun", format: "cjs", minify: true, define: { RUNJS_RUNTIME_ONLY: "true" } });
+  expect(out.success).toBe(true);
+  const text = await out.outputs[0]!.text();
+  // strings only the front end's modules hold
+  for (const s of ["DockerfileParser", "build-cache", "monitor.json", "network create", "docker-archive"]) expect([s, text.includes(s)]).toEqual([s, false]);
+  // and the whole program (bin/runjs-frontend) does hold them
+  const whole = await (await Bun.build({ entrypoints: [join(src, "cli/entry.ts")], target: "bun", format: "cjs", minify: true, define: { RUNJS_RUNTIME_ONLY: "false" } })).outputs[0]!.text();
+  for (const s of ["DockerfileParser", "build-cache", "monitor.json"]) expect([s, whole.includes(s)]).toEqual([s, true]);
+  expect(text.length).toBeLessThan(whole.length / 2);
+});

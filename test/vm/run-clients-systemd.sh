@@ -9,5 +9,5 @@
 set -euo pipefail
 source "$(dirname "$0")/workdir.sh" vmcl clients-systemd.sh
 clients="${*:-podman containerd docker}"
-"$vm" -S -P podman,containerd,docker.io,apparmor -t 1800 -b "$here/bin/runjs" -b "$here/bin/runjs-init" "$work" \
+"$vm" -S -P podman,containerd,docker.io,apparmor -t 1800 -b "$here/bin/runjs" -b "$here/bin/runjs-frontend" -b "$here/bin/runjs-init" "$work" \
   "sh ./clients-systemd.sh $work/runjs $clients; a=\$?; sh ./clients-systemd.sh /usr/sbin/runc $clients; exit \$a"

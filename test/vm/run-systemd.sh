@@ -38,4 +38,4 @@ edit("plain", (c) => { c.linux.cgroupsPath = "system.slice:@RT@:a2"; c.process.a
 edit("slowhook", (c) => { c.linux.cgroupsPath = "system.slice:@RT@:c4"; c.hooks = { createRuntime: [{ path: "/bin/sleep", args: ["sleep", "30"] }] }; });
 ' "$work" "$here/src/oci/defaults.ts"
 chown -R 1000:1000 "$work/rootless"
-"$vm" -S -P apparmor ${VM_CGROUP:+-c "$VM_CGROUP"} -t 900 -b "$here/bin/runjs" -b "$here/bin/runjs-init" "$work" 'sh ./systemd.sh runjs; a=$?; vm-user sh ./systemd.sh runjs; b=$?; sh ./systemd.sh runc; vm-user sh ./systemd.sh runc; [ $a = 0 ] && [ $b = 0 ]'
+"$vm" -S -P apparmor ${VM_CGROUP:+-c "$VM_CGROUP"} -t 900 -b "$here/bin/runjs" -b "$here/bin/runjs-frontend" -b "$here/bin/runjs-init" "$work" 'sh ./systemd.sh runjs; a=$?; vm-user sh ./systemd.sh runjs; b=$?; sh ./systemd.sh runc; vm-user sh ./systemd.sh runc; [ $a = 0 ] && [ $b = 0 ]'

@@ -10,7 +10,7 @@ vm=${VM_RUN:-$here/../shared/vm/vm-run.sh}
 work=$(mktemp -d /tmp/runjs-vm-XXXXXX)
 chmod 755 "$work" # the VM's unprivileged user must reach it
 trap 'rm -rf "$work"' EXIT
-cp "$here/bin/runjs" "$here/bin/runjs-init" "$here/test/vm/cgroup-v2.sh" "$work/"
+cp "$here/bin/runjs" "$here/bin/runjs-frontend" "$here/bin/runjs-init" "$here/test/vm/cgroup-v2.sh" "$work/"
 for b in bundle bundle-oom bundle-dev; do bash "$here/scripts/demo-bundle.sh" "$work/$b" sleep 100 >/dev/null; done
 "$here/node_modules/.bin/bun" -e '
 const fs = require("fs");
@@ -54,4 +54,4 @@ spec("rootless-sub", (c) => { c.process.args = ["cat", "/proc/self/uid_map"];
 ' "$work" "$here/src/oci/defaults.ts"
 chown -R 1000:1000 "$work"/rootless*
 # -b brings each binary's shared libraries into the VM
-"$vm" -b "$here/bin/runjs" -b "$here/bin/runjs-init" "$work" 'sh ./cgroup-v2.sh; a=$?; vm-user sh ./rootless.sh; b=$?; [ $a = 0 ] && [ $b = 0 ]'
+"$vm" -b "$here/bin/runjs" -b "$here/bin/runjs-frontend" -b "$here/bin/runjs-init" "$work" 'sh ./cgroup-v2.sh; a=$?; vm-user sh ./rootless.sh; b=$?; [ $a = 0 ] && [ $b = 0 ]'

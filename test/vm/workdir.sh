@@ -8,5 +8,5 @@ vm=${VM_RUN:-$here/../shared/vm/vm-run.sh}
 work=$(mktemp -d "/tmp/runjs-$1-XXXXXX")
 chmod 755 "$work" # the VM's unprivileged user must reach it
 trap 'rm -rf "$work"' EXIT
-cp "$here/bin/runjs" "$here/bin/runjs-init" "$here/test/vm/$2" "$work/"
+cp "$here/bin/runjs" "$here/bin/runjs-frontend" "$here/bin/runjs-init" "$here/test/vm/$2" "$work/"
 bash "$here/test/vm/make-image.sh" "$work/busybox.tar"
