@@ -27,7 +27,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +93,32 @@ static noreturn void helper_wait(pid_t init, const sigset_t *all)
 	}
 }
 
+/*
+ * fork(), or with a cgroup v2 directory, clone3(CLONE_INTO_CGROUP): the child starts
+ * life in that cgroup, so no one writes its pid to cgroup.procs, and no migration takes
+ * cgroup_threadgroup_rwsem for writing (which waits for an RCU grace period, milliseconds,
+ * when no migration happened just before). A kernel before 5.7, or one that refuses
+ * (a v1-only directory, a cgroup that may not take tasks), gets the plain fork, and runjs
+ * moves the child as before: *placed says which.
+ */
+static pid_t fork_into(const char *dir, int *placed)
+{
+	*placed = 0;
+	if (dir) {
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			struct clone_args a = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)fd};
+			long r = syscall(SYS_clone3, &a, sizeof a);
+			close(fd);
+			if (r >= 0) {
+				*placed = 1;
+				return (pid_t)r;
+			}
+		}
+	}
+	return fork();
+}
+
 void fork_init(const struct plan *p)
 {
 	/* Block everything first: a signal sent right after PIDS must not be lost. */
@@ -107,7 +135,8 @@ void fork_init(const struct plan *p)
 	int userns = (p->unshare_flags & CLONE_NEWUSER) != 0;
 	if (userns)
 		must(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "helper", "prctl", "PR_SET_DUMPABLE");
-	pid_t pid = must(fork(), "helper", "fork", "");
+	int placed = 0;
+	pid_t pid = must(fork_into(p->cgroup2_dir, &placed), "helper", "fork", "");
 	if (pid == 0) {
 		prctl(PR_SET_NAME, p->fifo ? "runjs:[INIT]" : "runjs:[EXEC]"); /* only create has a fifo */
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -121,6 +150,7 @@ void fork_init(const struct plan *p)
 	struct wbuf w = WBUF_INIT;
 	wb_u32(&w, TAG_PID_HELPER, getpid());
 	wb_u32(&w, TAG_PID_INIT, pid);
+	wb_u32(&w, TAG_PID_INIT_PLACED, placed);
 	if (send_frame(ctl_fd, FRAME_PIDS, &w) < 0)
 		exit(1); /* runjs is gone; the init reads EOF and exits too */
 	if (!p->helper_waits)

@@ -92,6 +92,8 @@
 #define TAG_ENV 69 /* str */
 #define TAG_ARG 70 /* str */
 #define TAG_FIFO 71 /* str */
+#define TAG_CGROUP2_DIR 124 /* str */
+#define TAG_PID_INIT_PLACED 125 /* u32 */
 #define TAG_FIFO_BY_PROC 117 /* u32 */
 #define TAG_CONSOLE_FD 72 /* u32 */
 #define TAG_CONSOLE_ROWS 73 /* u32 */

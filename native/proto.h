@@ -44,6 +44,7 @@ struct plan {
 	uint64_t caps[5]; /* by enum cap_set; applied when seen[TAG_CAP_BOUNDING] */
 	const char *rootfs, *cwd;
 	const char *time_offsets, *hostname, *domainname, *fifo; /* NULL when absent */
+	const char *cgroup2_dir;                                 /* NULL when absent */
 	const uint8_t *seccomp; size_t nseccomp;                 /* NULL when absent */
 	const char *seccomp_listener;                            /* NULL when absent */
 	const uint8_t *cpu_initial, *cpu_final; size_t ncpu_initial, ncpu_final; /* likewise */

@@ -182,8 +182,11 @@ function createWith(o: CreateOptions, x: Prepared): Created {
     const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
     const idMaps = planIdMaps(spec, caller);
     const joinedUserns = joinedUsernsMaps(spec);
+    // runjs's own driver forks the init straight into its v2 cgroup (systemd moves it itself)
+    const cgroup2Dir = cgroups.name === "cgroupfs" ? targets.find((t) => t.h.version === 2)?.dir : undefined;
     const plan = compileInit(planSpec, {
       caller,
+      cgroup2Dir,
       bundle,
       rootfs,
       sources,
@@ -253,13 +256,13 @@ function createWith(o: CreateOptions, x: Prepared): Created {
       const res = runSession(
         { plan: encoded, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, stdio: o.stdio, spawned, onSpawn: (p) => (proc = p) },
         {
-          pids(helper, init) {
-            debug(`runjs-init: helper pid ${helper}, container init pid ${init}`);
+          pids(helper, init, placed) {
+            debug(`runjs-init: helper pid ${helper}, container init pid ${init}${placed ? ` (forked into ${cgroup2Dir})` : ""}`);
             st.pid = init;
             st.startTime = procStat(init)?.startTime ?? 0;
             saveState(dir, st);
             if (idMaps) writeIdMaps(init, idMaps);
-            cgroups.join(st.cgroupDirs, init, spec.linux?.resources, warn);
+            cgroups.join(placed ? st.cgroupDirs.filter((d) => d !== cgroup2Dir) : st.cgroupDirs, init, spec.linux?.resources, warn);
             if (pidfdSock !== undefined) sendPidfd(pidfdSock, init);
           },
           hooks() {

@@ -202,6 +202,7 @@ export function encodePlan(p: Plan): Uint8Array {
   for (const a of p.args) w.str(Tag.ARG, a);
   if (p.fifo !== undefined) w.str(Tag.FIFO, p.fifo);
   w.u32(Tag.FIFO_BY_PROC, p.fifoByProc ? 1 : 0);
+  if (p.cgroup2Dir !== undefined) w.str(Tag.CGROUP2_DIR, p.cgroup2Dir);
   if (p.consoleFd !== undefined) w.u32(Tag.CONSOLE_FD, p.consoleFd);
   w.u32(Tag.CONSOLE_ROWS, p.consoleRows);
   w.u32(Tag.CONSOLE_COLS, p.consoleCols);

@@ -21,8 +21,9 @@ import { decodeRecords, encodeContinue, field, frame, type Record } from "./enco
 import { Frame, Tag } from "./protocol.gen.ts";
 
 export interface SessionCallbacks {
-  /** The helper forked the init: record it, put it in its cgroups. */
-  pids(helper: number, init: number): void;
+  /** The helper forked the init: record it, put it in its cgroups (placed: forked into the
+   * plan's cgroup v2 directory already). */
+  pids(helper: number, init: number, placed: boolean): void;
   /** Mounts are done: run prestart and createRuntime hooks; return the state JSON for
    * in-container hooks (and the container process state for a seccomp agent, if any). */
   hooks(): { creating: string; created: string; seccompState?: string };
@@ -197,7 +198,7 @@ export function converse(fd: number, plan: Uint8Array, cb: SessionCallbacks, hel
   const pids = expect(Frame.PIDS);
   helperPid = field<number>(pids, Tag.PID_HELPER) ?? helperPid;
   const initPid = field<number>(pids, Tag.PID_INIT) ?? 0;
-  cb.pids(helperPid, initPid);
+  cb.pids(helperPid, initPid, field<number>(pids, Tag.PID_INIT_PLACED) === 1);
   conn.send(Frame.PLACED);
   expect(Frame.HOOKS);
   const st = cb.hooks();

@@ -269,6 +269,7 @@ export function compileInit(spec: Spec, facts: HostFacts): Plan {
     hooks,
     noSetgroups: !!planIdMaps(spec, facts.caller ?? { euid: 0, egid: 0 })?.denySetgroups,
     fifo: facts.fifo,
+    ...(facts.cgroup2Dir ? { cgroup2Dir: facts.cgroup2Dir } : {}),
     fifoByProc: hasMountNs && (spec.mounts ?? []).some((m) => m.type === "proc" && m.destination.replace(/\/+$/, "") === "/proc"),
     devConsole: !!spec.process!.terminal && hasMountNs,
   };

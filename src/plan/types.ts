@@ -169,6 +169,8 @@ export interface Plan {
   env: string[];
   args: string[];
   fifo?: string;
+  /** The init's cgroup v2 directory: the helper forks it straight into it (CLONE_INTO_CGROUP). */
+  cgroup2Dir?: string;
   /** Reopen the fifo through the container's /proc (it mounts one): the init then holds no
    * handle on the state directory, only on the fifo. */
   fifoByProc: boolean;
@@ -220,6 +222,8 @@ export interface HostFacts extends ProcessFacts {
   sources: Record<string, "dir" | "file" | "missing">;
   cgroups: CgroupFact[];
   fifo?: string;
+  /** The container's cgroup v2 directory, when runjs's cgroupfs driver places the init itself. */
+  cgroup2Dir?: string;
   noPivot: boolean;
   /** The maps of a user namespace the container joins by /proc/PID/ns/user, for "idmap" mounts. */
   joinedUserns?: { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[] };

@@ -170,3 +170,17 @@ test.skipIf(!hasV1("memory"))("applyResources on a live container raises and low
   expect(env.runjs(["delete", "--force", env.id]).code).toBe(0);
   expect(cgroupDirsOf(env.id)).toEqual([]);
 });
+
+const v2 = hs.find((h) => h.version === 2)?.mountpoint;
+test.skipIf(!v2)("the init is forked straight into its cgroup v2 directory (clone3 CLONE_INTO_CGROUP): nothing moves it there", () => {
+  const env = newEnv(["sleep", "30"]);
+  env.write();
+  const c = env.runjs(["--debug", "create", env.id]);
+  expect(c.code).toBe(0);
+  const dir = `${v2}${CGROUP_PARENT}/${env.id}`;
+  expect(c.err).toContain(`(forked into ${dir})`);
+  const pid = JSON.parse(env.runjs(["state", env.id]).out).pid;
+  expect(readFileSync(`${dir}/cgroup.procs`, "utf8").trim().split("\n")).toEqual([String(pid)]);
+  // and in every v1 hierarchy too, moved there as before
+  for (const d of cgroupDirsOf(env.id)) expect([d, readFileSync(`${d}/cgroup.procs`, "utf8").includes(String(pid))]).toEqual([d, true]);
+});
