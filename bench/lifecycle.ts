@@ -13,6 +13,7 @@
 //            RCU grace period unless another move happened just before (the kernel keeps
 //            cgroup_threadgroup_rwsem in its slow mode for a while after a writer), so a runtime
 //            that is quick to follow its own cgroup writes pays less; cold, every runtime pays
+//   parallel 20 `RT run` at once: the wall time until the last one has finished
 // Runtimes take turns inside each iteration so that machine noise hits all of them alike.
 // Prints medians and p90 in milliseconds, and runjs's ratio to each other runtime.
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -98,6 +99,22 @@ for (let i = 0; i < N; i++) {
 }
 for (const [name, bin] of Object.entries(runtimes)) shIn(sleeper, [bin, "--root", join(work, `root-${name}`), "delete", "--force", `sleeper-${name}`]);
 
+// parallel: 20 `RT run` started at once, the wall time until the last has finished; a few
+// rounds, each runtime in turn
+const PAR = 20;
+for (const name of Object.keys(runtimes)) times[name]!.parallel = [];
+for (let round = 0; round < Math.max(3, Math.min(10, Math.floor(N / 3))); round++)
+  for (const [name, bin] of Object.entries(runtimes)) {
+    const t = Bun.nanoseconds();
+    const ps = Array.from({ length: PAR }, (_, k) =>
+      Bun.spawn([bin, "--root", join(work, `root-${name}`), "run", `p${round}-${k}-${name}`], { cwd: bundle, stdio: ["ignore", "ignore", "ignore"] }),
+    );
+    const codes = await Promise.all(ps.map((p) => p.exited));
+    times[name]!.parallel!.push((Bun.nanoseconds() - t) / 1e6);
+    if (codes.some((c) => c !== 0)) throw new Error(`${name}: a parallel run failed (exit ${codes.find((c) => c !== 0)})`);
+    Bun.sleepSync(100);
+  }
+
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))]!;
@@ -107,7 +124,7 @@ console.log(`${N} iterations, ${new Date().toISOString()}, ${Bun.spawnSync(["una
 for (const [name, bin] of Object.entries(runtimes))
   console.log(`  ${name}: ${Bun.spawnSync([bin, "--version"]).stdout.toString().split("\n")[0]}`);
 console.log(`\n${"metric".padEnd(10)}${Object.keys(runtimes).map((n) => `${n} p50`.padStart(12) + `p90`.padStart(8)).join("")}   ratios (runjs / other, p50)`);
-for (const m of ["run", "cycle", "state", "exec", "exec-cold"]) {
+for (const m of ["run", "cycle", "state", "exec", "exec-cold", "parallel"]) {
   const r = times.runjs?.[m];
   const ratios = Object.keys(runtimes)
     .filter((n) => n !== "runjs" && r)
