@@ -22,6 +22,30 @@ const COMMIT = typeof RUNJS_COMMIT === "string" ? RUNJS_COMMIT : "unknown";
 // (The test is written out at each use: the bundler folds it only there.)
 declare const RUNJS_RUNTIME_ONLY: boolean;
 
+/**
+ * The front end's commands: in bin/runjs an execve of bin/runjs-frontend; in that program
+ * (and run from source) the command itself, its code loaded only now.
+ */
+async function frontEndCommand(ctx: Ctx, which: "image" | "login" | "logout" | "container" | "network" | "volume"): Promise<number> {
+  if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
+  else {
+    const warn = (m: string) => ctx.log.warn(m);
+    switch (which) {
+      case "image":
+        return (await import("./image.ts")).imageCommand(ctx.args, undefined, "runjs image", { runtimeRoot: ctx.root, warn });
+      case "login":
+      case "logout":
+        return (await import("./image.ts")).imageCommand([which, ...ctx.args], undefined, "runjs");
+      case "container":
+        return (await import("./container.ts")).containerCommand(ctx.args, ctx.root, warn);
+      case "network":
+        return (await import("./objects.ts")).networkCommand(ctx.args);
+      case "volume":
+        return (await import("./objects.ts")).volumeCommand(ctx.args);
+    }
+  }
+}
+
 /** Become bin/runjs-frontend, with our own arguments (only returns if it cannot). */
 async function frontEnd(): Promise<number> {
   const { execve } = await import("../sys/libc.ts");
@@ -391,78 +415,42 @@ const COMMANDS: Record<string, Command> = {
     help: "manage the image store",
     flags: {},
     raw: true,
-    async run(ctx) {
-      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
-      else {
-        const { imageCommand } = await import("./image.ts");
-        return imageCommand(ctx.args, undefined, "runjs image", { runtimeRoot: ctx.root, warn: (m) => ctx.log.warn(m) });
-      }
-    },
+    run: (ctx) => frontEndCommand(ctx, "image"),
   },
   login: {
     usage: "login [options] SERVER  (runjs image login --help)",
     help: "log in to a registry: credentials kept in Docker's config.json, used by pull and push",
     flags: {},
     raw: true,
-    async run(ctx) {
-      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
-      else {
-        const { imageCommand } = await import("./image.ts");
-        return imageCommand(["login", ...ctx.args], undefined, "runjs");
-      }
-    },
+    run: (ctx) => frontEndCommand(ctx, "login"),
   },
   logout: {
     usage: "logout SERVER  (runjs image logout --help)",
     help: "forget a registry's credentials",
     flags: {},
     raw: true,
-    async run(ctx) {
-      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
-      else {
-        const { imageCommand } = await import("./image.ts");
-        return imageCommand(["logout", ...ctx.args], undefined, "runjs");
-      }
-    },
+    run: (ctx) => frontEndCommand(ctx, "logout"),
   },
   container: {
     usage: "container COMMAND [options] [arguments...]  (runjs container --help lists the commands)",
     help: "run containers from images (the daemonless front end)",
     flags: {},
     raw: true,
-    async run(ctx) {
-      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
-      else {
-        const { containerCommand } = await import("./container.ts");
-        return containerCommand(ctx.args, ctx.root, (m) => ctx.log.warn(m));
-      }
-    },
+    run: (ctx) => frontEndCommand(ctx, "container"),
   },
   network: {
     usage: "network COMMAND [options] [arguments...]  (runjs network --help lists the commands)",
     help: "the front end's networks: create, ls, inspect, rm",
     flags: {},
     raw: true,
-    async run(ctx) {
-      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
-      else {
-        const { networkCommand } = await import("./objects.ts");
-        return networkCommand(ctx.args);
-      }
-    },
+    run: (ctx) => frontEndCommand(ctx, "network"),
   },
   volume: {
     usage: "volume COMMAND [options] [arguments...]  (runjs volume --help lists the commands)",
     help: "the front end's named volumes: create, ls, inspect, rm, prune",
     flags: {},
     raw: true,
-    async run(ctx) {
-      if (typeof RUNJS_RUNTIME_ONLY !== "undefined" && RUNJS_RUNTIME_ONLY) return frontEnd();
-      else {
-        const { volumeCommand } = await import("./objects.ts");
-        return volumeCommand(ctx.args);
-      }
-    },
+    run: (ctx) => frontEndCommand(ctx, "volume"),
   },
   checkpoint: notYet("checkpoint"),
   restore: notYet("restore"),
