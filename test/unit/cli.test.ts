@@ -1,7 +1,7 @@
 // The command line: the flag parser, and help pages generated from the same tables the parser
 // reads (so every flag a command takes is on its page). Runs the built bin/runjs; no root.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Logger } from "../../src/cli/log.ts";
 import { parseArgs, type FlagSpec } from "../../src/cli/args.ts";
@@ -89,11 +89,16 @@ describe("help pages", () => {
 
 describe("log lines", () => {
   const logTo = (format: string) => {
-    const file = join(mkdtempSync("/tmp/runjs-log-"), "log");
+    const dir = mkdtempSync("/tmp/runjs-log-");
+    const file = join(dir, "log");
     const l = new Logger();
     l.configure(file, format, false);
     l.error("mounts[7] (/mnt): remount /mnt: denied", { step: "mounts[7] (/mnt)", op: "remount", path: "/mnt", errno: 1 });
-    return readFileSync(file, "utf8");
+    try {
+      return readFileSync(file, "utf8");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   };
 
   test("json: an error's fields beside msg, for callers to read instead of the message", () => {
