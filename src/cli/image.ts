@@ -146,6 +146,24 @@ async function credentials(creds: unknown, registry: string): Promise<[string?, 
   return saved ? [saved.username, saved.password] : [];
 }
 
+/** Pull NAME into the store under its normal name (pull, and build's FROM); credentials as credentials() finds them. */
+async function pullInto(
+  store: import("../engine/images/store.ts").Store,
+  given: string,
+  o: { insecure: boolean | ((registry: string) => boolean); creds?: unknown; progress?: Awaited<ReturnType<typeof blobProgress>> },
+) {
+  const { formatReference, parseReference } = await import("../engine/images/reference.ts");
+  const ref = parseReference(given);
+  const [username, password] = await credentials(o.creds, ref.registry);
+  const { pullImage } = await import("../engine/images/registry.ts");
+  const { registerImage } = await import("../engine/images/image.ts");
+  const name = formatReference(ref);
+  const insecure = typeof o.insecure === "function" ? o.insecure(ref.registry) : o.insecure;
+  const pulled = await pullImage(ref, store, { insecure, username, password, progress: o.progress?.show });
+  o.progress?.end();
+  return { rec: await registerImage(store, pulled, [name]), name };
+}
+
 /** prog: how the page names the command ("runjs image", or "runjs" for login and logout). */
 export async function imageCommand(
   argv: string[],
@@ -180,18 +198,8 @@ export async function imageCommand(
     }
     case "pull": {
       if (args.length !== 1) throw new UsageError("image pull: needs one REFERENCE");
-      const { formatReference, parseReference } = await import("../engine/images/reference.ts");
-      const ref = parseReference(args[0]!);
-      const [username, password] = await credentials(f.creds, ref.registry);
-      const { pullImage } = await import("../engine/images/registry.ts");
-      const { registerImage } = await import("../engine/images/image.ts");
-      const name = formatReference(ref);
       const progress = await blobProgress(!!f.quiet, "downloading");
-      const rec = await atomically(async () => {
-        const pulled = await pullImage(ref, store, { insecure: !!f.insecure, username, password, progress: progress?.show });
-        progress?.end();
-        return registerImage(store, pulled, [name]);
-      });
+      const { rec, name } = await atomically(() => pullInto(store, args[0]!, { insecure: !!f.insecure, creds: f.creds, progress }));
       stdout(f.quiet ? `${rec.id}\n` : `${name} ${rec.id}\n`);
       return 0;
     }
@@ -361,16 +369,8 @@ export async function imageCommand(
       }
       const { build, BuildError } = await import("../engine/build/build.ts");
       const { DockerfileError } = await import("../engine/build/dockerfile.ts");
-      const pull = async (ref: string) => {
-        const { formatReference, parseReference } = await import("../engine/images/reference.ts");
-        const r = parseReference(ref);
-        const [username, password] = await credentials(undefined, r.registry);
-        const { pullImage } = await import("../engine/images/registry.ts");
-        const { registerImage } = await import("../engine/images/image.ts");
-        // as Docker does, a registry on the loopback interface may speak plain HTTP
-        const insecure = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/.test(r.registry);
-        return registerImage(store, await pullImage(r, store, { username, password, insecure }), [formatReference(r)]);
-      };
+      // as Docker does, a registry on the loopback interface may speak plain HTTP
+      const pull = async (ref: string) => (await pullInto(store, ref, { insecure: (registry) => /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/.test(registry) })).rec;
       try {
         const res = await atomically(() =>
           build({

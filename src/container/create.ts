@@ -111,32 +111,56 @@ export function create(o: CreateOptions): Created {
   const preserve = (o.listenFds ?? 0) + (o.preserveFds ?? 0);
   const terminal = !!spec.process?.terminal;
   checkTerminal(terminal, o);
-  // The console socket is connected before anything is created: a wrong path fails cleanly.
-  // An attached run receives the master itself, on a socketpair.
-  const pair = terminal && o.attached ? socketpair() : undefined;
-  let consoleFd: number | undefined;
-  let pidfdSock: number | undefined;
-  let early: Spawned | undefined;
-  const closeFds = () => {
-    if (consoleFd !== undefined) close(consoleFd);
-    if (pidfdSock !== undefined) close(pidfdSock);
-    if (pair) close(pair[0]);
+  const early = startEarly({ pair: terminal && !!o.attached, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, preserve, stdio: o.stdio });
+  try {
+    return createWith(o, { dir, bundle, warn, debug, spec, preserve, terminal, early });
+  } finally {
+    early.close();
+  }
+}
+
+/**
+ * What create and exec open before their remaining checks: the console and pidfd sockets
+ * (a wrong path fails before anything is made; an attached run with a terminal receives the
+ * master itself, on a socketpair), and runjs-init, started now so that its exec and sealed
+ * re-exec overlap the checks and the plan compiler. close() undoes what the session did not
+ * take: a helper that never got its plan is killed, having made nothing.
+ */
+export interface Early {
+  pair?: [number, number];
+  consoleFd?: number;
+  pidfdSock?: number;
+  /** Hand the helper to the session (once). */
+  take(): Spawned;
+  close(): void;
+}
+
+export function startEarly(o: { pair: boolean; consoleSocket?: string; pidfdSocket?: string; preserve: number; stdio?: [number, number, number] }): Early {
+  let helper: Spawned | undefined;
+  const e: Early = {
+    pair: o.pair ? socketpair() : undefined,
+    take() {
+      const h = helper!;
+      helper = undefined;
+      return h;
+    },
+    close() {
+      if (helper) abandonHelper(helper);
+      helper = undefined;
+      if (e.consoleFd !== undefined) close(e.consoleFd);
+      if (e.pidfdSock !== undefined) close(e.pidfdSock);
+      if (e.pair) close(e.pair[0]);
+    },
   };
   try {
-    consoleFd = o.consoleSocket ? connectConsole(o.consoleSocket) : pair?.[1];
-    pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
-    // runjs-init starts now and gets ready (exec, sealed re-exec) while the rest is checked
-    // and the plan compiled; if a check fails it is killed, having made nothing
-    early = spawnHelper({ preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], stdio: o.stdio });
-  } catch (e) {
-    closeFds();
-    throw e;
+    e.consoleFd = o.consoleSocket ? connectSocket(o.consoleSocket, "--console-socket") : e.pair?.[1];
+    e.pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
+    helper = spawnHelper({ preserve: o.preserve, extraFds: e.consoleFd !== undefined ? [e.consoleFd] : [], stdio: o.stdio });
+  } catch (err) {
+    e.close();
+    throw err;
   }
-  try {
-    return createWith(o, { dir, bundle, warn, debug, spec, preserve, terminal, pair, consoleFd, pidfdSock, early });
-  } finally {
-    closeFds();
-  }
+  return e;
 }
 
 interface Prepared {
@@ -147,153 +171,140 @@ interface Prepared {
   spec: Spec;
   preserve: number;
   terminal: boolean;
-  pair?: [number, number];
-  consoleFd?: number;
-  pidfdSock?: number;
-  /** The helper, started early: handed to the session, or abandoned on failure. */
-  early: Spawned;
+  early: Early;
 }
 
 function createWith(o: CreateOptions, x: Prepared): Created {
-  const { dir, bundle, warn, debug, spec, preserve, terminal, pair, consoleFd, pidfdSock } = x;
-  let early: Spawned | undefined = x.early;
+  const { dir, bundle, warn, debug, spec, preserve, terminal, early } = x;
+  const { pair, consoleFd, pidfdSock } = early;
+  const rootfs = resolve(bundle, spec.root!.path);
+  if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
+  const cgroups = driverFor(o.systemdCgroup ? { cgroupDriver: "systemd" } : undefined, { id: o.id, annotations: spec.annotations });
+  const planned = cgroups.plan(spec.linux?.cgroupsPath, o.id);
+  // a user manager gives its user a unit of its own: only cgroupfs needs a delegated cgroup
+  const targets = cgroups.name === "systemd" ? planned : usableCgroups(planned, spec);
+  const sources: HostFacts["sources"] = {};
+  for (const s of bindSources(spec, bundle)) sources[s] = kindOf(s);
+  const fifo = `${dir}/exec.fifo`;
+  // Socket activation: the container's process learns of the fds it was passed (LISTEN_PID=1,
+  // as runc sets it). Not saved in the state: exec'd processes get them only from their own caller.
+  const planSpec: Spec =
+    o.listenFds && spec.process
+      ? { ...spec, process: { ...spec.process, env: [...(spec.process.env ?? []), `LISTEN_FDS=${o.listenFds}`, "LISTEN_PID=1"] } }
+      : spec;
+  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+  const idMaps = planIdMaps(spec, caller);
+  const joinedUserns = joinedUsernsMaps(spec);
+  // runjs's own driver forks the init straight into its v2 cgroup (systemd moves it itself)
+  const cgroup2Dir = cgroups.name === "cgroupfs" ? targets.find((t) => t.h.version === 2)?.dir : undefined;
+  const plan = compileInit(planSpec, {
+    caller,
+    cgroup2Dir,
+    bundle,
+    rootfs,
+    sources,
+    cgroups: targets.map(({ h, dir }) => ({
+      version: h.version,
+      name: h.mountpoint.slice(h.mountpoint.lastIndexOf("/") + 1),
+      controllers: h.controllers,
+      dir,
+    })),
+    fifo,
+    joinedUserns,
+    consoleFd: terminal ? 3 + preserve + 1 : undefined,
+    bridgedTerminal: terminal && !!o.attached && !o.consoleSocket && !o.keepOnlcr,
+    helperWaits: !!o.attached,
+    noPivot: !!o.noPivot,
+    noNewKeyring: !!o.noNewKeyring,
+    ownCaps: spec.process?.capabilities ? ownBoundingSet() : undefined,
+    keyrings: o.noNewKeyring ? undefined : existsSync("/proc/keys"),
+    // Only looked at when the spec asks for a label: create's hot path stays as it was.
+    lsm: spec.process?.apparmorProfile || spec.process?.selinuxLabel || spec.linux?.mountLabel ? lsmFacts() : undefined,
+    warn,
+  });
+  const encoded = encodePlan(plan);
+  if (plan.seccompBpf) debug(`seccomp filter flags: ${plan.seccompFlags}`); // runc's words for the same fact
+  debug(`plan: ${encoded.length} bytes, ${plan.mounts.length} mounts, ${plan.devices.length} devices, cgroups ${targets.map((t) => t.dir).join(" ") || "none"}`);
+  // 2. From here on, every resource is undone on failure.
+  createStateDir(o.root, o.id);
+  const st: SavedState = {
+    ...emptyState(o.id),
+    ociVersion: spec.ociVersion,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    annotations: spec.annotations,
+    // filled once the cgroups are known to be ours (checkVacant): a failure before that must
+    // not kill what runs in someone else's
+    cgroupDirs: [],
+    cgroupCreated: [],
+    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+    owner: "",
+  };
+  let lockFd = -1;
+  let proc: Subprocess | undefined;
   try {
-    return createSteps();
-  } finally {
-    if (early) abandonHelper(early); // never handed to the session: a check failed first
-  }
-
-  function createSteps(): Created {
-    const rootfs = resolve(bundle, spec.root!.path);
-    if (kindOf(rootfs) !== "dir") throw new ValidationError("root.path", `${rootfs} is not a directory`);
-    const cgroups = driverFor(o.systemdCgroup ? { cgroupDriver: "systemd" } : undefined, { id: o.id, annotations: spec.annotations });
-    const planned = cgroups.plan(spec.linux?.cgroupsPath, o.id);
-    // a user manager gives its user a unit of its own: only cgroupfs needs a delegated cgroup
-    const targets = cgroups.name === "systemd" ? planned : usableCgroups(planned, spec);
-    const sources: HostFacts["sources"] = {};
-    for (const s of bindSources(spec, bundle)) sources[s] = kindOf(s);
-    const fifo = `${dir}/exec.fifo`;
-    // Socket activation: the container's process learns of the fds it was passed (LISTEN_PID=1,
-    // as runc sets it). Not saved in the state: exec'd processes get them only from their own caller.
-    const planSpec: Spec =
-      o.listenFds && spec.process
-        ? { ...spec, process: { ...spec.process, env: [...(spec.process.env ?? []), `LISTEN_FDS=${o.listenFds}`, "LISTEN_PID=1"] } }
-        : spec;
-    const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
-    const idMaps = planIdMaps(spec, caller);
-    const joinedUserns = joinedUsernsMaps(spec);
-    // runjs's own driver forks the init straight into its v2 cgroup (systemd moves it itself)
-    const cgroup2Dir = cgroups.name === "cgroupfs" ? targets.find((t) => t.h.version === 2)?.dir : undefined;
-    const plan = compileInit(planSpec, {
-      caller,
-      cgroup2Dir,
-      bundle,
-      rootfs,
-      sources,
-      cgroups: targets.map(({ h, dir }) => ({
-        version: h.version,
-        name: h.mountpoint.slice(h.mountpoint.lastIndexOf("/") + 1),
-        controllers: h.controllers,
-        dir,
-      })),
-      fifo,
-      joinedUserns,
-      consoleFd: terminal ? 3 + preserve + 1 : undefined,
-      bridgedTerminal: terminal && !!o.attached && !o.consoleSocket && !o.keepOnlcr,
-      helperWaits: !!o.attached,
-      noPivot: !!o.noPivot,
-      noNewKeyring: !!o.noNewKeyring,
-      ownCaps: spec.process?.capabilities ? ownBoundingSet() : undefined,
-      keyrings: o.noNewKeyring ? undefined : existsSync("/proc/keys"),
-      // Only looked at when the spec asks for a label: create's hot path stays as it was.
-      lsm: spec.process?.apparmorProfile || spec.process?.selinuxLabel || spec.linux?.mountLabel ? lsmFacts() : undefined,
+    lockFd = lock(dir, o.id);
+    // after the id is ours: a second create of the same id fails as "exists", not on the
+    // cgroup the first one is filling
+    cgroups.checkVacant(targets);
+    st.cgroupDirs = targets.map((t) => t.dir);
+    st.cgroupDriver = cgroups.name;
+    st.cgroupCreated = targets.flatMap((t) => missingDirs(t.h.mountpoint, t.dir));
+    saveState(dir, st);
+    // exec builds its processes from the container's own configuration, as it was at create.
+    writeAtomic(`${dir}/config.json`, JSON.stringify(spec));
+    // 3.
+    const made = cgroups.create(targets);
+    cgroups.apply(
+      spec.linux?.resources,
+      targets.map((t) => ({ version: t.h.version, controllers: t.h.controllers, dir: t.dir })),
       warn,
-    });
-    const encoded = encodePlan(plan);
-    if (plan.seccompBpf) debug(`seccomp filter flags: ${plan.seccompFlags}`); // runc's words for the same fact
-    debug(`plan: ${encoded.length} bytes, ${plan.mounts.length} mounts, ${plan.devices.length} devices, cgroups ${targets.map((t) => t.dir).join(" ") || "none"}`);
-    // 2. From here on, every resource is undone on failure.
-    createStateDir(o.root, o.id);
-    const st: SavedState = {
-      ...emptyState(o.id),
-      ociVersion: spec.ociVersion,
-      bundle,
-      rootfs,
-      created: new Date().toISOString(),
-      annotations: spec.annotations,
-      // filled once the cgroups are known to be ours (checkVacant): a failure before that must
-      // not kill what runs in someone else's
-      cgroupDirs: [],
-      cgroupCreated: [],
-      hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
-      owner: "",
-    };
-    let lockFd = -1;
-    let proc: Subprocess | undefined;
-    try {
-      lockFd = lock(dir, o.id);
-      // after the id is ours: a second create of the same id fails as "exists", not on the
-      // cgroup the first one is filling
-      cgroups.checkVacant(targets);
-      st.cgroupDirs = targets.map((t) => t.dir);
-      st.cgroupDriver = cgroups.name;
-      st.cgroupCreated = targets.flatMap((t) => missingDirs(t.h.mountpoint, t.dir));
-      saveState(dir, st);
-      // exec builds its processes from the container's own configuration, as it was at create.
-      writeAtomic(`${dir}/config.json`, JSON.stringify(spec));
-      // 3.
-      const made = cgroups.create(targets);
-      cgroups.apply(
-        spec.linux?.resources,
-        targets.map((t) => ({ version: t.h.version, controllers: t.h.controllers, dir: t.dir })),
-        warn,
-        made,
-      );
-      mkfifo(fifo, 0o622);
-      // 4.
-      const spawned = early;
-      early = undefined; // the session owns it now: a failure from here is destroy()'s to undo
-      const res = runSession(
-        { plan: encoded, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, stdio: o.stdio, spawned, onSpawn: (p) => (proc = p) },
-        {
-          pids(helper, init, placed) {
-            debug(`runjs-init: helper pid ${helper}, container init pid ${init}${placed ? ` (forked into ${cgroup2Dir})` : ""}`);
-            st.pid = init;
-            st.startTime = procStat(init)?.startTime ?? 0;
-            saveState(dir, st);
-            if (idMaps) writeIdMaps(init, idMaps);
-            cgroups.join(placed ? st.cgroupDirs.filter((d) => d !== cgroup2Dir) : st.cgroupDirs, init, spec.linux?.resources, warn);
-            if (pidfdSock !== undefined) sendPidfd(pidfdSock, init);
-          },
-          hooks() {
-            applyRlimits(st.pid, compileRlimits(spec));
-            debug("mounts done: running prestart and createRuntime hooks, then the rest of the set-up");
-            const creating = JSON.stringify(specState(st, "creating"));
-            const created = JSON.stringify(specState(st, "created"));
-            // prestart is the legacy hook from when it ran at start: the validation suite (and
-            // crun) give it "created"; the newer create-time hooks get "creating", as in runc.
-            runHooks("prestart", spec.hooks?.prestart, created);
-            runHooks("createRuntime", spec.hooks?.createRuntime, creating);
-            const seccompState = plan.seccompListener ? seccompProcessState(spec.linux!.seccomp!, specState(st, "creating")) : undefined;
-            return { creating, created, seccompState };
-          },
+      made,
+    );
+    mkfifo(fifo, 0o622);
+    // 4.
+    const spawned = early.take(); // the session owns it now: a failure from here is destroy()'s to undo
+    const res = runSession(
+      { plan: encoded, preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, stdio: o.stdio, spawned, onSpawn: (p) => (proc = p) },
+      {
+        pids(helper, init, placed) {
+          debug(`runjs-init: helper pid ${helper}, container init pid ${init}${placed ? ` (forked into ${cgroup2Dir})` : ""}`);
+          st.pid = init;
+          st.startTime = procStat(init)?.startTime ?? 0;
+          saveState(dir, st);
+          if (idMaps) writeIdMaps(init, idMaps);
+          cgroups.join(placed ? st.cgroupDirs.filter((d) => d !== cgroup2Dir) : st.cgroupDirs, init, spec.linux?.resources, warn);
+          if (pidfdSock !== undefined) sendPidfd(pidfdSock, init);
         },
-      );
-      // 5.
-      debug(`container ${o.id} created: init ${st.pid} waits on ${fifo}`);
-      st.complete = true;
-      saveState(dir, st);
-      if (o.pidFile) writeAtomic(resolve(o.pidFile), String(st.pid));
-      // The init sent the master before READY: it is waiting in the socket.
-      const master = pair ? receiveMaster(pair[0]) : undefined;
-      return { dir, state: st, spec, proc: res.proc, lockFd, master };
-    } catch (e) {
-      destroy(dir, st, { proc });
-      // sched_setattr(2) refuses (EPERM) a task whose CPUs are not all of them: say why, in runc's words
-      if (e instanceof HelperError && e.step === "process.scheduler" && e.errno === 1 && spec.linux?.resources?.cpu?.cpus)
-        throw new HelperError(e.errno, e.step, e.op, e.path, "process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus): the kernel schedules such a task only with every CPU allowed");
-      throw e;
-    }
+        hooks() {
+          applyRlimits(st.pid, compileRlimits(spec));
+          debug("mounts done: running prestart and createRuntime hooks, then the rest of the set-up");
+          const creating = JSON.stringify(specState(st, "creating"));
+          const created = JSON.stringify(specState(st, "created"));
+          // prestart is the legacy hook from when it ran at start: the validation suite (and
+          // crun) give it "created"; the newer create-time hooks get "creating", as in runc.
+          runHooks("prestart", spec.hooks?.prestart, created);
+          runHooks("createRuntime", spec.hooks?.createRuntime, creating);
+          const seccompState = plan.seccompListener ? seccompProcessState(spec.linux!.seccomp!, specState(st, "creating")) : undefined;
+          return { creating, created, seccompState };
+        },
+      },
+    );
+    // 5.
+    debug(`container ${o.id} created: init ${st.pid} waits on ${fifo}`);
+    st.complete = true;
+    saveState(dir, st);
+    if (o.pidFile) writeAtomic(resolve(o.pidFile), String(st.pid));
+    // The init sent the master before READY: it is waiting in the socket.
+    const master = pair ? receiveMaster(pair[0]) : undefined;
+    return { dir, state: st, spec, proc: res.proc, lockFd, master };
+  } catch (e) {
+    destroy(dir, st, { proc });
+    // sched_setattr(2) refuses (EPERM) a task whose CPUs are not all of them: say why, in runc's words
+    if (e instanceof HelperError && e.step === "process.scheduler" && e.errno === 1 && spec.linux?.resources?.cpu?.cpus)
+      throw new HelperError(e.errno, e.step, e.op, e.path, "process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus): the kernel schedules such a task only with every CPU allowed");
+    throw e;
   }
 }
 
@@ -338,10 +349,6 @@ function checkTerminal(terminal: boolean, o: CreateOptions): void {
     throw new UsageError("process.terminal: cannot allocate a terminal for a detached container without --console-socket");
   if (o.consoleSocket && (!terminal || o.attached))
     throw new UsageError("--console-socket: only for a detached container whose process.terminal is true");
-}
-
-function connectConsole(path: string): number {
-  return connectSocket(path, "--console-socket");
 }
 
 /**

@@ -20,7 +20,7 @@ import { driverFor } from "../cgroups/driver.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
-import { abandonHelper, receiveMaster, runSession, spawnHelper, type Spawned } from "../helper/session.ts";
+import { receiveMaster, runSession } from "../helper/session.ts";
 import { mergeEnv } from "../oci/env.ts";
 import { ValidationError } from "../oci/errors.ts";
 import type { LinuxCapabilities, Process, Spec } from "../oci/spec.ts";
@@ -28,8 +28,8 @@ import { validateSpec } from "../oci/validate.ts";
 import { compileExec, compileRlimits } from "../plan/compile.ts";
 import { seccompProcessState } from "../plan/seccomp.ts";
 import { readText, readTextIfExists, resolvePath, stderr, writeAtomic } from "../sys/fs.ts";
-import { close, connectUnix, kill, SIGKILL, socketpair } from "../sys/libc.ts";
-import { applyRlimits, connectSocket, sendPidfd } from "./create.ts";
+import { kill, SIGKILL } from "../sys/libc.ts";
+import { applyRlimits, sendPidfd, startEarly } from "./create.ts";
 import { lsmFacts, ownBoundingSet } from "./host.ts";
 import { attach } from "./run.ts";
 import { computeStatus, loadState, specState, stateDir } from "./state.ts";
@@ -158,33 +158,13 @@ export async function exec(o: ExecOptions): Promise<number> {
 
   const debug = o.debug ?? (() => {});
   const preserve = (o.listenFds ?? 0) + o.preserveFds;
-  const pair = terminal && !o.detach ? socketpair() : undefined;
-  let consoleFd: number | undefined;
-  let pidfdSock: number | undefined;
-  let early: Spawned | undefined;
-  const closeFds = () => {
-    if (consoleFd !== undefined) close(consoleFd);
-    if (pidfdSock !== undefined) close(pidfdSock);
-    if (pair) close(pair[0]);
-  };
-  try {
-    try {
-      consoleFd = o.consoleSocket ? connectUnix(resolvePath(o.consoleSocket)) : pair?.[1];
-    } catch (e: any) {
-      throw new UsageError(`--console-socket: ${e.message}`);
-    }
-    pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
-    // as create does: runjs-init gets ready while the plan is compiled
-    early = spawnHelper({ preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [] });
-  } catch (e) {
-    closeFds();
-    throw e;
-  }
+  // as create does: the sockets, then runjs-init started while the plan is compiled
+  const early = startEarly({ pair: terminal && !o.detach, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, preserve });
+  const { pair, consoleFd, pidfdSock } = early;
   try {
     return await execWith();
   } finally {
-    if (early) abandonHelper(early); // a check failed before the session took it
-    closeFds();
+    early.close();
   }
 
   async function execWith(): Promise<number> {
@@ -215,8 +195,7 @@ export async function exec(o: ExecOptions): Promise<number> {
     let spawned: import("bun").Subprocess | undefined;
     let master: number | undefined;
     try {
-      const given = early;
-      early = undefined;
+      const given = early.take();
       const res = runSession(
         { plan: encodePlan(plan), preserve, extraFds: consoleFd !== undefined ? [consoleFd] : [], waits: plan.helperWaits, spawned: given, onSpawn: (s) => (spawned = s) },
         {

@@ -25,7 +25,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, ren
 import { join, posix, resolve } from "node:path";
 import { execForm, parseDockerfile, DockerfileError, type Instruction } from "./dockerfile.ts";
 import { expandWord, expandWords, parseDuration, splitAssignments, WordError, type Vars } from "./words.ts";
-import { CONTEXT, CopyError, copySource, hashSources, matchSources, mkdirAll, resolveChown, Tree, type Keep, type Source } from "./copy.ts";
+import { CONTEXT, CopyError, copySource, hashSources, hasWildcard, matchSources, mkdirAll, resolveChown, Tree, type Keep, type Source } from "./copy.ts";
 import { isEmptyDiff, keepLayerDir, writeLayer, type Layer } from "./layer.ts";
 import { mountStep, removeStep, runInStep, stepDirs, unmountStep, type StepDirs } from "./step.ts";
 import { findImage, registerImage } from "../images/image.ts";
@@ -632,7 +632,7 @@ export async function build(o: BuildOptions): Promise<Built> {
               sources.push({ tree, rel: `${n}/${name}` });
             }
           }
-          if ((sources.length > 1 || srcWords.some((w) => /[*?[]/.test(w))) && !destWord.endsWith("/"))
+          if ((sources.length > 1 || srcWords.some(hasWildcard)) && !destWord.endsWith("/"))
             fail(i, `with more than one source file, the destination must be a directory and end with a / (${destWord})`);
           const contentKey = hashSources(sources, srcKeep);
           // ADD unpacks a local archive (not one it downloaded, not a directory)

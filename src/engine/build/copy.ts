@@ -18,7 +18,7 @@
 import { closeSync, constants, fstatSync, lstatSync, readdirSync, readSync, writeSync, type Stats } from "node:fs";
 import { posix } from "node:path";
 import {
-  EEXIST, ENOENT, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY, RESOLVE_IN_ROOT,
+  EEXIST, ENOENT, ENOTDIR, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY, RESOLVE_IN_ROOT,
   fchmod, fchown, futimens, lchownat, readlinkFd, lutimensat, mkdirat, openat, openat2, symlinkat, timespecs, unlinkat,
 } from "../../sys/fsat.ts";
 import { strerror } from "../../sys/libc.ts";
@@ -268,7 +268,7 @@ export function mkdirAll(tree: Tree, rel: string, owner: Owner): number {
       }
     }
     closeSync(fd);
-    if (next < 0) throw new CopyError(`/${sub}: ${strerror(-next)}${next === -20 ? " (not a directory)" : ""}`);
+    if (next < 0) throw new CopyError(`/${sub}: ${strerror(-next)}${next === -ENOTDIR ? " (not a directory)" : ""}`);
     fd = next;
   }
   return fd;
