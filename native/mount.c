@@ -187,12 +187,35 @@ static int open_target(int root, const char *path, uint32_t mk, const char *step
 	return walk_create(root, path, mk, step);
 }
 
+static void private_parent(const char *rootfs)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s", rootfs);
+	for (;;) {
+		if (mount(NULL, path, NULL, MS_PRIVATE, NULL) == 0)
+			return;
+		if (errno != EINVAL || strcmp(path, "/") == 0)
+			must(-1, "linux.rootfsPropagation", "mount", path);
+		char *slash = strrchr(path, '/');
+		if (slash == path)
+			path[1] = 0;
+		else
+			*slash = 0;
+	}
+}
+
 int setup_rootfs(const struct plan *p)
 {
 	/* Our mount namespace is a copy of runjs's; make "/" a slave (usually)
 	 * so nothing we mount propagates back to the host. */
 	if (p->root_propagation)
 		must(mount(NULL, "/", NULL, p->root_propagation, NULL), "linux.rootfsPropagation", "mount", "/");
+	/* With a shared "/", the mount the rootfs lives on is made private (ours only; the
+	 * host's copy is untouched): pivot_root refuses a shared new root, and the rootfs's
+	 * bind below would otherwise join the host's peer group. That mount is the nearest
+	 * ancestor of the rootfs for which MS_PRIVATE succeeds (EINVAL: not a mount point). */
+	if (p->root_propagation & MS_SHARED)
+		private_parent(p->rootfs);
 	/* pivot_root needs the new root to be a mount point: bind it onto itself. */
 	must(mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL), "root.path", "mount", p->rootfs);
 	return must(open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), "root.path", "open", p->rootfs);

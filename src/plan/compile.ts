@@ -219,10 +219,12 @@ export function compileInit(spec: Spec, facts: HostFacts): Plan {
   }
 
   const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : 0;
-  // Before the pivot / must stop receiving or sending mount events (private or slave):
-  // pivot_root refuses a shared parent mount and an unbindable rootfs cannot be bind-mounted.
-  // Shared and unbindable are therefore applied to the new / only after the pivot.
-  const rootPropagation = prop & (MS.PRIVATE | MS.SLAVE) ? prop : MS.SLAVE | MS.REC;
+  // Before the pivot, / is made a slave unless the config says otherwise. Shared is applied
+  // before the pivot too, as runc does, so that bind mounts made afterwards stay peers of the
+  // host's (a volume with rshared must send its mounts back to the host); runjs-init then
+  // makes the one mount holding the rootfs private, since pivot_root refuses a shared one.
+  // An unbindable rootfs cannot be bind-mounted: unbindable is applied only after the pivot.
+  const rootPropagation = prop & (MS.PRIVATE | MS.SLAVE | MS.SHARED) ? prop : MS.SLAVE | MS.REC;
 
   const hooks: Plan["hooks"] = [];
   for (const [phase, list] of [

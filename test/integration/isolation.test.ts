@@ -204,6 +204,28 @@ test("rootfsPropagation is applied to the container's /", () => {
   }
 });
 
+test("rshared: a mount made inside an rshared volume appears on the host (CRI's bidirectional propagation)", () => {
+  // A shared host directory, as the kubelet makes for a Bidirectional volume; containerd asks
+  // for rootfsPropagation rshared and the bind with rshared. The bind must stay a peer of the
+  // host's mount, so / may not be made a slave before it is made.
+  const env = newEnv();
+  const src = join(env.bundle, "shared-src");
+  mkdirSync(src);
+  expect(Bun.spawnSync(["mount", "--bind", src, src]).exitCode).toBe(0);
+  try {
+    expect(Bun.spawnSync(["mount", "--make-rshared", src]).exitCode).toBe(0);
+    env.spec.linux!.rootfsPropagation = "rshared";
+    env.spec.mounts!.push({ destination: "/vol", type: "bind", source: src, options: ["rbind", "rshared"] });
+    for (const set of ["bounding", "effective", "permitted"] as const) env.spec.process!.capabilities![set]!.push("CAP_SYS_ADMIN");
+    ok(env, ["sh", "-c", "mkdir /vol/etc && mount --bind /etc /vol/etc"]);
+    expect(existsSync(join(src, "etc/passwd"))).toBe(true);
+    // and the host's own propagation is what it was
+    expect(readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === src)).toMatch(/ shared:\d+ /);
+  } finally {
+    Bun.spawnSync(["umount", "-R", src]);
+  }
+});
+
 test("--no-pivot uses MS_MOVE and chroot", () => {
   const env = newEnv(["sh", "-c", "cat /proc/self/mountinfo | wc -l; ls /"]);
   const r = env.runjs(["run", "--no-pivot", env.id]);
