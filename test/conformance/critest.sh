@@ -6,8 +6,10 @@
 #
 # CRI_TOOLS_DIR holds bin/critest (cri-tools built outside this repository). HANDLERs default
 # to "runc runjs": runc = the runc v2 shim with Debian's runc, runjs = the same shim with
-# BinaryName = bin/runjs. Set FOCUS / SKIP (ginkgo regular expressions) to narrow the run,
-# KEEP=DIR to keep the reports and logs.
+# BinaryName = bin/runjs; crun = the same with Debian's crun. Set FOCUS / SKIP (ginkgo regular
+# expressions) to narrow the run, KEEP=DIR to keep the reports and logs, BENCH=N to run
+# critest's container and pod lifecycle benchmarks instead (N samples, two rounds, the
+# handlers taking turns; prints medians per operation).
 #
 # Everything is offline and private: critest's test images are made here from the host's
 # static busybox by `runjs image build` (what each test expects of its image: files, users,
@@ -192,7 +194,8 @@ for h in $handlers; do
 	case $h in
 	runc) bin=/usr/sbin/runc ;;
 	runjs) bin=$runjs ;;
-	*) echo "critest.sh: unknown handler $h (runc, runjs)" >&2; exit 2 ;;
+	crun) bin=/usr/bin/crun ;;
+	*) echo "critest.sh: unknown handler $h (runc, runjs, crun)" >&2; exit 2 ;;
 	esac
 	runtimes+="
     [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.$h]
@@ -231,6 +234,37 @@ EOF
 cpid=$!
 for _ in $(seq 100); do [ -S "$W/containerd.sock" ] && break; sleep 0.1; done
 [ -S "$W/containerd.sock" ] || { tail -20 "$W/containerd.log" >&2; exit 1; }
+
+# --- BENCH=N: critest's own benchmarks instead, the handlers taking turns ---------------------
+if [ -n "${BENCH:-}" ]; then
+	printf 'containersNumber: %s\ncontainersNumberParallel: 1\npodsNumber: %s\npodsNumberParallel: 1\n' "$BENCH" "$BENCH" >"$W/bench.yaml"
+	for round in 1 2; do
+		for h in $handlers; do
+			mkdir -p "$W/bench-$h-$round"
+			(cd "$W" && "$critest" -benchmark -runtime-endpoint "unix://$W/containerd.sock" -runtime-handler "$h" \
+				-benchmarking-params-file "$W/bench.yaml" -benchmarking-output-dir "$W/bench-$h-$round" \
+				-ginkgo.focus 'basic operations on (Container|PodSandbox)$' -ginkgo.no-color) >"$W/bench-$h-$round/output.txt" 2>&1 ||
+				{ tail -30 "$W/bench-$h-$round/output.txt" >&2; exit 1; }
+		done
+	done
+	# medians over both rounds of each operation, in ms, per handler
+	python3 -c '
+import json, sys, glob, statistics
+w, handlers = sys.argv[1], sys.argv[2:]
+rows = {}
+for h in handlers:
+    for f in sorted(glob.glob(f"{w}/bench-{h}-*/*_benchmark_data.json")):
+        d = json.load(open(f))
+        for p in d["datapoints"]:
+            for name, ns in zip(d["operationsNames"], p["operationsDurationsNs"]):
+                rows.setdefault(name, {}).setdefault(h, []).append(ns / 1e6)
+print("| operation | " + " | ".join(f"{h} p50 (ms)" for h in handlers) + " |")
+print("|---|" + "---|" * len(handlers))
+for name, per in rows.items():
+    print(f"| {name} | " + " | ".join(f"{statistics.median(per[h]):.1f} (n={len(per[h])})" if h in per else "-" for h in handlers) + " |")
+' "$W" $handlers
+	exit 0
+fi
 
 # --- critest, once per handler ---------------------------------------------------------------
 status=0
