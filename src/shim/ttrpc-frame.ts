@@ -45,40 +45,50 @@ export function encodeFrame(f: Frame): Uint8Array {
 
 /** Reassembles frames from a byte stream fed in arbitrary chunks. */
 export class FrameReader {
-  private buf = new Uint8Array(0);
+  // chunks are kept as they came and joined only once a whole frame is there, so a large
+  // frame arriving in many reads is copied once, not once per read
+  private chunks: Uint8Array[] = [];
+  private size = 0;
 
   /** Adds bytes; returns the frames now complete, in order. Throws FrameError on a bad header. */
   push(chunk: Uint8Array): Frame[] {
-    if (this.buf.length === 0) this.buf = chunk.slice();
-    else {
-      const b = new Uint8Array(this.buf.length + chunk.length);
-      b.set(this.buf);
-      b.set(chunk, this.buf.length);
-      this.buf = b;
+    if (chunk.length) {
+      this.chunks.push(chunk.slice());
+      this.size += chunk.length;
     }
     const frames: Frame[] = [];
-    let off = 0;
-    while (this.buf.length - off >= HEADER_SIZE) {
-      const v = new DataView(this.buf.buffer, this.buf.byteOffset + off, HEADER_SIZE);
+    while (this.size >= HEADER_SIZE) {
+      if (this.chunks[0]!.length < HEADER_SIZE) this.join();
+      const head = this.chunks[0]!;
+      const v = new DataView(head.buffer, head.byteOffset, HEADER_SIZE);
       const length = v.getUint32(0);
-      const type = this.buf[off + 8]!;
+      const type = head[8]!;
       if (length > MAX_PAYLOAD) throw new FrameError(`ttrpc: frame of ${length} bytes exceeds the maximum of ${MAX_PAYLOAD}`);
       if (type < FrameType.Request || type > FrameType.Data) throw new FrameError(`ttrpc: unknown frame type ${type}`);
-      if (this.buf.length - off < HEADER_SIZE + length) break;
-      frames.push({
-        streamId: v.getUint32(4),
-        type,
-        flags: this.buf[off + 9]!,
-        payload: this.buf.slice(off + HEADER_SIZE, off + HEADER_SIZE + length),
-      });
-      off += HEADER_SIZE + length;
+      if (this.size < HEADER_SIZE + length) break;
+      if (head.length < HEADER_SIZE + length) this.join();
+      const buf = this.chunks[0]!;
+      frames.push({ streamId: v.getUint32(4), type, flags: buf[9]!, payload: buf.slice(HEADER_SIZE, HEADER_SIZE + length) });
+      const rest = buf.subarray(HEADER_SIZE + length);
+      if (rest.length) this.chunks[0] = rest;
+      else this.chunks.shift();
+      this.size -= HEADER_SIZE + length;
     }
-    if (off > 0) this.buf = this.buf.slice(off);
     return frames;
+  }
+
+  private join(): void {
+    const b = new Uint8Array(this.size);
+    let off = 0;
+    for (const c of this.chunks) {
+      b.set(c, off);
+      off += c.length;
+    }
+    this.chunks = [b];
   }
 
   /** Bytes held that do not yet make a frame (a peer that hangs up mid-frame leaves some). */
   get pending(): number {
-    return this.buf.length;
+    return this.size;
   }
 }

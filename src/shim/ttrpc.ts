@@ -1,0 +1,133 @@
+// A ttrpc server: the RPC containerd uses to talk to its shims, over a unix socket.
+//
+// Each request frame carries a ttrpc.Request (service, method, the method's own message,
+// metadata); the server answers on the same stream id with a ttrpc.Response holding either
+// the method's reply or a status (gRPC's codes). Calls on one connection may overlap: each
+// is answered when its handler finishes. An unknown service or method is answered as
+// containerd/ttrpc answers it (Unimplemented, "service X" / "method X"). A frame that cannot
+// be read (see ttrpc-frame.ts) ends that connection, with the reason logged; the others go on.
+// Protobuf through @bufbuild/protobuf, with messages generated from proto/ (scripts/proto.sh).
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { RequestSchema, ResponseSchema } from "./gen/ttrpc_pb.ts";
+import { encodeFrame, type Frame, FrameError, FrameReader, FrameType } from "./ttrpc-frame.ts";
+
+/** gRPC status codes, as ttrpc carries them. */
+export const Code = {
+  OK: 0, Unknown: 2, InvalidArgument: 3, DeadlineExceeded: 4, NotFound: 5, AlreadyExists: 6,
+  FailedPrecondition: 9, Unimplemented: 12, Internal: 13, Unavailable: 14,
+} as const;
+
+/** A failed call: answered with this code and message. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CallContext {
+  service: string;
+  method: string;
+  /** metadata: containerd sends its namespace as "containerd-namespace-ttrpc" */
+  metadata: Map<string, string[]>;
+  timeoutNano: bigint;
+}
+
+/** A method: its encoded argument in, its encoded reply out (or an RpcError thrown). */
+export type Method = (payload: Uint8Array, ctx: CallContext) => Uint8Array | Promise<Uint8Array>;
+
+export class TtrpcServer {
+  private services = new Map<string, Record<string, Method>>();
+
+  constructor(private readonly log: (message: string) => void = () => {}) {}
+
+  register(service: string, methods: Record<string, Method>): void {
+    this.services.set(service, methods);
+  }
+
+  /** The response frame (bytes) for one request frame. */
+  async answer(frame: Frame): Promise<Uint8Array> {
+    let status: { code: number; message: string } | undefined;
+    let payload: Uint8Array = new Uint8Array(0);
+    try {
+      const req = fromBinary(RequestSchema, frame.payload);
+      const methods = this.services.get(req.service);
+      if (!methods) throw new RpcError(Code.Unimplemented, `service ${req.service}`);
+      const m = Object.hasOwn(methods, req.method) ? methods[req.method] : undefined;
+      if (!m) throw new RpcError(Code.Unimplemented, `method ${req.method}`);
+      const metadata = new Map<string, string[]>();
+      for (const kv of req.metadata) metadata.set(kv.key, [...(metadata.get(kv.key) ?? []), kv.value]);
+      payload = await m(req.payload, { service: req.service, method: req.method, metadata, timeoutNano: req.timeoutNano });
+    } catch (e) {
+      status = e instanceof RpcError ? { code: e.code, message: e.message } : { code: Code.Unknown, message: String((e as Error)?.message ?? e) };
+    }
+    const res = create(ResponseSchema, status ? { status } : { payload });
+    return encodeFrame({ streamId: frame.streamId, type: FrameType.Response, flags: 0, payload: toBinary(ResponseSchema, res) });
+  }
+
+  /** Serves on a unix socket at path until stop(). */
+  listen(path: string): { stop(): void } {
+    const server = this;
+    interface Conn {
+      reader: FrameReader;
+      queue: Uint8Array[];
+      closed: boolean;
+    }
+    const flush = (s: Bun.Socket<Conn>) => {
+      const c = s.data;
+      while (c.queue.length) {
+        const head = c.queue[0]!;
+        const n = s.write(head);
+        if (n < head.length) {
+          c.queue[0] = head.subarray(Math.max(0, n));
+          return;
+        }
+        c.queue.shift();
+      }
+    };
+    const listener = Bun.listen<Conn>({
+      unix: path,
+      socket: {
+        open(s) {
+          s.data = { reader: new FrameReader(), queue: [], closed: false };
+        },
+        data(s, chunk) {
+          let frames: Frame[];
+          try {
+            frames = s.data.reader.push(chunk);
+          } catch (e) {
+            if (!(e instanceof FrameError)) throw e;
+            server.log(`closing a connection: ${e.message}`);
+            s.data.closed = true;
+            s.end();
+            return;
+          }
+          for (const f of frames) {
+            if (f.type !== FrameType.Request) {
+              server.log(`ignoring a frame of type ${f.type} on stream ${f.streamId}: this server takes requests only`);
+              continue;
+            }
+            void server.answer(f).then((bytes) => {
+              if (s.data.closed) return;
+              s.data.queue.push(bytes);
+              flush(s);
+            });
+          }
+        },
+        drain(s) {
+          flush(s);
+        },
+        close(s) {
+          s.data.closed = true;
+        },
+        error(s, err) {
+          server.log(`connection error: ${err.message}`);
+          s.data.closed = true;
+        },
+      },
+    });
+    return { stop: () => listener.stop(true) };
+  }
+}
