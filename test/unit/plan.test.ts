@@ -182,11 +182,11 @@ describe("compileInit", () => {
     expect(p.mounts[0]).toMatchObject({ fstype: "cgroup2", flags: MS.RDONLY });
   });
 
-  test("rootfs propagation: shared and unbindable only after pivot_root", () => {
+  test("rootfs propagation: shared before the binds (as runc), unbindable only after pivot_root", () => {
     const s = spec();
     s.linux!.rootfsPropagation = "rshared";
     const p = compileInit(s, facts());
-    expect(p.rootPropagation).toBe(MS.SLAVE | MS.REC);
+    expect(p.rootPropagation).toBe(MS.SHARED | MS.REC);
     expect(p.postPropagation).toBe(MS.SHARED | MS.REC);
     s.linux!.rootfsPropagation = "private";
     expect(compileInit(s, facts()).rootPropagation).toBe(MS.PRIVATE);
