@@ -10,7 +10,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { hostHierarchies } from "../../src/cgroups/hierarchy.ts";
-import { removeNewChains, snapshotChains } from "../netclean.ts";
+import { removeNewChains } from "../netclean.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const RUNTIME = process.env.RUNJS_CLIENT_RUNTIME ?? join(REPO, "bin/runjs");
@@ -161,7 +161,6 @@ export async function startContainerd(): Promise<{ address: string; daemon: Daem
 
 /** Bridges and iptables chains the tests made, to remove at the end. */
 const madeLinks: string[] = [];
-const chainsBefore = snapshotChains();
 
 /** A bridge of ours for a client's containers (its own, never the host's). */
 export function makeBridge(name: string, cidr: string): void {
@@ -248,7 +247,7 @@ export function removeEverything(): void {
   for (const m of ourMounts().reverse()) Bun.spawnSync(["umount", "-l", m]);
   for (const h of hostHierarchies()) removeTree(`${h.mountpoint}${CGROUP_PARENT}`);
   for (const l of madeLinks) Bun.spawnSync(["ip", "link", "del", l]);
-  removeNewChains(chainsBefore);
+  removeNewChains();
   rmSync(WORK, { recursive: true, force: true });
   for (const p of FIXED) if (!preexisting.includes(p)) rmSync(p, { recursive: true, force: true });
 }

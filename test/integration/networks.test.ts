@@ -6,17 +6,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { join } from "node:path";
 import { CGROUP_PARENT, RUNJS } from "./helpers.ts";
 import { dockerArchive, layerTar, rootfs } from "./image-fixtures.ts";
-import { removeNewChains, snapshotChains } from "../netclean.ts";
+import { removeNewChains } from "../netclean.ts";
 
 const WORK = mkdtempSync("/tmp/runjs-networks-");
 const STORE = join(WORK, "store");
 const RT = join(WORK, "runtime");
-const chains = snapshotChains();
 afterAll(() => {
   for (const c of existsSync(join(STORE, "containers")) ? readdirSync(join(STORE, "containers")) : [])
     Bun.spawnSync([RUNJS, "--root", RT, "container", "rm", "-f", c], { env: { ...process.env, RUNJS_STORAGE: STORE } });
   for (const dev of ["runjs1", "runjs2"]) if (existsSync(`/sys/class/net/${dev}`) && existsSync(join(STORE, "networks"))) Bun.spawnSync(["ip", "link", "delete", dev]);
-  removeNewChains(chains);
+  removeNewChains();
   rmSync(WORK, { recursive: true, force: true });
 });
 
