@@ -131,29 +131,23 @@ for (const [name, bin] of Object.entries(runtimes)) shIn(sleeper, [bin, "--root"
 // parallel: 20 `RT run` started at once, the wall time until the last has finished; a few
 // rounds, each runtime in turn
 const PAR = 20;
+const ROUNDS = Math.max(3, Math.min(10, Math.floor(N / 3)));
+/** PAR processes started at once (argv of the k-th): the wall time until the last has ended. */
+async function parallel(what: string, argv: (k: number) => string[], cwd?: string): Promise<number> {
+  const t = Bun.nanoseconds();
+  const codes = await Promise.all(Array.from({ length: PAR }, (_, k) => Bun.spawn(argv(k), { cwd, stdio: ["ignore", "ignore", "ignore"] }).exited));
+  const ms = (Bun.nanoseconds() - t) / 1e6;
+  if (codes.some((c) => c !== 0)) throw new Error(`${what}: a parallel run failed (exit ${codes.find((c) => c !== 0)})`);
+  Bun.sleepSync(100);
+  return ms;
+}
 for (const name of Object.keys(runtimes)) times[name]!.parallel = [];
-for (let round = 0; round < Math.max(3, Math.min(10, Math.floor(N / 3))); round++)
-  for (const [name, bin] of Object.entries(runtimes)) {
-    const t = Bun.nanoseconds();
-    const ps = Array.from({ length: PAR }, (_, k) =>
-      Bun.spawn([bin, "--root", join(work, `root-${name}`), "run", `p${round}-${k}-${name}`], { cwd: bundle, stdio: ["ignore", "ignore", "ignore"] }),
-    );
-    const codes = await Promise.all(ps.map((p) => p.exited));
-    times[name]!.parallel!.push((Bun.nanoseconds() - t) / 1e6);
-    if (codes.some((c) => c !== 0)) throw new Error(`${name}: a parallel run failed (exit ${codes.find((c) => c !== 0)})`);
-    Bun.sleepSync(100);
-  }
+for (let round = 0; round < ROUNDS; round++)
+  for (const [name, bin] of Object.entries(runtimes))
+    times[name]!.parallel!.push(await parallel(name, (k) => [bin, "--root", join(work, `root-${name}`), "run", `p${round}-${k}-${name}`], bundle));
 if (haveFloor)
-  for (let round = 0; round < Math.max(3, Math.min(10, Math.floor(N / 3))); round++) {
-    const t = Bun.nanoseconds();
-    const ps = Array.from({ length: PAR }, (_, k) =>
-      Bun.spawn([floorBin, "run", join(bundle, "rootfs"), `floor-${process.pid}-p${round}-${k}`], { stdio: ["ignore", "ignore", "inherit"] }),
-    );
-    const codes = await Promise.all(ps.map((p) => p.exited));
-    floor.parallel!.push((Bun.nanoseconds() - t) / 1e6);
-    if (codes.some((c) => c !== 0)) throw new Error("floor: a parallel run failed");
-    Bun.sleepSync(100);
-  }
+  for (let round = 0; round < ROUNDS; round++)
+    floor.parallel!.push(await parallel("floor", (k) => [floorBin, "run", join(bundle, "rootfs"), `floor-${process.pid}-p${round}-${k}`]));
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -10,7 +10,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { hostHierarchies } from "../../src/cgroups/hierarchy.ts";
-import { removeNewChains } from "../netclean.ts";
+import { removeNetworkLeftovers } from "../netclean.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const RUNTIME = process.env.RUNJS_CLIENT_RUNTIME ?? join(REPO, "bin/runjs");
@@ -247,7 +247,7 @@ export function removeEverything(): void {
   for (const m of ourMounts().reverse()) Bun.spawnSync(["umount", "-l", m]);
   for (const h of hostHierarchies()) removeTree(`${h.mountpoint}${CGROUP_PARENT}`);
   for (const l of madeLinks) Bun.spawnSync(["ip", "link", "del", l]);
-  removeNewChains();
+  removeNetworkLeftovers();
   rmSync(WORK, { recursive: true, force: true });
   for (const p of FIXED) if (!preexisting.includes(p)) rmSync(p, { recursive: true, force: true });
 }

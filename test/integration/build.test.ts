@@ -5,19 +5,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join } from "node:path";
 import { CGROUP_PARENT, RUNJS } from "./helpers.ts";
 import { dockerArchive, layerTar, rootfs } from "./image-fixtures.ts";
-import { removeNewChains } from "../netclean.ts";
+import { removeNetworkLeftovers } from "../netclean.ts";
 import { openPty, Terminal } from "./pty.ts";
 import { close } from "../../src/sys/libc.ts";
 
 const WORK = mkdtempSync("/tmp/runjs-build-");
 const STORE = join(WORK, "store");
 const RT = join(WORK, "runtime");
-// the site test publishes a port on the bridge network: what that leaves on the host by
-// design (the bridge, CNI's portmap chains) goes at the end when it was not there before
-const bridgeBefore = Bun.spawnSync(["ip", "link", "show", "runjs0"]).exitCode === 0;
 afterAll(() => {
-  if (!bridgeBefore) Bun.spawnSync(["ip", "link", "del", "runjs0"]);
-  removeNewChains();
+  removeNetworkLeftovers(); // the site test publishes a port on the bridge network
   for (const c of existsSync(join(STORE, "containers")) ? readdirSync(join(STORE, "containers")) : [])
     Bun.spawnSync(["umount", "-l", join(STORE, "containers", c, "rootfs")]);
   rmSync(WORK, { recursive: true, force: true });

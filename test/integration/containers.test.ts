@@ -7,7 +7,7 @@ import { close } from "../../src/sys/libc.ts";
 import { CGROUP_PARENT, RUNJS, cgroupDirsOf } from "./helpers.ts";
 import { dockerArchive, layerTar, rootfs } from "./image-fixtures.ts";
 import { openPty, Terminal } from "./pty.ts";
-import { removeNewChains } from "../netclean.ts";
+import { removeNetworkLeftovers } from "../netclean.ts";
 
 const WORK = mkdtempSync("/tmp/runjs-containers-");
 const STORE = join(WORK, "store");
@@ -350,13 +350,7 @@ describe("detached containers", () => {
 });
 
 describe("bridge networking", () => {
-  // what the bridge network leaves on the host by design (the bridge, CNI's shared chains) is
-  // removed at the end when it was not there before
-  const bridgeBefore = Bun.spawnSync(["ip", "link", "show", "runjs0"]).exitCode === 0;
-  afterAll(() => {
-    if (!bridgeBefore) Bun.spawnSync(["ip", "link", "del", "runjs0"]);
-    removeNewChains();
-  });
+  afterAll(removeNetworkLeftovers);
 
   test("busybox httpd in a bridged container answers the host on a published port; removal takes its network with it", async () => {
     const www = join(WORK, "www");

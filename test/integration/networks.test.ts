@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { join } from "node:path";
 import { CGROUP_PARENT, RUNJS } from "./helpers.ts";
 import { dockerArchive, layerTar, rootfs } from "./image-fixtures.ts";
-import { removeNewChains } from "../netclean.ts";
+import { removeNetworkLeftovers } from "../netclean.ts";
 
 const WORK = mkdtempSync("/tmp/runjs-networks-");
 const STORE = join(WORK, "store");
@@ -15,7 +15,7 @@ afterAll(() => {
   for (const c of existsSync(join(STORE, "containers")) ? readdirSync(join(STORE, "containers")) : [])
     Bun.spawnSync([RUNJS, "--root", RT, "container", "rm", "-f", c], { env: { ...process.env, RUNJS_STORAGE: STORE } });
   for (const dev of ["runjs1", "runjs2"]) if (existsSync(`/sys/class/net/${dev}`) && existsSync(join(STORE, "networks"))) Bun.spawnSync(["ip", "link", "delete", dev]);
-  removeNewChains();
+  removeNetworkLeftovers();
   rmSync(WORK, { recursive: true, force: true });
 });
 
