@@ -21,3 +21,8 @@ node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --define 
   src/cli/entry.ts --outfile bin/runjs-frontend.tmp >/dev/null
 mv bin/runjs-frontend.tmp bin/runjs-frontend
 mv bin/runjs.tmp bin/runjs
+# containerd's shim v2 for runjs (runtime_type io.containerd.runjs.v2): the lifecycle in one
+# long-running process per pod, on the same library.
+node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --define "RUNJS_COMMIT=\"$commit\"" \
+  src/shim/entry.ts --outfile bin/containerd-shim-runjs-v2.tmp >/dev/null
+mv bin/containerd-shim-runjs-v2.tmp bin/containerd-shim-runjs-v2

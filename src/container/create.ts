@@ -50,6 +50,8 @@ export interface CreateOptions {
   bundle?: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** As consoleSocket, for a caller in this process: a connected socket (taken, and closed). */
+  consoleConn?: number;
   /** --pidfd-socket: receives a pidfd of the init (SCM_RIGHTS), as with runc. */
   pidfdSocket?: string;
   noPivot?: boolean;
@@ -111,7 +113,7 @@ export function create(o: CreateOptions): Created {
   const preserve = (o.listenFds ?? 0) + (o.preserveFds ?? 0);
   const terminal = !!spec.process?.terminal;
   checkTerminal(terminal, o);
-  const early = startEarly({ pair: terminal && !!o.attached, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, preserve, stdio: o.stdio });
+  const early = startEarly({ pair: terminal && !!o.attached, consoleSocket: o.consoleSocket, consoleConn: o.consoleConn, pidfdSocket: o.pidfdSocket, preserve, stdio: o.stdio });
   try {
     return createWith(o, { dir, bundle, warn, debug, spec, preserve, terminal, early });
   } finally {
@@ -135,7 +137,7 @@ export interface Early {
   close(): void;
 }
 
-export function startEarly(o: { pair: boolean; consoleSocket?: string; pidfdSocket?: string; preserve: number; stdio?: [number, number, number] }): Early {
+export function startEarly(o: { pair: boolean; consoleSocket?: string; consoleConn?: number; pidfdSocket?: string; preserve: number; stdio?: [number, number, number] }): Early {
   let helper: Spawned | undefined;
   const e: Early = {
     pair: o.pair ? socketpair() : undefined,
@@ -153,7 +155,7 @@ export function startEarly(o: { pair: boolean; consoleSocket?: string; pidfdSock
     },
   };
   try {
-    e.consoleFd = o.consoleSocket ? connectSocket(o.consoleSocket, "--console-socket") : e.pair?.[1];
+    e.consoleFd = o.consoleConn ?? (o.consoleSocket ? connectSocket(o.consoleSocket, "--console-socket") : e.pair?.[1]);
     e.pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
     helper = spawnHelper({ preserve: o.preserve, extraFds: e.consoleFd !== undefined ? [e.consoleFd] : [], stdio: o.stdio });
   } catch (err) {
@@ -345,7 +347,7 @@ export function connectSocket(path: string, flag: string): number {
  * so a console socket there would have nobody to serve.
  */
 function checkTerminal(terminal: boolean, o: CreateOptions): void {
-  if (terminal && !o.attached && !o.consoleSocket)
+  if (terminal && !o.attached && !o.consoleSocket && o.consoleConn === undefined)
     throw new UsageError("process.terminal: cannot allocate a terminal for a detached container without --console-socket");
   if (o.consoleSocket && (!terminal || o.attached))
     throw new UsageError("--console-socket: only for a detached container whose process.terminal is true");

@@ -52,6 +52,14 @@ export interface ExecOptions {
   detach: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  /** As consoleSocket, for a caller in this process: a connected socket (taken, and closed). */
+  consoleConn?: number;
+  /** The whole process, given by a caller in this process (instead of processFile or flags). */
+  process?: Process;
+  /** The process's standard input, output and error (fds); default: ours. */
+  stdio?: [number, number, number];
+  /** Told the process's pid (host view) once it is set up. */
+  onPid?: (pid: number) => void;
   /** --pidfd-socket: receives a pidfd of the process. */
   pidfdSocket?: string;
   preserveFds: number;
@@ -73,6 +81,7 @@ function parseId(s: string, what: string): number {
 
 /** runc's exec process from the container's own and the command line's flags. */
 export function execProcess(base: Process, o: Omit<ExecOptions, "root" | "id" | "detach" | "preserveFds">): Process {
+  if (o.process) return structuredClone(o.process);
   if (o.processFile) {
     let text: string;
     try {
@@ -151,15 +160,16 @@ export async function exec(o: ExecOptions): Promise<number> {
   if (o.listenFds) proc.env = mergeEnv(proc.env ?? [], [`LISTEN_FDS=${o.listenFds}`, "LISTEN_PID=1"]);
   const spec = validated(saved, proc, st.bundle, o.processFile ? `--process ${o.processFile}` : "exec", warn);
   const terminal = !!spec.process!.terminal;
-  if (terminal && o.detach && !o.consoleSocket)
+  const consoleGiven = !!o.consoleSocket || o.consoleConn !== undefined;
+  if (terminal && o.detach && !consoleGiven)
     throw new UsageError("--tty: cannot allocate a terminal for a detached process without --console-socket");
-  if (o.consoleSocket && (!terminal || !o.detach))
+  if (consoleGiven && (!terminal || !o.detach))
     throw new UsageError("--console-socket: only for a detached process (--detach) with a terminal (--tty)");
 
   const debug = o.debug ?? (() => {});
   const preserve = (o.listenFds ?? 0) + o.preserveFds;
   // as create does: the sockets, then runjs-init started while the plan is compiled
-  const early = startEarly({ pair: terminal && !o.detach, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, preserve });
+  const early = startEarly({ pair: terminal && !o.detach, consoleSocket: o.consoleSocket, consoleConn: o.consoleConn, pidfdSocket: o.pidfdSocket, preserve, stdio: o.stdio });
   const { pair, consoleFd, pidfdSock } = early;
   try {
     return await execWith();
@@ -215,6 +225,7 @@ export async function exec(o: ExecOptions): Promise<number> {
       );
       if (pair) master = receiveMaster(pair[0]);
       if (o.pidFile) writeAtomic(resolvePath(o.pidFile), String(child));
+      o.onPid?.(child);
       if (o.detach) return 0;
       return await attach(res.proc, master, () => {});
     } catch (e) {

@@ -40,6 +40,8 @@ export type Method = (payload: Uint8Array, ctx: CallContext) => Uint8Array | Pro
 
 export class TtrpcServer {
   private services = new Map<string, Record<string, Method>>();
+  /** Requests wait for this before they are looked up (services registered while listening). */
+  ready: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly log: (message: string) => void = () => {}) {}
 
@@ -52,6 +54,7 @@ export class TtrpcServer {
     let status: { code: number; message: string } | undefined;
     let payload: Uint8Array = new Uint8Array(0);
     try {
+      await this.ready;
       const req = fromBinary(RequestSchema, frame.payload);
       const methods = this.services.get(req.service);
       if (!methods) throw new RpcError(Code.Unimplemented, `service ${req.service}`);
@@ -129,5 +132,79 @@ export class TtrpcServer {
       },
     });
     return { stop: () => listener.stop(true) };
+  }
+}
+
+/**
+ * A ttrpc client: calls over one unix-socket connection, each on a stream id of its own (odd
+ * numbers, as the client side uses), answered in any order. The shim uses it to publish task
+ * events to containerd's event service.
+ */
+export class TtrpcClient {
+  private next = 1;
+  private pending = new Map<number, { resolve(b: Uint8Array): void; reject(e: Error): void }>();
+  private reader = new FrameReader();
+  private closed?: Error;
+
+  private constructor(private socket: Bun.Socket<undefined>) {}
+
+  static async connect(path: string): Promise<TtrpcClient> {
+    let client!: TtrpcClient;
+    const fail = (e: Error) => {
+      client.closed ??= e;
+      for (const p of client.pending.values()) p.reject(e);
+      client.pending.clear();
+    };
+    const socket = await Bun.connect<undefined>({
+      unix: path,
+      socket: {
+        data(_s, chunk) {
+          let frames: Frame[];
+          try {
+            frames = client.reader.push(chunk);
+          } catch (e) {
+            fail(e as Error);
+            _s.end();
+            return;
+          }
+          for (const f of frames) {
+            const p = client.pending.get(f.streamId);
+            if (!p || f.type !== FrameType.Response) continue;
+            client.pending.delete(f.streamId);
+            const res = fromBinary(ResponseSchema, f.payload);
+            if (res.status && res.status.code !== Code.OK) p.reject(new RpcError(res.status.code, res.status.message));
+            else p.resolve(res.payload);
+          }
+        },
+        close() {
+          fail(new Error(`ttrpc: connection to ${path} closed`));
+        },
+        error(_s, err) {
+          fail(err);
+        },
+      },
+    });
+    client = new TtrpcClient(socket);
+    return client;
+  }
+
+  call(service: string, method: string, payload: Uint8Array, metadata: Record<string, string> = {}): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(this.closed);
+    const streamId = this.next;
+    this.next += 2;
+    const req = create(RequestSchema, { service, method, payload, metadata: Object.entries(metadata).map(([key, value]) => ({ key, value })) });
+    const frame = encodeFrame({ streamId, type: FrameType.Request, flags: 0, payload: toBinary(RequestSchema, req) });
+    return new Promise((resolve, reject) => {
+      this.pending.set(streamId, { resolve, reject });
+      let off = 0;
+      // a request is small; what the socket does not take now goes when it drains
+      const n = this.socket.write(frame);
+      off = Math.max(0, n);
+      if (off < frame.length) this.socket.write(frame.subarray(off));
+    });
+  }
+
+  close(): void {
+    this.socket.end();
   }
 }

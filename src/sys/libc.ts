@@ -347,6 +347,35 @@ export function reap(pid: number, ms = 50): boolean {
   }
 }
 
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/**
+ * Become a child subreaper (prctl(2)): orphans among our descendants (a container's init,
+ * once the runjs-init that forked it exits) are reparented to us instead of the host's init,
+ * so that we are told of their exits (SIGCHLD) and collect their statuses.
+ */
+export function setChildSubreaper(): void {
+  if (L().prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n) < 0) throw new SysError("prctl(PR_SET_CHILD_SUBREAPER)", errno());
+}
+
+/**
+ * Collect a child that has exited, without waiting (waitpid with WNOHANG): its status as a
+ * shell reports it (the exit code, or 128 + the signal that killed it), or undefined if it
+ * is still running or is not our child.
+ */
+export function collect(pid: number): number | undefined {
+  const st = new Int32Array(1);
+  for (;;) {
+    const r = L().waitpid(pid, ptr(st), 1 /* WNOHANG */);
+    if (r === pid) {
+      const s = st[0]!;
+      return (s & 0x7f) === 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f);
+    }
+    if (r < 0 && errno() === EINTR) continue;
+    return undefined;
+  }
+}
+
 /** The symbols, for src/sys/fs.ts. */
 export function symbols() {
   return L();

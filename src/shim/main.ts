@@ -1,0 +1,239 @@
+// containerd-shim-runjs-v2: containerd's shim v2 for runjs (`runtime_type =
+// "io.containerd.runjs.v2"`, containerd finds the binary by that name on its PATH).
+//
+// containerd runs the binary with its flags (-namespace, -address, -publish-binary, -id)
+// and one command, in the bundle's directory:
+//   start   make sure a shim serves this container: the one already serving its group (a
+//           pod's containers share their sandbox's shim), or a new long-running shim
+//           process, forked into a session of its own; print its socket's address
+//           ("unix:///run/containerd/s/HASH") and exit. containerd then calls the task
+//           service on that socket (service.ts) and reads the shim's log from BUNDLE/log.
+//   delete  clean up after a shim that died: kill and delete the container, unmount its
+//           rootfs, print a DeleteResponse (protobuf) on stdout.
+// Without a command (-socket PATH, given by start) the process is the long-running shim.
+import { exists, mkdir, readText, unlink, writeText, writeFd } from "../sys/fs.ts";
+import { close, connectUnix, openFile, O_CLOEXEC, O_NONBLOCK, O_WRONLY } from "../sys/libc.ts";
+
+interface Flags {
+  namespace: string;
+  address: string;
+  publishBinary: string;
+  id: string;
+  bundle: string;
+  socket: string;
+  debug: boolean;
+  command: string;
+}
+
+/** Pure: Go's flag syntax, as containerd passes it (-name value, -name=value, --name value). */
+export function parseShimArgs(argv: string[]): Flags {
+  const f: Flags = { namespace: "", address: "", publishBinary: "", id: "", bundle: "", socket: "", debug: false, command: "" };
+  const names: Record<string, keyof Flags> = { namespace: "namespace", address: "address", "publish-binary": "publishBinary", id: "id", bundle: "bundle", socket: "socket" };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("-")) {
+      if (f.command) throw new Error(`unexpected argument ${JSON.stringify(a)} after ${f.command}`);
+      f.command = a;
+      continue;
+    }
+    let [name, value] = a.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
+    if (name === "debug") {
+      f.debug = value === undefined || value === "true";
+      continue;
+    }
+    if (name === "v" || name === "version") {
+      f.command = "version";
+      continue;
+    }
+    const key = names[name];
+    if (!key) throw new Error(`flag provided but not defined: -${name}`);
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new Error(`flag needs an argument: -${name}`);
+    }
+    (f as any)[key] = value;
+  }
+  return f;
+}
+
+/** Pure: the group a container's shim serves (runc's shim's labels: a pod's sandbox id). */
+export function groupOf(id: string, annotations: Record<string, string> | undefined): string {
+  return annotations?.["io.containerd.runc.v2.group"] ?? annotations?.["io.kubernetes.cri.sandbox-id"] ?? id;
+}
+
+/** The socket a group's shim listens on: /run/containerd/s/ + sha256 of address/namespace/group, as runc's shim names it. */
+export function socketPath(address: string, namespace: string, group: string): string {
+  const h = new Bun.CryptoHasher("sha256").update(`${address}/${namespace}/${group}`.replace(/\/+/g, "/")).digest("hex");
+  return `/run/containerd/s/${h}`;
+}
+
+function annotations(bundle: string): Record<string, string> | undefined {
+  try {
+    return JSON.parse(readText(`${bundle}/config.json`)).annotations;
+  } catch {
+    return undefined;
+  }
+}
+
+function serving(sock: string): boolean {
+  try {
+    close(connectUnix(sock));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function shimMain(argv: string[]): Promise<number> {
+  let f: Flags;
+  try {
+    f = parseShimArgs(argv);
+  } catch (e) {
+    writeFd(2, `containerd-shim-runjs-v2: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (f.command === "version") {
+    writeFd(1, "containerd-shim-runjs-v2:\n  Runtime: runjs (in-process)\n  Protocol: ttrpc, containerd.task.v2\n");
+    return 0;
+  }
+  if (!f.namespace) f.namespace = process.env.NAMESPACE ?? "";
+  const need = (v: string, name: string) => {
+    if (!v) throw new Error(`-${name} is required`);
+  };
+  try {
+    need(f.namespace, "namespace");
+    need(f.id, "id");
+    switch (f.command) {
+      case "start":
+        need(f.address, "address");
+        return await start(f);
+      case "delete":
+        return await cleanup(f);
+      case "":
+        need(f.socket, "socket");
+        return await serve(f);
+      default:
+        throw new Error(`unknown command ${JSON.stringify(f.command)} (want start or delete)`);
+    }
+  } catch (e) {
+    writeFd(2, `containerd-shim-runjs-v2: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function start(f: Flags): Promise<number> {
+  const bundle = process.cwd();
+  const sock = socketPath(f.address, f.namespace, groupOf(f.id, annotations(bundle)));
+  const address = `unix://${sock}`;
+  if (!serving(sock)) {
+    if (!exists("/run/containerd/s")) mkdir("/run/containerd/s", 0o711);
+    if (exists(sock)) unlink(sock); // left by a shim that died
+    const self = /\/bun$/.test(process.execPath) ? [process.execPath, process.argv[1]!] : [process.execPath];
+    const args = ["-namespace", f.namespace, "-address", f.address, "-publish-binary", f.publishBinary, "-id", f.id, "-socket", sock];
+    if (f.debug) args.push("-debug");
+    const child = Bun.spawn([...self, ...args], { cwd: bundle, stdio: ["ignore", "pipe", "ignore"], detached: true });
+    // the shim says "ready" once it listens; its stdout is not used after that
+    const reader = child.stdout.getReader();
+    let said = "";
+    while (!said.includes("\n")) {
+      const r = await reader.read();
+      if (r.done) break;
+      said += new TextDecoder().decode(r.value);
+    }
+    if (!said.startsWith("ready")) {
+      const code = await child.exited;
+      throw new Error(`the shim did not start (exit status ${code})${said ? `: ${said.trim()}` : ""}`);
+    }
+    child.unref();
+  }
+  writeText(`${bundle}/address`, address);
+  writeFd(1, address);
+  return 0;
+}
+
+/** After a shim died: whatever is left of the container goes, as `runjs delete --force`. */
+async function cleanup(f: Flags): Promise<number> {
+  const bundle = f.bundle || process.cwd();
+  const { runtimeRoot } = await import("./service.ts");
+  let root = runtimeRoot(f.namespace);
+  try {
+    root = JSON.parse(readText(`${bundle}/runjs-shim.json`)).root ?? root;
+  } catch {
+    /* never created: the default root */
+  }
+  let pid = 0;
+  // (after a clean shutdown the container is gone already, and this is all)
+  if (exists(`${root}/${f.id}`)) {
+    const { loadState } = await import("../container/state.ts");
+    const { deleteContainer, killContainer } = await import("../container/lifecycle.ts");
+    try {
+      pid = loadState(root, f.id).pid;
+      try {
+        killContainer(root, f.id, 9, true);
+      } catch {
+        /* not running */
+      }
+      deleteContainer(root, f.id, true, (m) => writeFd(2, `${m}\n`));
+    } catch {
+      /* no such container: nothing to delete */
+    }
+  }
+  const { unmountRootfs } = await import("./rootfs.ts");
+  unmountRootfs(`${bundle}/rootfs`);
+  if (f.address) {
+    const sock = socketPath(f.address, f.namespace, groupOf(f.id, annotations(bundle)));
+    if (exists(sock) && !serving(sock)) unlink(sock);
+  }
+  const { create, toBinary } = await import("@bufbuild/protobuf");
+  const { timestampNow } = await import("@bufbuild/protobuf/wkt");
+  const { DeleteResponseSchema } = await import("./gen/containerd/task_pb.ts");
+  const res = create(DeleteResponseSchema, { pid, exitStatus: 137, exitedAt: timestampNow() });
+  process.stdout.write(toBinary(DeleteResponseSchema, res));
+  return 0;
+}
+
+async function serve(f: Flags): Promise<number> {
+  const { setChildSubreaper } = await import("../sys/libc.ts");
+  const { TtrpcServer } = await import("./ttrpc.ts");
+  setChildSubreaper();
+  // containerd reads the shim's log from the fifo BUNDLE/log (it opened the reading end)
+  let logFd = -1;
+  try {
+    logFd = openFile("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  } catch {
+    /* no reader: no log */
+  }
+  const log = (level: string, msg: string) => {
+    if (logFd < 0 || (level === "debug" && !f.debug)) return;
+    writeFd(logFd, `time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)} runtime=io.containerd.runjs.v2\n`);
+  };
+  // listening (and "ready" to start) first: the task service loads while containerd connects
+  const server = new TtrpcServer((m) => log("warning", m));
+  let loaded!: () => void;
+  server.ready = new Promise<void>((r) => (loaded = r));
+  const listener = server.listen(f.socket);
+  writeFd(1, "ready\n");
+  const { TaskService } = await import("./service.ts");
+  const { Events } = await import("./events.ts");
+  const ttrpcAddress = process.env.TTRPC_ADDRESS || `${f.address}.ttrpc`;
+  const events = new Events(ttrpcAddress, f.namespace, (m) => log("warning", m));
+  const svc = new TaskService({
+    namespace: f.namespace,
+    events,
+    log,
+    shutdown: () => {
+      // after this call's answer has gone out, and every event
+      setTimeout(async () => {
+        await Promise.race([events.flushed(), Bun.sleep(2000)]);
+        listener.stop();
+        if (exists(f.socket)) unlink(f.socket);
+        process.exit(0);
+      }, 5);
+    },
+  });
+  server.register("containerd.task.v2.Task", svc.methods());
+  process.on("SIGCHLD", () => svc.reap());
+  loaded();
+  log("info", `serving on ${f.socket}`);
+  return new Promise<number>(() => {}); // until Shutdown
+}

@@ -1,0 +1,454 @@
+// The shim's task service: containerd's calls for the containers of one shim (one pod, when
+// containerd groups them by sandbox), run in this process on the runtime library — create,
+// start, kill, delete are function calls here, not a runtime binary started for each.
+//
+// The shim is the parent of every container init and exec'd process: it is a child
+// subreaper (see main.ts), so when the runjs-init that forked a process exits, the process
+// is reparented to the shim. Its exit arrives as SIGCHLD; reap() collects the statuses of the
+// processes it knows (and of orphans reparented to it), answers Wait, and publishes TaskExit.
+import { create as protoCreate, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { EmptySchema, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { isStateError, StateError, UsageError } from "../errors.ts";
+import { readTextIfExists, writeText } from "../sys/fs.ts";
+import { containerDirs, type CgroupDir } from "../cgroups/hierarchy.ts";
+import { oomKills } from "../cgroups/stats.ts";
+import { loadState, unlock } from "../container/state.ts";
+import { close, collect, kill, recvFd, setWinsize, socketpair } from "../sys/libc.ts";
+import * as T from "./gen/containerd/task_pb.ts";
+import { Status } from "./gen/containerd/task_types_pb.ts";
+import { OptionsSchema } from "./gen/containerd/runc_options_pb.ts";
+import type { Events } from "./events.ts";
+import { ProcessIO } from "./io.ts";
+import { mountRootfs, unmountRootfs } from "./rootfs.ts";
+import { Code, RpcError, type Method } from "./ttrpc.ts";
+
+type ProcState = "created" | "running" | "stopped";
+
+interface Proc {
+  execId: string;
+  pid: number;
+  state: ProcState;
+  exitStatus: number;
+  exitedAt?: Date;
+  exited: Promise<void>;
+  markExited: () => void;
+  io?: ProcessIO;
+  req: { stdin: string; stdout: string; stderr: string; terminal: boolean };
+  /** an exec's process, until it starts */
+  spec?: unknown;
+}
+
+interface Task {
+  id: string;
+  bundle: string;
+  root: string;
+  init: Proc;
+  execs: Map<string, Proc>;
+  rootfsMounted: boolean;
+  oomsAtStart: number;
+}
+
+export interface ServiceOptions {
+  namespace: string;
+  events: Events;
+  log: (level: "debug" | "info" | "warning" | "error", msg: string) => void;
+  /** Called once no task is left and containerd asked the shim to shut down. */
+  shutdown: () => void;
+}
+
+/** The runtime library's state directory for a namespace (runc's shim: /run/containerd/runc/NS). */
+export function runtimeRoot(namespace: string, optionsRoot?: string): string {
+  return `${optionsRoot || "/run/containerd/runjs"}/${namespace}`;
+}
+
+const SPEC_PROCESS = "types.containerd.io/opencontainers/runtime-spec/1/Process";
+
+function newProc(execId: string, req: Proc["req"]): Proc {
+  let markExited!: () => void;
+  const exited = new Promise<void>((r) => (markExited = r));
+  return { execId, pid: 0, state: "created", exitStatus: 0, exited, markExited, req };
+}
+
+function ts(d: Date | undefined): Timestamp | undefined {
+  return d ? timestampFromDate(d) : undefined;
+}
+
+/** The library's errors as gRPC codes, which containerd turns back into its own error kinds. */
+function rpcError(e: unknown): RpcError {
+  if (e instanceof RpcError) return e;
+  const msg = String((e as Error)?.message ?? e);
+  if (isStateError(e, "not-exist")) return new RpcError(Code.NotFound, msg);
+  if (isStateError(e, "exists")) return new RpcError(Code.AlreadyExists, msg);
+  if (isStateError(e, "not-running", "wrong-state")) return new RpcError(Code.FailedPrecondition, msg);
+  if (e instanceof UsageError) return new RpcError(Code.InvalidArgument, msg);
+  return new RpcError(Code.Unknown, msg);
+}
+
+export class TaskService {
+  private tasks = new Map<string, Task>();
+  private byPid = new Map<number, { task: Task; proc: Proc }>();
+  private lib = {
+    create: import("../container/create.ts"),
+    lifecycle: import("../container/lifecycle.ts"),
+  };
+
+  constructor(private o: ServiceOptions) {}
+
+  private task(id: string): Task {
+    const t = this.tasks.get(id);
+    if (!t) throw new RpcError(Code.NotFound, `task ${id} not found`);
+    return t;
+  }
+
+  private proc(t: Task, execId: string): Proc {
+    if (!execId) return t.init;
+    const p = t.execs.get(execId);
+    if (!p) throw new RpcError(Code.NotFound, `process ${execId} does not exist in task ${t.id}`);
+    return p;
+  }
+
+  private warn = (m: string) => this.o.log("warning", m);
+
+  /** The methods, by name, as the ttrpc server calls them. */
+  methods(): Record<string, Method> {
+    const m = <I extends DescMessage, O extends DescMessage>(inS: I, outS: O, f: (req: MessageShape<I>) => Promise<MessageShape<O>> | MessageShape<O>): Method => {
+      return async (payload) => {
+        const req = fromBinary(inS, payload);
+        const t0 = performance.now();
+        try {
+          const out = toBinary(outS, await f(req));
+          this.o.log("debug", `${inS.name.replace(/Request$/, "")} ${(req as any).id ?? ""} ${(req as any).execId ?? ""}: ${(performance.now() - t0).toFixed(1)} ms`);
+          return out;
+        } catch (e) {
+          const r = rpcError(e);
+          if (r.code !== Code.NotFound) this.o.log("error", `${inS.name.replace(/Request$/, "")}: ${r.message}`);
+          throw r;
+        }
+      };
+    };
+    const empty = () => protoCreate(EmptySchema);
+    return {
+      Create: m(T.CreateTaskRequestSchema, T.CreateTaskResponseSchema, (r) => this.create(r)),
+      Start: m(T.StartRequestSchema, T.StartResponseSchema, (r) => this.start(r)),
+      Delete: m(T.DeleteRequestSchema, T.DeleteResponseSchema, (r) => this.delete(r)),
+      State: m(T.StateRequestSchema, T.StateResponseSchema, (r) => this.state(r)),
+      Wait: m(T.WaitRequestSchema, T.WaitResponseSchema, (r) => this.wait(r)),
+      Kill: m(T.KillRequestSchema, EmptySchema, (r) => (this.kill(r), empty())),
+      Exec: m(T.ExecProcessRequestSchema, EmptySchema, (r) => (this.exec(r), empty())),
+      ResizePty: m(T.ResizePtyRequestSchema, EmptySchema, (r) => (this.resize(r), empty())),
+      CloseIO: m(T.CloseIORequestSchema, EmptySchema, (r) => (this.closeIO(r), empty())),
+      Pids: m(T.PidsRequestSchema, T.PidsResponseSchema, (r) => this.pids(r)),
+      Pause: m(T.PauseRequestSchema, EmptySchema, (r) => this.pause(r, true).then(empty)),
+      Resume: m(T.ResumeRequestSchema, EmptySchema, (r) => this.pause(r, false).then(empty)),
+      Update: m(T.UpdateTaskRequestSchema, EmptySchema, (r) => this.update(r).then(empty)),
+      Stats: m(T.StatsRequestSchema, T.StatsResponseSchema, (r) => this.stats(r)),
+      Checkpoint: m(T.CheckpointTaskRequestSchema, EmptySchema, () => {
+        throw new RpcError(Code.Unimplemented, "checkpoint is not supported by runjs (no CRIU)");
+      }),
+      Connect: m(T.ConnectRequestSchema, T.ConnectResponseSchema, (r) =>
+        protoCreate(T.ConnectResponseSchema, { shimPid: process.pid, taskPid: this.tasks.get(r.id)?.init.pid ?? 0, version: "runjs shim v2" }),
+      ),
+      Shutdown: m(T.ShutdownRequestSchema, EmptySchema, (r) => {
+        if (this.tasks.size === 0 || r.now) this.o.shutdown();
+        return empty();
+      }),
+    };
+  }
+
+  private async create(r: T.CreateTaskRequest): Promise<T.CreateTaskResponse> {
+    if (this.tasks.has(r.id)) throw new RpcError(Code.AlreadyExists, `task ${r.id} already exists`);
+    if (r.checkpoint) throw new RpcError(Code.Unimplemented, "restore from a checkpoint is not supported by runjs (no CRIU)");
+    let opts: { root?: string; noPivotRoot?: boolean; noNewKeyring?: boolean; systemdCgroup?: boolean } = {};
+    if (r.options?.typeUrl.endsWith("containerd.runc.v1.Options")) opts = fromBinary(OptionsSchema, r.options.value);
+    const root = runtimeRoot(this.o.namespace, opts.root);
+    // what `delete` (a fresh shim process, after this one died) needs to find the container
+    writeText(`${r.bundle}/runjs-shim.json`, JSON.stringify({ root }));
+    const target = `${r.bundle}/rootfs`;
+    const t: Task = { id: r.id, bundle: r.bundle, root, init: newProc("", r), execs: new Map(), rootfsMounted: false, oomsAtStart: 0 };
+    const { create } = await this.lib.create;
+    let io: ProcessIO | undefined;
+    let console: [number, number] | undefined;
+    try {
+      if (r.rootfs.length) {
+        mountRootfs(r.rootfs, target);
+        t.rootfsMounted = true;
+      }
+      io = new ProcessIO(r);
+      if (r.terminal) console = socketpair();
+      const c = create({
+        root, id: r.id, bundle: r.bundle, stdio: io.fds, consoleConn: console?.[1],
+        noPivot: opts.noPivotRoot, noNewKeyring: opts.noNewKeyring, systemdCgroup: opts.systemdCgroup, warn: this.warn,
+      });
+      if (console) console[1] = -1; // taken (and closed) by create
+      unlock(c.lockFd);
+      io.handedOver();
+      if (console) await io.attachConsole(recvFd(console[0]).fd);
+      t.init.pid = c.state.pid;
+      t.init.io = io;
+      t.oomsAtStart = ooms(containerDirs(c.state.cgroupDirs));
+    } catch (e) {
+      io?.close();
+      if (t.rootfsMounted) unmountRootfs(target);
+      throw e;
+    } finally {
+      if (console) for (const fd of console) if (fd >= 0) close(fd);
+    }
+    this.tasks.set(r.id, t);
+    this.byPid.set(t.init.pid, { task: t, proc: t.init });
+    this.o.events.publish("/tasks/create", "TaskCreate", {
+      containerId: r.id, bundle: r.bundle, rootfs: r.rootfs, pid: t.init.pid,
+      io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
+    });
+    return protoCreate(T.CreateTaskResponseSchema, { pid: t.init.pid });
+  }
+
+  private async start(r: T.StartRequest): Promise<T.StartResponse> {
+    const t = this.task(r.id);
+    const p = this.proc(t, r.execId);
+    if (p.state !== "created") throw new RpcError(Code.FailedPrecondition, `process ${r.execId || r.id} is ${p.state}, not created`);
+    if (!r.execId) {
+      (await this.lib.lifecycle).start(t.root, t.id, this.warn);
+      p.state = "running";
+      this.o.events.publish("/tasks/start", "TaskStart", { containerId: t.id, pid: p.pid });
+      return protoCreate(T.StartResponseSchema, { pid: p.pid });
+    }
+    const io = new ProcessIO(p.req);
+    let console: [number, number] | undefined;
+    try {
+      if (p.req.terminal) console = socketpair();
+      const { exec } = await import("../container/exec.ts");
+      await exec({
+        root: t.root, id: t.id, process: p.spec as any, args: [], tty: p.req.terminal, env: [], additionalGids: [], caps: [],
+        detach: true, preserveFds: 0, stdio: io.fds, consoleConn: console?.[1], warn: this.warn,
+        onPid: (pid) => {
+          p.pid = pid;
+          this.byPid.set(pid, { task: t, proc: p });
+        },
+      });
+      if (console) console[1] = -1;
+      io.handedOver();
+      if (console) await io.attachConsole(recvFd(console[0]).fd);
+      p.io = io;
+    } catch (e) {
+      io.close();
+      if (p.pid) this.byPid.delete(p.pid);
+      throw e;
+    } finally {
+      if (console) for (const fd of console) if (fd >= 0) close(fd);
+    }
+    if (p.state === "created") p.state = "running"; // (it may have exited already)
+    this.o.events.publish("/tasks/exec-started", "TaskExecStarted", { containerId: t.id, execId: r.execId, pid: p.pid });
+    // an exit collected before the pid was known (a very short process)
+    this.reap();
+    return protoCreate(T.StartResponseSchema, { pid: p.pid });
+  }
+
+  private exec(r: T.ExecProcessRequest): void {
+    const t = this.task(r.id);
+    if (t.execs.has(r.execId)) throw new RpcError(Code.AlreadyExists, `exec process ${r.execId} already exists`);
+    if (t.init.state === "stopped") throw new RpcError(Code.FailedPrecondition, `container ${r.id} is stopped`);
+    if (!r.spec || !r.spec.typeUrl.endsWith(SPEC_PROCESS.split("/").pop()!)) throw new RpcError(Code.InvalidArgument, "exec: spec: want an OCI process (runtime-spec Process, as JSON)");
+    let spec: unknown;
+    try {
+      spec = JSON.parse(new TextDecoder().decode(r.spec.value));
+    } catch (e) {
+      throw new RpcError(Code.InvalidArgument, `exec: spec: invalid JSON: ${(e as Error).message}`);
+    }
+    const p = newProc(r.execId, r);
+    p.spec = spec;
+    t.execs.set(r.execId, p);
+    this.o.events.publish("/tasks/exec-added", "TaskExecAdded", { containerId: t.id, execId: r.execId });
+  }
+
+  private async delete(r: T.DeleteRequest): Promise<T.DeleteResponse> {
+    const t = this.task(r.id);
+    const p = this.proc(t, r.execId);
+    if (r.execId) {
+      if (p.state === "running") throw new RpcError(Code.FailedPrecondition, `cannot delete exec process ${r.execId}: it is running`);
+      p.io?.close();
+      t.execs.delete(r.execId);
+      this.byPid.delete(p.pid);
+    } else {
+      const { deleteContainer } = await this.lib.lifecycle;
+      try {
+        deleteContainer(t.root, t.id, false, this.warn);
+      } catch (e) {
+        if (!isStateError(e, "not-exist")) throw e;
+      }
+      // a created init that never started was killed just now
+      if (p.state !== "stopped") {
+        p.state = "stopped";
+        p.exitStatus = 137;
+        p.exitedAt = new Date();
+        collect(p.pid);
+        p.markExited();
+      }
+      for (const e of t.execs.values()) e.io?.close(), this.byPid.delete(e.pid);
+      p.io?.close();
+      if (t.rootfsMounted) unmountRootfs(`${t.bundle}/rootfs`);
+      this.byPid.delete(p.pid);
+      this.tasks.delete(t.id);
+    }
+    this.o.events.publish("/tasks/delete", "TaskDelete", {
+      containerId: t.id, id: r.execId || t.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt),
+    });
+    return protoCreate(T.DeleteResponseSchema, { pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt) });
+  }
+
+  private async state(r: T.StateRequest): Promise<T.StateResponse> {
+    const t = this.task(r.id);
+    const p = this.proc(t, r.execId);
+    let status = { created: Status.CREATED, running: Status.RUNNING, stopped: Status.STOPPED }[p.state];
+    if (status === Status.RUNNING) {
+      try {
+        const s = (await this.lib.lifecycle).containerState(t.root, t.id).status;
+        if (s === "paused") status = Status.PAUSED;
+      } catch {
+        /* deleted under us: what we know */
+      }
+    }
+    return protoCreate(T.StateResponseSchema, {
+      id: r.execId || t.id, execId: r.execId, bundle: t.bundle, pid: p.pid, status,
+      stdin: p.req.stdin, stdout: p.req.stdout, stderr: p.req.stderr, terminal: p.req.terminal,
+      exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt),
+    });
+  }
+
+  private async wait(r: T.WaitRequest): Promise<T.WaitResponse> {
+    const p = this.proc(this.task(r.id), r.execId);
+    await p.exited;
+    return protoCreate(T.WaitResponseSchema, { exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt) });
+  }
+
+  private async kill(r: T.KillRequest): Promise<void> {
+    const t = this.task(r.id);
+    const p = this.proc(t, r.execId);
+    if (r.execId) {
+      if (p.state !== "running" || kill(p.pid, r.signal) < 0) throw new RpcError(Code.NotFound, `process ${r.execId} already finished`);
+      return;
+    }
+    try {
+      (await this.lib.lifecycle).killContainer(t.root, t.id, r.signal, r.all);
+    } catch (e) {
+      if (isStateError(e, "not-running")) throw new RpcError(Code.NotFound, "process already finished");
+      throw e;
+    }
+  }
+
+  private resize(r: T.ResizePtyRequest): void {
+    const p = this.proc(this.task(r.id), r.execId);
+    if (p.io?.master === undefined) return; // no terminal: nothing to resize, as runc's shim
+    setWinsize(p.io.master, r.height, r.width);
+  }
+
+  private closeIO(r: T.CloseIORequest): void {
+    const p = this.proc(this.task(r.id), r.execId);
+    if (r.stdin) p.io?.closeStdin();
+  }
+
+  private async pids(r: T.PidsRequest): Promise<T.PidsResponse> {
+    const t = this.task(r.id);
+    const { containerPids } = await import("../container/state.ts");
+    const pids = containerPids(loadState(t.root, t.id));
+    return protoCreate(T.PidsResponseSchema, { processes: pids.map((pid) => ({ pid })) });
+  }
+
+  private async pause(r: { id: string }, freeze: boolean): Promise<void> {
+    const t = this.task(r.id);
+    const m = await import("../container/pause.ts");
+    (freeze ? m.pause : m.resume)(t.root, t.id);
+    this.o.events.publish(freeze ? "/tasks/paused" : "/tasks/resumed", freeze ? "TaskPaused" : "TaskResumed", { containerId: t.id });
+  }
+
+  private async update(r: T.UpdateTaskRequest): Promise<void> {
+    const t = this.task(r.id);
+    if (!r.resources) throw new RpcError(Code.InvalidArgument, "update: resources: missing");
+    const { resourcesFromJson } = await import("../container/update.ts");
+    const res = resourcesFromJson(new TextDecoder().decode(r.resources.value));
+    const { withContainer } = await import("../container/state.ts");
+    const { driverFor } = await import("../cgroups/driver.ts");
+    const { containerDirs } = await import("../cgroups/hierarchy.ts");
+    withContainer(t.root, t.id, (c) => {
+      if (c.status === "stopped" || c.status === "creating") throw new StateError(t.id, "container not running", "not-running");
+      driverFor(c.st).apply(res, containerDirs(c.st.cgroupDirs), this.warn);
+    });
+  }
+
+  private async stats(r: T.StatsRequest): Promise<T.StatsResponse> {
+    const t = this.task(r.id);
+    const { metrics } = await import("./metrics.ts");
+    return protoCreate(T.StatsResponseSchema, { stats: metrics(containerDirs(loadState(t.root, t.id).cgroupDirs)) });
+  }
+
+  /**
+   * SIGCHLD: collect every child that has exited. The processes we know become stopped
+   * (Wait answers, TaskExit goes out; an init's exit first reports an OOM kill in its cgroup,
+   * so that containerd can say why it died); orphans reparented to us are reaped and
+   * forgotten. Children Bun spawned itself (runjs-init helpers) are left to Bun.
+   */
+  reap(): void {
+    for (const [pid, { task, proc }] of this.byPid) {
+      if (proc.state === "stopped") continue;
+      const status = collect(pid);
+      if (status === undefined) continue;
+      this.exited(task, proc, status);
+    }
+    for (const pid of zombieOrphans(this.byPid)) collect(pid);
+  }
+
+  private exited(t: Task, p: Proc, status: number): void {
+    p.state = "stopped";
+    p.exitStatus = status;
+    p.exitedAt = new Date();
+    if (p === t.init) {
+      try {
+        if (ooms(containerDirs(loadState(t.root, t.id).cgroupDirs)) > t.oomsAtStart) this.o.events.publish("/tasks/oom", "TaskOOM", { containerId: t.id });
+      } catch {
+        /* no state: no OOM to tell */
+      }
+    }
+    const publish = () => {
+      p.markExited();
+      this.o.events.publish("/tasks/exit", "TaskExit", { containerId: t.id, id: p.execId || t.id, pid: p.pid, exitStatus: status, exitedAt: ts(p.exitedAt) });
+    };
+    // a terminal's last output is copied out before the exit is told
+    if (p.io?.master !== undefined) void Promise.race([p.io.drained, Bun.sleep(500)]).then(publish);
+    else publish();
+  }
+
+  get size(): number {
+    return this.tasks.size;
+  }
+}
+
+/** OOM kills counted in a container's memory cgroup (v1 memory.oom_control, v2 memory.events). */
+function ooms(dirs: CgroupDir[]): number {
+  for (const d of dirs) {
+    const f = d.version === 1 ? (d.controllers.includes("memory") ? `${d.dir}/memory.oom_control` : undefined) : `${d.dir}/memory.events`;
+    if (!f) continue;
+    const text = readTextIfExists(f);
+    if (text !== undefined) return oomKills(text);
+  }
+  return 0;
+}
+
+/**
+ * Our children that are zombies and not ours to know: orphans the kernel reparented to us as
+ * their subreaper. runjs-init processes are Bun's own children (it reaps them).
+ */
+function zombieOrphans(known: Map<number, unknown>): number[] {
+  const out: number[] = [];
+  const tasks = new Bun.Glob("*").scanSync({ cwd: "/proc/self/task", onlyFiles: false });
+  for (const tid of tasks) {
+    for (const s of (readTextIfExists(`/proc/self/task/${tid}/children`) ?? "").split(" ")) {
+      const pid = Number(s);
+      if (!pid || known.has(pid)) continue;
+      const stat = readTextIfExists(`/proc/${pid}/stat`);
+      if (!stat) continue;
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (state === "Z" && comm !== "runjs-init") out.push(pid);
+    }
+  }
+  return out;
+}
