@@ -131,7 +131,15 @@ async function start(f: Flags): Promise<number> {
     const self = /\/bun$/.test(process.execPath) ? [process.execPath, process.argv[1]!] : [process.execPath];
     const args = ["-namespace", f.namespace, "-address", f.address, "-publish-binary", f.publishBinary, "-id", f.id, "-socket", sock];
     if (f.debug) args.push("-debug");
-    const child = Bun.spawn([...self, ...args], { cwd: bundle, stdio: ["ignore", "pipe", "ignore"], detached: true });
+    // its stderr (what Bun prints if it dies) goes to containerd's log too, through BUNDLE/log
+    let logFd: number | "ignore" = "ignore";
+    try {
+      logFd = openFile(`${bundle}/log`, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    } catch {
+      /* no reader */
+    }
+    const child = Bun.spawn([...self, ...args], { cwd: bundle, stdio: ["ignore", "pipe", logFd], detached: true });
+    if (logFd !== "ignore") close(logFd);
     // the shim says "ready" once it listens; its stdout is not used after that
     const reader = child.stdout.getReader();
     let said = "";
@@ -232,6 +240,9 @@ async function serve(f: Flags): Promise<number> {
     },
   });
   server.register("containerd.task.v2.Task", svc.methods());
+  // one task's failure must not end the shim of a whole pod
+  process.on("uncaughtException", (e) => log("error", `uncaught: ${e?.stack ?? e}`));
+  process.on("unhandledRejection", (e) => log("error", `unhandled: ${(e as Error)?.stack ?? e}`));
   process.on("SIGCHLD", () => svc.reap());
   loaded();
   log("info", `serving on ${f.socket}`);

@@ -133,7 +133,7 @@ export class TaskService {
       Delete: m(T.DeleteRequestSchema, T.DeleteResponseSchema, (r) => this.delete(r)),
       State: m(T.StateRequestSchema, T.StateResponseSchema, (r) => this.state(r)),
       Wait: m(T.WaitRequestSchema, T.WaitResponseSchema, (r) => this.wait(r)),
-      Kill: m(T.KillRequestSchema, EmptySchema, (r) => (this.kill(r), empty())),
+      Kill: m(T.KillRequestSchema, EmptySchema, (r) => this.kill(r).then(empty)),
       Exec: m(T.ExecProcessRequestSchema, EmptySchema, (r) => (this.exec(r), empty())),
       ResizePty: m(T.ResizePtyRequestSchema, EmptySchema, (r) => (this.resize(r), empty())),
       CloseIO: m(T.CloseIORequestSchema, EmptySchema, (r) => (this.closeIO(r), empty())),

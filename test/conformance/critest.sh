@@ -6,7 +6,8 @@
 #
 # CRI_TOOLS_DIR holds bin/critest (cri-tools built outside this repository). HANDLERs default
 # to "runc runjs": runc = the runc v2 shim with Debian's runc, runjs = the same shim with
-# BinaryName = bin/runjs; crun = the same with Debian's crun. Set FOCUS / SKIP (ginkgo regular
+# BinaryName = bin/runjs; crun = the same with Debian's crun; runjs-shim = runjs's own shim
+# (runtime_type io.containerd.runjs.v2, bin/containerd-shim-runjs-v2 on containerd's PATH). Set FOCUS / SKIP (ginkgo regular
 # expressions) to narrow the run, KEEP=DIR to keep the reports and logs, BENCH=N to run
 # critest's container and pod lifecycle benchmarks instead (N samples, two rounds, the
 # handlers taking turns; prints medians per operation).
@@ -50,8 +51,14 @@ cleanup() {
 		kill "$cpid"; wait "$cpid" 2>/dev/null
 	fi
 	# shims left by a containerd that died: they run from our state directory
-	for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $W/" 2>/dev/null); do kill -9 "$p"; done
+	for p in $(pgrep -f "containerd-shim-run(c|js)-v2 .*-address $W/" 2>/dev/null); do kill -9 "$p"; done
 	[ -n "$rpid" ] && { kill "$rpid"; wait "$rpid" 2>/dev/null; }
+	# (runjs's shim keeps its containers under /run/containerd/runjs/NAMESPACE, as runc's shim
+	# does under /run/containerd/runc: the ones this run made are the ones whose bundle was ours)
+	for d in /run/containerd/runjs/k8s.io/*/; do
+		[ -d "$d" ] && grep -q "\"bundle\": *\"$W/" "$d/state.json" 2>/dev/null && "$runjs" --root /run/containerd/runjs/k8s.io delete -f "$(basename "$d")" >/dev/null 2>&1
+	done
+	rmdir /run/containerd/runjs/k8s.io /run/containerd/runjs 2>/dev/null
 	for r in "$W"/runtime-*; do
 		[ -d "$r" ] || continue
 		for d in "$r"/*/; do [ -d "$d" ] && "$runjs" --root "$r" delete -f "$(basename "$d")" >/dev/null 2>&1; done
@@ -195,7 +202,12 @@ for h in $handlers; do
 	runc) bin=/usr/sbin/runc ;;
 	runjs) bin=$runjs ;;
 	crun) bin=/usr/bin/crun ;;
-	*) echo "critest.sh: unknown handler $h (runc, runjs, crun)" >&2; exit 2 ;;
+	runjs-shim)
+		runtimes+="
+    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.$h]
+      runtime_type = \"io.containerd.runjs.v2\""
+		continue ;;
+	*) echo "critest.sh: unknown handler $h (runc, runjs, crun, runjs-shim)" >&2; exit 2 ;;
 	esac
 	runtimes+="
     [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.$h]
@@ -230,7 +242,8 @@ state = "$W/state"
   [plugins."io.containerd.grpc.v1.cri".registry]
 $(mirror registry.k8s.io; mirror k8s.gcr.io; mirror gcr.io)
 EOF
-/usr/bin/containerd --config "$W/config.toml" >"$W/containerd.log" 2>&1 &
+# (containerd finds a shim by its runtime_type on its PATH: containerd-shim-runjs-v2 in bin/)
+PATH=$here/bin:$PATH /usr/bin/containerd --config "$W/config.toml" >"$W/containerd.log" 2>&1 &
 cpid=$!
 for _ in $(seq 100); do [ -S "$W/containerd.sock" ] && break; sleep 0.1; done
 [ -S "$W/containerd.sock" ] || { tail -20 "$W/containerd.log" >&2; exit 1; }
