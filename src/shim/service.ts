@@ -9,7 +9,7 @@
 import { create as protoCreate, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { EmptySchema, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { isStateError, StateError, UsageError } from "../errors.ts";
-import { readTextIfExists, writeText } from "../sys/fs.ts";
+import { dirname, readTextIfExists, writeText } from "../sys/fs.ts";
 import { containerDirs, type CgroupDir } from "../cgroups/hierarchy.ts";
 import { oomKills } from "../cgroups/stats.ts";
 import { loadState, unlock } from "../container/state.ts";
@@ -288,6 +288,8 @@ export class TaskService {
       if (t.rootfsMounted) unmountRootfs(`${t.bundle}/rootfs`);
       this.byPid.delete(p.pid);
       this.tasks.delete(t.id);
+      // the namespace's state directory goes with its last container
+      for (const d of [t.root, dirname(t.root)]) if (rmdirIfEmpty(d) !== 0) break;
     }
     this.o.events.publish("/tasks/delete", "TaskDelete", {
       containerId: t.id, id: r.execId || t.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt),
@@ -418,6 +420,15 @@ export class TaskService {
 
   get size(): number {
     return this.tasks.size;
+  }
+}
+
+function rmdirIfEmpty(d: string): number {
+  try {
+    require("node:fs").rmdirSync(d);
+    return 0;
+  } catch {
+    return -1;
   }
 }
 

@@ -55,6 +55,8 @@ const BRIDGE_NET: Record<string, string> = { podman: "runjs-test", docker: "brid
 
 interface Client {
   name: string;
+  /** Through runjs's shim: no runtime binary is called; the shim's own log says it served. */
+  viaShim?: boolean;
   /** Scenarios this client has no way to ask for. */
   lacks: string[];
   prepare(): Promise<void>;
@@ -203,20 +205,29 @@ function podman(): Client {
 
 // ---- containerd (ctr) -----------------------------------------------------------------------
 
-function containerd(): Client {
+/**
+ * ctr through the runc v2 shim with RUNTIME as its runc binary, or (shim) through runjs's own
+ * shim, io.containerd.runjs.v2, which runs no runtime binary at all.
+ */
+function containerd(shim = false): Client {
   let address = "";
   let daemon: Daemon | undefined;
+  const client = shim ? "containerd-shim" : "containerd";
   const base = () => [BIN.ctr, "--address", address, "--namespace", "runjs-test"];
-  // the shim's runtime root and ctr's fifos would otherwise go under /run/containerd
-  const runtimeFlags = () => ["--runc-binary", WRAPPER, "--runc-root", join(WORK, "containerd/runtime"), "--fifo-dir", join(WORK, "containerd/fifo")];
+  // the shim's runtime root and ctr's fifos would otherwise go under /run/containerd (runjs's
+  // shim keeps its containers in /run/containerd/runjs/NAMESPACE, as runc's shim does by default)
+  const fifo = () => ["--fifo-dir", join(WORK, client, "fifo")];
+  const runtimeFlags = () =>
+    shim ? ["--runtime", "io.containerd.runjs.v2", ...fifo()] : ["--runc-binary", WRAPPER, "--runc-root", join(WORK, "containerd/runtime"), ...fifo()];
   const c = (...a: string[]) => sh([...base(), ...a]);
   return {
-    name: "containerd",
+    name: client,
+    viaShim: shim,
     // ctr has no flag for a user, a hostname, a pids limit or an rlimit; its containers have
     // no network but loopback, which is what "network none" checks
     lacks: ["user", "hostname", "pids", "a runtime failure reaches the user with its reason", "published port"],
     async prepare() {
-      ({ address, daemon } = await startContainerd());
+      ({ address, daemon } = await startContainerd(client));
       const r = c("images", "import", archive);
       if (r.code !== 0) throw new Error(`ctr images import: ${r.err}`);
     },
@@ -228,7 +239,7 @@ function containerd(): Client {
       await daemon?.stop();
     },
     runArgv(o, cmd, name) {
-      const a = [...base(), "run", "--rm", ...runtimeFlags(), "--cgroup", `${CGROUP_PARENT}/containerd/${name}`];
+      const a = [...base(), "run", "--rm", ...runtimeFlags(), "--cgroup", `${CGROUP_PARENT}/${client}/${name}`];
       for (const [k, v] of Object.entries(o.env ?? {})) a.push("--env", `${k}=${v}`);
       if (o.workdir) a.push("--cwd", o.workdir);
       if (o.readOnly) a.push("--read-only");
@@ -243,7 +254,7 @@ function containerd(): Client {
     load: (a) => c("images", "import", a),
     save: (i, a) => c("images", "export", a, i),
     detach: (name, cmd) =>
-      c("run", "-d", ...runtimeFlags(), "--cgroup", `${CGROUP_PARENT}/containerd/${name}`, IMAGE, name, ...cmd),
+      c("run", "-d", ...runtimeFlags(), "--cgroup", `${CGROUP_PARENT}/${client}/${name}`, IMAGE, name, ...cmd),
     exec: (name, cmd, tty) => [...base(), "tasks", "exec", ...(tty ? ["-t"] : []), "--exec-id", uniq("e"), name, ...cmd],
     kill: (name, sig) => c("tasks", "kill", "-s", `SIG${sig}`, name),
     pause: (name) => c("tasks", "pause", name),
@@ -303,11 +314,11 @@ function docker(): Client {
 // ---- the scenarios --------------------------------------------------------------------------
 
 let archive = "";
-const clients = [podman(), containerd(), docker()];
-const wanted = (process.env.RUNJS_CLIENTS ?? "podman,containerd,docker").split(",");
+const clients = [podman(), containerd(), containerd(true), docker()];
+const wanted = (process.env.RUNJS_CLIENTS ?? "podman,containerd,containerd-shim,docker").split(",");
 const available = (c: Client) =>
   wanted.includes(c.name) &&
-  existsSync(c.name === "containerd" ? BIN.containerd : c.name === "docker" ? BIN.dockerd : BIN.podman);
+  existsSync(c.name.startsWith("containerd") ? BIN.containerd : c.name === "docker" ? BIN.dockerd : BIN.podman);
 
 beforeAll(() => {
   archive = buildImage();
@@ -316,6 +327,12 @@ beforeAll(() => {
 afterAll(() => {
   removeEverything();
 });
+
+/** How many times runjs's shim said it was serving, in containerd's log (the shim's log goes there). */
+function shimServed(): number {
+  const log = join(WORK, "containerd-shim/log");
+  return existsSync(log) ? (readFileSync(log, "utf8").match(/msg="serving on .*runtime=io\.containerd\.runjs\.v2/g) ?? []).length : 0;
+}
 
 function run(c: Client, o: Opts, cmd: string[]): Result {
   return sh(c.runArgv(o, cmd, uniq("r")));
@@ -379,6 +396,12 @@ for (const c of clients) {
       expect(r.out).toBe("hello from busybox\n");
       expect(r.code).toBe(0);
       const calls = runtimeCalls(from).map((l) => l.replace(/^(--\S+( \S+)? )*/, ""));
+      if (c.viaShim) {
+        // runjs's shim served it, in its own process: no runtime binary was called
+        expect(calls).toEqual([]);
+        expect(shimServed()).toBeGreaterThan(0);
+        return;
+      }
       expect(calls.some((l) => /\bcreate\b/.test(l))).toBe(true);
       expect(calls.some((l) => /\bstart\b/.test(l))).toBe(true);
       expect(calls.some((l) => /\bdelete\b/.test(l))).toBe(true);
@@ -544,7 +567,7 @@ for (const c of clients) {
       const pid = c.pid(name);
       const top = c.top(name);
       expect(top.code).toBe(0);
-      expect(top.out).toContain(c.name === "containerd" ? String(pid) : "sleep");
+      expect(top.out).toContain(c.name.startsWith("containerd") ? String(pid) : "sleep");
       // What the runtime controls: the container sits in the cgroup its client asked for, in
       // every hierarchy, where its usage can be read.
       const usage = containerMemoryUsage(pid);
@@ -555,7 +578,7 @@ for (const c of clients) {
       // with runc as with runjs. When it does report, the figures are real.
       const st = c.stats(name);
       if (st.code === 0 && !/ 0B \/ 0B /.test(st.out))
-        expect(st.out).toMatch(c.name === "containerd" ? /memory\.(usage_in_bytes|usage)\s+\d+/ : /\d+(\.\d+)?\s*[kKMG]i?B/);
+        expect(st.out).toMatch(c.name.startsWith("containerd") ? /memory\.(usage_in_bytes|usage)\s+\d+/ : /\d+(\.\d+)?\s*[kKMG]i?B/);
       c.stop(name);
       c.rm(name);
     });
@@ -570,7 +593,8 @@ for (const c of clients) {
     test("nothing of the containers is left: processes, mounts, cgroups", async () => {
       await c.finish();
       await Bun.sleep(200);
-      expect(runtimeCalls().length).toBeGreaterThan(callsBefore);
+      if (c.viaShim) expect(shimServed()).toBeGreaterThan(0);
+      else expect(runtimeCalls().length).toBeGreaterThan(callsBefore);
       const procs = ourProcesses().filter((p) => {
         try {
           const argv0 = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0]!;

@@ -133,8 +133,8 @@ async function stopPid(p: ReturnType<typeof Bun.spawn>): Promise<void> {
   clearTimeout(t);
 }
 
-export async function startContainerd(): Promise<{ address: string; daemon: Daemon }> {
-  const dir = join(WORK, "containerd");
+export async function startContainerd(name = "containerd"): Promise<{ address: string; daemon: Daemon }> {
+  const dir = join(WORK, name);
   mkdirSync(dir);
   const address = join(dir, "containerd.sock");
   writeFileSync(
@@ -154,7 +154,9 @@ export async function startContainerd(): Promise<{ address: string; daemon: Daem
     ].join("\n"),
   );
   const log = join(dir, "log");
-  const p = Bun.spawn([BIN.containerd, "--config", join(dir, "config.toml")], { stdio: ["ignore", Bun.file(log), Bun.file(log)] });
+  // containerd finds a shim by its runtime type on its PATH: runjs's (io.containerd.runjs.v2) in bin/
+  const env = { ...process.env, PATH: `${join(REPO, "bin")}:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}` };
+  const p = Bun.spawn([BIN.containerd, "--config", join(dir, "config.toml")], { stdio: ["ignore", Bun.file(log), Bun.file(log)], env });
   await waitFor(address, "containerd", log);
   return { address, daemon: { pid: p.pid, stop: () => stopPid(p) } };
 }
