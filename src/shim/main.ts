@@ -126,7 +126,7 @@ async function start(f: Flags): Promise<number> {
   const sock = socketPath(f.address, f.namespace, groupOf(f.id, annotations(bundle)));
   const address = `unix://${sock}`;
   if (!serving(sock)) {
-    if (!exists("/run/containerd/s")) mkdir("/run/containerd/s", 0o711);
+    for (const d of ["/run/containerd", "/run/containerd/s"]) if (!exists(d)) mkdir(d, 0o711);
     if (exists(sock)) unlink(sock); // left by a shim that died
     const self = /\/bun$/.test(process.execPath) ? [process.execPath, process.argv[1]!] : [process.execPath];
     const args = ["-namespace", f.namespace, "-address", f.address, "-publish-binary", f.publishBinary, "-id", f.id, "-socket", sock];

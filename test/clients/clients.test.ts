@@ -610,3 +610,126 @@ for (const c of clients) {
     }, 120000);
   });
 }
+
+// ---- runjs's shim under faults -------------------------------------------------------------
+
+describe.skipIf(!wanted.includes("containerd-shim") || !existsSync(BIN.containerd))("containerd-shim faults", () => {
+  const NAME = "containerd-faults";
+  let address = "";
+  let daemon: Daemon | undefined;
+  const ctr = (...a: string[]) => sh([BIN.ctr, "--address", address, "--namespace", "runjs-test", ...a]);
+  const runD = (id: string, ...cmd: string[]) =>
+    ctr("run", "-d", "--runtime", "io.containerd.runjs.v2", "--fifo-dir", join(WORK, NAME, "fifo"), "--cgroup", `${CGROUP_PARENT}/${NAME}/${id}`, IMAGE, id, ...cmd);
+  const taskPid = (id: string) => Number(/^\S+\s+(\d+)/m.exec(ctr("tasks", "ls").out.split("\n").find((l) => l.startsWith(id + " ")) ?? "")?.[1]);
+  const bundle = (id: string) => join(WORK, NAME, "state/io.containerd.runtime.v2.task/runjs-test", id);
+  const shimPid = (id: string) => {
+    const sock = readFileSync(join(bundle(id), "address"), "utf8").replace("unix://", "");
+    return ourProcesses().find((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`-socket\0${sock}`);
+      } catch {
+        return false;
+      }
+    });
+  };
+  const gone = (pid: number) => {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return st.slice(st.lastIndexOf(")") + 2, st.lastIndexOf(")") + 3) === "Z"; // dead, its reaper not yet round
+    } catch {
+      return true;
+    }
+  };
+  const log = () => readFileSync(join(WORK, NAME, "log"), "utf8");
+  const waitUntil = async (f: () => boolean, ms = 10000) => {
+    for (let t = 0; t < ms && !f(); t += 50) await Bun.sleep(50);
+    return f();
+  };
+  /** Nothing of container id is left: process, state, rootfs mount, cgroup. */
+  const nothingLeftOf = (id: string, pid: number) => {
+    expect(gone(pid)).toBe(true);
+    expect(existsSync(`/run/containerd/runjs/runjs-test/${id}`)).toBe(false);
+    expect(ourMounts().filter((m) => m.includes(`/${id}/`))).toEqual([]);
+    expect(leftoverCgroups().filter((d) => d.includes(`${CGROUP_PARENT}/${NAME}/${id}`))).toEqual([]);
+  };
+
+  beforeAll(async () => {
+    ({ address, daemon } = await startContainerd(NAME));
+    const r = ctr("images", "import", archive);
+    if (r.code !== 0) throw new Error(`ctr images import: ${r.err}`);
+  }, 120000);
+  afterAll(async () => {
+    for (const id of ctr("tasks", "ls", "-q").out.split("\n").filter(Boolean)) ctr("tasks", "kill", "-s", "SIGKILL", id);
+    await Bun.sleep(200);
+    for (const id of ctr("tasks", "ls", "-q").out.split("\n").filter(Boolean)) ctr("tasks", "rm", "-f", id);
+    for (const id of ctr("containers", "ls", "-q").out.split("\n").filter(Boolean)) ctr("containers", "rm", id);
+    await daemon?.stop();
+  }, 120000);
+
+  test("a shim killed with SIGKILL: containerd's delete cleans up after it", async () => {
+    expect(runD("k1", "sleep", "1000").code).toBe(0);
+    const pid = taskPid("k1");
+    const shim = shimPid("k1");
+    expect(pid).toBeGreaterThan(0);
+    expect(shim).toBeDefined();
+    process.kill(shim!, "SIGKILL");
+    // containerd sees the connection close and runs `containerd-shim-runjs-v2 delete`
+    expect(await waitUntil(() => gone(pid) && !existsSync(`/run/containerd/runjs/runjs-test/k1`))).toBe(true);
+    expect(await waitUntil(() => !/^k1\s+\d+\s+RUNNING/m.test(ctr("tasks", "ls").out))).toBe(true);
+    nothingLeftOf("k1", pid);
+    expect(ctr("containers", "rm", "k1").code).toBe(0);
+  }, 60000);
+
+  test("containerd restarted while a container runs: the shim stays, containerd reconnects", async () => {
+    expect(runD("k2", "sleep", "1000").code).toBe(0);
+    const pid = taskPid("k2");
+    const shim = shimPid("k2")!;
+    await daemon!.stop();
+    await Bun.sleep(300);
+    expect([gone(shim), gone(pid)]).toEqual([false, false]);
+    ({ address, daemon } = await startContainerd(NAME));
+    expect(await waitUntil(() => taskPid("k2") === pid)).toBe(true);
+    expect(ctr("tasks", "ls").out).toMatch(new RegExp(`^k2\\s+${pid}\\s+RUNNING`, "m"));
+    // the reconnected shim still does its work: an exec, then the kill and its exit event
+    const e = ctr("tasks", "exec", "--exec-id", "after-restart", "k2", "echo", "still here");
+    expect([e.code, e.out]).toEqual([0, "still here\n"]);
+    expect(ctr("tasks", "kill", "-s", "SIGKILL", "k2").code).toBe(0);
+    expect(await waitUntil(() => /^k2\s+\d+\s+STOPPED/m.test(ctr("tasks", "ls").out))).toBe(true);
+    expect(ctr("tasks", "rm", "k2").code).toBe(0);
+    expect(await waitUntil(() => gone(shim))).toBe(true); // its last task gone, the shim exits
+    nothingLeftOf("k2", pid);
+    ctr("containers", "rm", "k2");
+  }, 60000);
+
+  test("a malformed ttrpc frame closes that connection, with the reason logged; the shim serves on", async () => {
+    expect(runD("k3", "sleep", "1000").code).toBe(0);
+    const sock = readFileSync(join(bundle("k3"), "address"), "utf8").replace("unix://", "");
+    let closed!: () => void;
+    const done = new Promise<void>((r) => (closed = r));
+    const s = await Bun.connect({ unix: sock, socket: { data() {}, close: () => closed(), error: () => closed() } });
+    // a header that claims a 5 MiB message: more than ttrpc's 4 MiB limit
+    s.write(new Uint8Array([0x00, 0x50, 0x00, 0x00, 0, 0, 0, 1, 1, 0]));
+    await Promise.race([done, Bun.sleep(5000)]);
+    expect(await waitUntil(() => /closing a connection: .*4194304/.test(log()))).toBe(true);
+    const e = ctr("tasks", "exec", "--exec-id", "after-bad-frame", "k3", "echo", "served");
+    expect([e.code, e.out]).toEqual([0, "served\n"]);
+    const pid = taskPid("k3");
+    ctr("tasks", "kill", "-s", "SIGKILL", "k3");
+    await waitUntil(() => /^k3\s+\d+\s+STOPPED/m.test(ctr("tasks", "ls").out));
+    expect(ctr("tasks", "rm", "k3").code).toBe(0);
+    ctr("containers", "rm", "k3");
+    nothingLeftOf("k3", pid);
+  }, 60000);
+
+  test("a container the runtime refuses: the error names the field, and nothing is left", async () => {
+    const r = ctr("run", "--rm", "--runtime", "io.containerd.runjs.v2", "--fifo-dir", join(WORK, NAME, "fifo"), "--cgroup", `${CGROUP_PARENT}/${NAME}/k4`,
+      "--mount", "type=bind,src=/nonexistent-runjs-source,dst=/x,options=rbind", IMAGE, "k4", "true");
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/mounts\[\d+\].*\/nonexistent-runjs-source/);
+    ctr("containers", "rm", "k4");
+    expect(await waitUntil(() => !ourProcesses().some((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("-id\0k4\0")))).toBe(true);
+    expect(existsSync(`/run/containerd/runjs/runjs-test/k4`)).toBe(false);
+    expect(ourMounts().filter((m) => m.includes("/k4/"))).toEqual([]);
+    expect(leftoverCgroups().filter((d) => d.includes(`${CGROUP_PARENT}/${NAME}/k4`))).toEqual([]);
+  }, 60000);
+});

@@ -135,7 +135,7 @@ async function stopPid(p: ReturnType<typeof Bun.spawn>): Promise<void> {
 
 export async function startContainerd(name = "containerd"): Promise<{ address: string; daemon: Daemon }> {
   const dir = join(WORK, name);
-  mkdirSync(dir);
+  mkdirSync(dir, { recursive: true }); // (again for a restart: the same root and state)
   const address = join(dir, "containerd.sock");
   writeFileSync(
     join(dir, "config.toml"),
