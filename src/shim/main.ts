@@ -12,7 +12,8 @@
 //           rootfs, print a DeleteResponse (protobuf) on stdout.
 // Without a command (-socket PATH, given by start) the process is the long-running shim.
 import { exists, mkdir, readText, unlink, writeText, writeFd } from "../sys/fs.ts";
-import { close, connectUnix, openFile, O_CLOEXEC, O_NONBLOCK, O_WRONLY } from "../sys/libc.ts";
+import { close, connectUnix, listenUnix, openFile, O_CLOEXEC, O_NONBLOCK, O_WRONLY } from "../sys/libc.ts";
+import { deleteResponse, groupOf, runtimeRoot, socketPath } from "./paths.ts";
 
 interface Flags {
   namespace: string;
@@ -56,16 +57,7 @@ export function parseShimArgs(argv: string[]): Flags {
   return f;
 }
 
-/** Pure: the group a container's shim serves (runc's shim's labels: a pod's sandbox id). */
-export function groupOf(id: string, annotations: Record<string, string> | undefined): string {
-  return annotations?.["io.containerd.runc.v2.group"] ?? annotations?.["io.kubernetes.cri.sandbox-id"] ?? id;
-}
-
-/** The socket a group's shim listens on: /run/containerd/s/ + sha256 of address/namespace/group, as runc's shim names it. */
-export function socketPath(address: string, namespace: string, group: string): string {
-  const h = new Bun.CryptoHasher("sha256").update(`${address}/${namespace}/${group}`.replace(/\/+/g, "/")).digest("hex");
-  return `/run/containerd/s/${h}`;
-}
+export { groupOf, socketPath } from "./paths.ts";
 
 function annotations(bundle: string): Record<string, string> | undefined {
   try {
@@ -128,6 +120,10 @@ async function start(f: Flags): Promise<number> {
   if (!serving(sock)) {
     for (const d of ["/run/containerd", "/run/containerd/s"]) if (!exists(d)) mkdir(d, 0o711);
     if (exists(sock)) unlink(sock); // left by a shim that died
+    // The socket is bound and listening before the shim runs, and handed to it as fd 3:
+    // containerd's connection and first call wait in the kernel's queue while the shim loads,
+    // so this process prints the address and exits at once (runc's shim does the same).
+    const listening = listenUnix(sock);
     const self = /\/bun$/.test(process.execPath) ? [process.execPath, process.argv[1]!] : [process.execPath];
     const args = ["-namespace", f.namespace, "-address", f.address, "-publish-binary", f.publishBinary, "-id", f.id, "-socket", sock];
     if (f.debug) args.push("-debug");
@@ -138,21 +134,10 @@ async function start(f: Flags): Promise<number> {
     } catch {
       /* no reader */
     }
-    const child = Bun.spawn([...self, ...args], { cwd: bundle, stdio: ["ignore", "pipe", logFd], detached: true });
-    if (logFd !== "ignore") close(logFd);
-    // the shim says "ready" once it listens; its stdout is not used after that
-    const reader = child.stdout.getReader();
-    let said = "";
-    while (!said.includes("\n")) {
-      const r = await reader.read();
-      if (r.done) break;
-      said += new TextDecoder().decode(r.value);
-    }
-    if (!said.startsWith("ready")) {
-      const code = await child.exited;
-      throw new Error(`the shim did not start (exit status ${code})${said ? `: ${said.trim()}` : ""}`);
-    }
+    const child = Bun.spawn([...self, ...args], { cwd: bundle, stdio: ["ignore", "ignore", logFd, listening], detached: true });
     child.unref();
+    if (logFd !== "ignore") close(logFd);
+    close(listening);
   }
   writeText(`${bundle}/address`, address);
   writeFd(1, address);
@@ -162,7 +147,6 @@ async function start(f: Flags): Promise<number> {
 /** After a shim died: whatever is left of the container goes, as `runjs delete --force`. */
 async function cleanup(f: Flags): Promise<number> {
   const bundle = f.bundle || process.cwd();
-  const { runtimeRoot } = await import("./service.ts");
   let root = runtimeRoot(f.namespace);
   try {
     root = JSON.parse(readText(`${bundle}/runjs-shim.json`)).root ?? root;
@@ -192,11 +176,7 @@ async function cleanup(f: Flags): Promise<number> {
     const sock = socketPath(f.address, f.namespace, groupOf(f.id, annotations(bundle)));
     if (exists(sock) && !serving(sock)) unlink(sock);
   }
-  const { create, toBinary } = await import("@bufbuild/protobuf");
-  const { timestampNow } = await import("@bufbuild/protobuf/wkt");
-  const { DeleteResponseSchema } = await import("./gen/containerd/task_pb.ts");
-  const res = create(DeleteResponseSchema, { pid, exitStatus: 137, exitedAt: timestampNow() });
-  process.stdout.write(toBinary(DeleteResponseSchema, res));
+  process.stdout.write(deleteResponse(pid, 137, Date.now()));
   return 0;
 }
 
@@ -215,12 +195,11 @@ async function serve(f: Flags): Promise<number> {
     if (logFd < 0 || (level === "debug" && !f.debug)) return;
     writeFd(logFd, `time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)} runtime=io.containerd.runjs.v2\n`);
   };
-  // listening (and "ready" to start) first: the task service loads while containerd connects
+  // serving the socket `start` made (fd 3) at once; calls wait until the task service is loaded
   const server = new TtrpcServer((m) => log("warning", m));
   let loaded!: () => void;
   server.ready = new Promise<void>((r) => (loaded = r));
-  const listener = server.listen(f.socket);
-  writeFd(1, "ready\n");
+  const listener = server.listen({ fd: 3 });
   const { TaskService } = await import("./service.ts");
   const { Events } = await import("./events.ts");
   const ttrpcAddress = process.env.TTRPC_ADDRESS || `${f.address}.ttrpc`;
@@ -245,6 +224,8 @@ async function serve(f: Flags): Promise<number> {
   process.on("unhandledRejection", (e) => log("error", `unhandled: ${(e as Error)?.stack ?? e}`));
   process.on("SIGCHLD", () => svc.reap());
   loaded();
+  // what loading allocated and dropped goes back before the shim settles into serving its pod
+  setTimeout(() => Bun.gc(true), 300).unref();
   log("info", `serving on ${f.socket}`);
   return new Promise<number>(() => {}); // until Shutdown
 }

@@ -56,10 +56,7 @@ export interface ServiceOptions {
   shutdown: () => void;
 }
 
-/** The runtime library's state directory for a namespace (runc's shim: /run/containerd/runc/NS). */
-export function runtimeRoot(namespace: string, optionsRoot?: string): string {
-  return `${optionsRoot || "/run/containerd/runjs"}/${namespace}`;
-}
+import { runtimeRoot } from "./paths.ts";
 
 const SPEC_PROCESS = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 
@@ -178,6 +175,7 @@ export class TaskService {
       const c = create({
         root, id: r.id, bundle: r.bundle, stdio: io.fds, consoleConn: console?.[1],
         noPivot: opts.noPivotRoot, noNewKeyring: opts.noNewKeyring, systemdCgroup: opts.systemdCgroup, warn: this.warn,
+        debug: (m) => this.o.log("debug", `create ${r.id}: ${m}`),
       });
       if (console) console[1] = -1; // taken (and closed) by create
       unlock(c.lockFd);
@@ -199,6 +197,7 @@ export class TaskService {
       containerId: r.id, bundle: r.bundle, rootfs: r.rootfs, pid: t.init.pid,
       io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
     });
+    this.collectGarbage();
     return protoCreate(T.CreateTaskResponseSchema, { pid: t.init.pid });
   }
 
@@ -210,6 +209,7 @@ export class TaskService {
       (await this.lib.lifecycle).start(t.root, t.id, this.warn);
       p.state = "running";
       this.o.events.publish("/tasks/start", "TaskStart", { containerId: t.id, pid: p.pid });
+      this.collectGarbage();
       return protoCreate(T.StartResponseSchema, { pid: p.pid });
     }
     const io = new ProcessIO(p.req);
@@ -416,6 +416,19 @@ export class TaskService {
     // a terminal's last output is copied out before the exit is told
     if (p.io?.master !== undefined) void Promise.race([p.io.drained, Bun.sleep(500)]).then(publish);
     else publish();
+  }
+
+  private gcTimer?: Timer;
+
+  /**
+   * A shim lives as long as its pod, mostly idle: once the calls of a lifecycle step are
+   * over, a full collection gives back what create and start allocated (the JavaScript
+   * heap of a shim that just created a container is several MB above what it keeps).
+   */
+  private collectGarbage(): void {
+    clearTimeout(this.gcTimer);
+    this.gcTimer = setTimeout(() => Bun.gc(true), 200);
+    this.gcTimer.unref?.();
   }
 
   get size(): number {

@@ -70,8 +70,8 @@ export class TtrpcServer {
     return encodeFrame({ streamId: frame.streamId, type: FrameType.Response, flags: 0, payload: toBinary(ResponseSchema, res) });
   }
 
-  /** Serves on a unix socket at path until stop(). */
-  listen(path: string): { stop(): void } {
+  /** Serves on a unix socket at path, or on a listening socket given as an fd, until stop(). */
+  listen(at: string | { fd: number }): { stop(): void } {
     const server = this;
     interface Conn {
       reader: FrameReader;
@@ -91,7 +91,8 @@ export class TtrpcServer {
       }
     };
     const listener = Bun.listen<Conn>({
-      unix: path,
+      // (Bun.listen takes a listening socket's fd too; its types name only unix and port)
+      ...(typeof at === "string" ? { unix: at } : ({ fd: at.fd } as unknown as { unix: string })),
       socket: {
         open(s) {
           s.data = { reader: new FrameReader(), queue: [], closed: false };

@@ -41,6 +41,8 @@ function open() {
     socket: { args: [i32, i32, i32], returns: i32 },
     shutdown: { args: [i32, i32], returns: i32 },
     connect: { args: [i32, P, u32], returns: i32 },
+    bind: { args: [i32, P, u32], returns: i32 },
+    listen: { args: [i32, i32], returns: i32 },
     recvmsg: { args: [i32, P, i32], returns: i64 },
     sendmsg: { args: [i32, P, i32], returns: i64 },
     prlimit: { args: [i32, i32, P, P], returns: i32 },
@@ -214,6 +216,27 @@ export function connectUnix(path: string): number {
     L().close(fd);
     throw new SysError("connect", e, path);
   }
+}
+
+/**
+ * A unix stream socket bound to path and listening (socket, bind, listen): connections are
+ * queued by the kernel from now on, before anyone accepts them. Not close-on-exec: it is
+ * made to be handed to a child. Throws SysError.
+ */
+export function listenUnix(path: string): number {
+  const name = new TextEncoder().encode(path);
+  if (name.length >= 108) throw new SysError("bind", 36, path);
+  const sa = new Uint8Array(110);
+  sa[0] = AF_UNIX;
+  sa.set(name, 2);
+  const fd = L().socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) throw new SysError("socket", errno());
+  if (L().bind(fd, ptr(sa), 2 + name.length + 1) < 0 || L().listen(fd, 128) < 0) {
+    const e = errno();
+    L().close(fd);
+    throw new SysError("listen", e, path);
+  }
+  return fd;
 }
 
 const MSG_CMSG_CLOEXEC = 0x40000000;

@@ -68,3 +68,12 @@ test("a CreateTaskRequest with runc options packed in an Any decodes to what the
   expect(back.options!.typeUrl).toBe("containerd.runc.v1.Options");
   expect(fromBinary(OptionsSchema, back.options!.value)).toMatchObject({ root: "/r", systemdCgroup: true });
 });
+
+test("delete's hand-encoded reply is the library's bytes and containerd's", () => {
+  const { deleteResponse } = require("../../src/shim/paths.ts");
+  expect(Buffer.from(deleteResponse(4242, 137, 1700000000123)).toString("hex")).toBe("0892211089011a0b0880e2cfaa0610c0a9d33a");
+  for (const [pid, st, ms] of [[0, 0, 0], [1, 255, 1], [4294967295, 137, 1764720000999], [99, 0, 1000]] as const) {
+    const lib = toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid, exitStatus: st, exitedAt: timestampFromMs(ms) }));
+    expect(Buffer.from(deleteResponse(pid, st, ms)).toString("hex")).toBe(Buffer.from(lib).toString("hex"));
+  }
+});
