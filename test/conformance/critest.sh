@@ -266,7 +266,7 @@ import json, sys, glob, statistics
 w, handlers = sys.argv[1], sys.argv[2:]
 rows = {}
 for h in handlers:
-    for f in sorted(glob.glob(f"{w}/bench-{h}-*/*_benchmark_data.json")):
+    for f in sorted(glob.glob(f"{w}/bench-{h}-[0-9]*/*_benchmark_data.json")):
         d = json.load(open(f))
         for p in d["datapoints"]:
             for name, ns in zip(d["operationsNames"], p["operationsDurationsNs"]):
