@@ -169,6 +169,13 @@ async function cleanup(f: Flags): Promise<number> {
     } catch {
       /* no such container: nothing to delete */
     }
+    for (const d of [root, root.slice(0, root.lastIndexOf("/"))]) {
+      try {
+        require("node:fs").rmdirSync(d); // the namespace's directory, if this was its last container
+      } catch {
+        break;
+      }
+    }
   }
   const { unmountRootfs } = await import("./rootfs.ts");
   unmountRootfs(`${bundle}/rootfs`);
@@ -227,5 +234,6 @@ async function serve(f: Flags): Promise<number> {
   // what loading allocated and dropped goes back before the shim settles into serving its pod
   setTimeout(() => Bun.gc(true), 300).unref();
   log("info", `serving on ${f.socket}`);
+  log("debug", `the task service loaded ${performance.now().toFixed(1)} ms after the shim started`);
   return new Promise<number>(() => {}); // until Shutdown
 }

@@ -83,6 +83,8 @@ function rpcError(e: unknown): RpcError {
 
 export class TaskService {
   private tasks = new Map<string, Task>();
+  /** The runtime roots used (one per namespace and options.root), to remove once empty. */
+  private roots = new Set<string>();
   private byPid = new Map<number, { task: Task; proc: Proc }>();
   private lib = {
     create: import("../container/create.ts"),
@@ -146,6 +148,7 @@ export class TaskService {
         protoCreate(T.ConnectResponseSchema, { shimPid: process.pid, taskPid: this.tasks.get(r.id)?.init.pid ?? 0, version: "runjs shim v2" }),
       ),
       Shutdown: m(T.ShutdownRequestSchema, EmptySchema, (r) => {
+        if (this.tasks.size === 0) for (const root of this.roots) removeEmptyRoot(root);
         if (this.tasks.size === 0 || r.now) this.o.shutdown();
         return empty();
       }),
@@ -158,6 +161,7 @@ export class TaskService {
     let opts: { root?: string; noPivotRoot?: boolean; noNewKeyring?: boolean; systemdCgroup?: boolean } = {};
     if (r.options?.typeUrl.endsWith("containerd.runc.v1.Options")) opts = fromBinary(OptionsSchema, r.options.value);
     const root = runtimeRoot(this.o.namespace, opts.root);
+    this.roots.add(root);
     // what `delete` (a fresh shim process, after this one died) needs to find the container
     writeText(`${r.bundle}/runjs-shim.json`, JSON.stringify({ root }));
     const target = `${r.bundle}/rootfs`;
@@ -288,8 +292,7 @@ export class TaskService {
       if (t.rootfsMounted) unmountRootfs(`${t.bundle}/rootfs`);
       this.byPid.delete(p.pid);
       this.tasks.delete(t.id);
-      // the namespace's state directory goes with its last container
-      for (const d of [t.root, dirname(t.root)]) if (rmdirIfEmpty(d) !== 0) break;
+      removeEmptyRoot(t.root);
     }
     this.o.events.publish("/tasks/delete", "TaskDelete", {
       containerId: t.id, id: r.execId || t.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt),
@@ -436,12 +439,14 @@ export class TaskService {
   }
 }
 
-function rmdirIfEmpty(d: string): number {
-  try {
-    require("node:fs").rmdirSync(d);
-    return 0;
-  } catch {
-    return -1;
+/** A namespace's state directory goes with its last container (and /run/containerd/runjs with the last namespace). */
+function removeEmptyRoot(root: string): void {
+  for (const d of [root, dirname(root)]) {
+    try {
+      require("node:fs").rmdirSync(d);
+    } catch {
+      return; // not empty, or gone already
+    }
   }
 }
 

@@ -721,6 +721,39 @@ describe.skipIf(!wanted.includes("containerd-shim") || !existsSync(BIN.container
     nothingLeftOf("k3", pid);
   }, 60000);
 
+  test("a pod's containers share one shim, which exits with the last of them", async () => {
+    const group = ["--annotation", "io.containerd.runc.v2.group=pod-g1"];
+    for (const id of ["g1", "g2"])
+      expect(ctr("run", "-d", "--runtime", "io.containerd.runjs.v2", ...group, "--fifo-dir", join(WORK, NAME, "fifo"), "--cgroup", `${CGROUP_PARENT}/${NAME}/${id}`, IMAGE, id, "sleep", "1000").code).toBe(0);
+    const shim = shimPid("g1")!;
+    expect(shim).toBeDefined();
+    expect(shimPid("g2")).toBe(shim);
+    expect(readFileSync(join(bundle("g1"), "address"), "utf8")).toBe(readFileSync(join(bundle("g2"), "address"), "utf8"));
+    const pids = ["g1", "g2"].map(taskPid);
+    for (const id of ["g1", "g2"]) ctr("tasks", "kill", "-s", "SIGKILL", id);
+    expect(await waitUntil(() => ["g1", "g2"].every((id) => /STOPPED/.test(ctr("tasks", "ls").out.split("\n").find((l) => l.startsWith(id + " ")) ?? "")))).toBe(true);
+    expect(ctr("tasks", "rm", "g1").code).toBe(0);
+    expect(gone(shim)).toBe(false); // g2 is still its task
+    expect(ctr("tasks", "rm", "g2").code).toBe(0);
+    expect(await waitUntil(() => gone(shim))).toBe(true);
+    for (const id of ["g1", "g2"]) ctr("containers", "rm", id);
+    ["g1", "g2"].forEach((id, i) => nothingLeftOf(id, pids[i]!));
+  }, 60000);
+
+  test("an OOM kill is published as /tasks/oom before the exit", async () => {
+    const events = Bun.spawn([BIN.ctr, "--address", address, "--namespace", "runjs-test", "events"], { stdout: "pipe", stderr: "ignore" });
+    await Bun.sleep(200);
+    const r = ctr("run", "--rm", "--runtime", "io.containerd.runjs.v2", "--memory-limit", String(32 << 20), "--fifo-dir", join(WORK, NAME, "fifo"),
+      "--cgroup", `${CGROUP_PARENT}/${NAME}/oom1`, IMAGE, "oom1", "sh", "-c", "x=a; while :; do x=$x$x; done");
+    expect(r.code).toBe(137);
+    await Bun.sleep(300);
+    events.kill();
+    const out = await new Response(events.stdout).text();
+    const oom = out.indexOf('/tasks/oom {"container_id":"oom1"}');
+    expect(oom).toBeGreaterThan(-1);
+    expect(out.indexOf("/tasks/exit", oom)).toBeGreaterThan(oom);
+  }, 60000);
+
   test("a container the runtime refuses: the error names the field, and nothing is left", async () => {
     const r = ctr("run", "--rm", "--runtime", "io.containerd.runjs.v2", "--fifo-dir", join(WORK, NAME, "fifo"), "--cgroup", `${CGROUP_PARENT}/${NAME}/k4`,
       "--mount", "type=bind,src=/nonexistent-runjs-source,dst=/x,options=rbind", IMAGE, "k4", "true");
@@ -729,6 +762,8 @@ describe.skipIf(!wanted.includes("containerd-shim") || !existsSync(BIN.container
     ctr("containers", "rm", "k4");
     expect(await waitUntil(() => !ourProcesses().some((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("-id\0k4\0")))).toBe(true);
     expect(existsSync(`/run/containerd/runjs/runjs-test/k4`)).toBe(false);
+    // (this namespace's last container: its state directory went with it)
+    expect(existsSync(`/run/containerd/runjs/runjs-test`)).toBe(false);
     expect(ourMounts().filter((m) => m.includes("/k4/"))).toEqual([]);
     expect(leftoverCgroups().filter((d) => d.includes(`${CGROUP_PARENT}/${NAME}/k4`))).toEqual([]);
   }, 60000);
