@@ -65,7 +65,6 @@ export class ProcessIO {
       } else this.fds = [stdin, stdout, stderr];
     } catch (e) {
       for (const fd of opened) close(fd);
-      if (this.stdinKeep !== undefined) this.stdinKeep = undefined;
       throw e;
     }
   }

@@ -13,7 +13,7 @@
 // Without a command (-socket PATH, given by start) the process is the long-running shim.
 import { exists, mkdir, readText, unlink, writeText, writeFd } from "../sys/fs.ts";
 import { close, connectUnix, listenUnix, openFile, O_CLOEXEC, O_NONBLOCK, O_WRONLY } from "../sys/libc.ts";
-import { deleteResponse, groupOf, runtimeRoot, socketPath } from "./paths.ts";
+import { deleteResponse, groupOf, removeEmptyRoot, runtimeRoot, socketPath } from "./paths.ts";
 
 interface Flags {
   namespace: string;
@@ -169,13 +169,7 @@ async function cleanup(f: Flags): Promise<number> {
     } catch {
       /* no such container: nothing to delete */
     }
-    for (const d of [root, root.slice(0, root.lastIndexOf("/"))]) {
-      try {
-        require("node:fs").rmdirSync(d); // the namespace's directory, if this was its last container
-      } catch {
-        break;
-      }
-    }
+    removeEmptyRoot(root);
   }
   const { unmountRootfs } = await import("./rootfs.ts");
   unmountRootfs(`${bundle}/rootfs`);

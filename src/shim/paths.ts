@@ -18,6 +18,17 @@ export function runtimeRoot(namespace: string, optionsRoot?: string): string {
   return `${optionsRoot || "/run/containerd/runjs"}/${namespace}`;
 }
 
+/** A namespace's state directory goes with its last container (and /run/containerd/runjs with the last namespace). */
+export function removeEmptyRoot(root: string): void {
+  for (const d of [root, root.slice(0, root.lastIndexOf("/"))]) {
+    try {
+      require("node:fs").rmdirSync(d);
+    } catch {
+      return; // not empty, or gone already
+    }
+  }
+}
+
 /**
  * Pure: a containerd.task.v2.DeleteResponse {pid, exit_status, exited_at}, encoded by hand:
  * three fields, where the protobuf library's descriptors would cost `delete` more start-up

@@ -9,7 +9,7 @@
 import { create as protoCreate, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { EmptySchema, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { isStateError, StateError, UsageError } from "../errors.ts";
-import { dirname, readTextIfExists, writeText } from "../sys/fs.ts";
+import { readTextIfExists, writeText } from "../sys/fs.ts";
 import { containerDirs, type CgroupDir } from "../cgroups/hierarchy.ts";
 import { oomKills } from "../cgroups/stats.ts";
 import { loadState, unlock } from "../container/state.ts";
@@ -19,6 +19,7 @@ import { Status } from "./gen/containerd/task_types_pb.ts";
 import { OptionsSchema } from "./gen/containerd/runc_options_pb.ts";
 import type { Events } from "./events.ts";
 import { ProcessIO } from "./io.ts";
+import { removeEmptyRoot, runtimeRoot } from "./paths.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
 import { Code, RpcError, type Method } from "./ttrpc.ts";
 
@@ -56,9 +57,9 @@ export interface ServiceOptions {
   shutdown: () => void;
 }
 
-import { runtimeRoot } from "./paths.ts";
 
-const SPEC_PROCESS = "types.containerd.io/opencontainers/runtime-spec/1/Process";
+/** The exec spec's type (containerd sends it as types.containerd.io/opencontainers/runtime-spec/1/Process). */
+const SPEC_PROCESS = "opencontainers/runtime-spec/1/Process";
 
 function newProc(execId: string, req: Proc["req"]): Proc {
   let markExited!: () => void;
@@ -251,7 +252,7 @@ export class TaskService {
     const t = this.task(r.id);
     if (t.execs.has(r.execId)) throw new RpcError(Code.AlreadyExists, `exec process ${r.execId} already exists`);
     if (t.init.state === "stopped") throw new RpcError(Code.FailedPrecondition, `container ${r.id} is stopped`);
-    if (!r.spec || !r.spec.typeUrl.endsWith(SPEC_PROCESS.split("/").pop()!)) throw new RpcError(Code.InvalidArgument, "exec: spec: want an OCI process (runtime-spec Process, as JSON)");
+    if (!r.spec || !r.spec.typeUrl.endsWith(SPEC_PROCESS)) throw new RpcError(Code.InvalidArgument, "exec: spec: want an OCI process (runtime-spec Process, as JSON)");
     let spec: unknown;
     try {
       spec = JSON.parse(new TextDecoder().decode(r.spec.value));
@@ -436,17 +437,6 @@ export class TaskService {
 
   get size(): number {
     return this.tasks.size;
-  }
-}
-
-/** A namespace's state directory goes with its last container (and /run/containerd/runjs with the last namespace). */
-function removeEmptyRoot(root: string): void {
-  for (const d of [root, dirname(root)]) {
-    try {
-      require("node:fs").rmdirSync(d);
-    } catch {
-      return; // not empty, or gone already
-    }
   }
 }
 

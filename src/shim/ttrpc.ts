@@ -11,6 +11,19 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { RequestSchema, ResponseSchema } from "./gen/ttrpc_pb.ts";
 import { encodeFrame, type Frame, FrameError, FrameReader, FrameType } from "./ttrpc-frame.ts";
 
+/** Writes the queued frames as far as the socket takes them now; the rest waits for its drain. */
+function writeQueued(s: { write(b: Uint8Array): number }, queue: Uint8Array[]): void {
+  while (queue.length) {
+    const head = queue[0]!;
+    const n = s.write(head);
+    if (n < head.length) {
+      queue[0] = head.subarray(Math.max(0, n));
+      return;
+    }
+    queue.shift();
+  }
+}
+
 /** gRPC status codes, as ttrpc carries them. */
 export const Code = {
   OK: 0, Unknown: 2, InvalidArgument: 3, DeadlineExceeded: 4, NotFound: 5, AlreadyExists: 6,
@@ -78,18 +91,7 @@ export class TtrpcServer {
       queue: Uint8Array[];
       closed: boolean;
     }
-    const flush = (s: Bun.Socket<Conn>) => {
-      const c = s.data;
-      while (c.queue.length) {
-        const head = c.queue[0]!;
-        const n = s.write(head);
-        if (n < head.length) {
-          c.queue[0] = head.subarray(Math.max(0, n));
-          return;
-        }
-        c.queue.shift();
-      }
-    };
+    const flush = (s: Bun.Socket<Conn>) => writeQueued(s, s.data.queue);
     const listener = Bun.listen<Conn>({
       // (Bun.listen takes a listening socket's fd too; its types name only unix and port)
       ...(typeof at === "string" ? { unix: at } : ({ fd: at.fd } as unknown as { unix: string })),
@@ -146,6 +148,7 @@ export class TtrpcClient {
   private pending = new Map<number, { resolve(b: Uint8Array): void; reject(e: Error): void }>();
   private reader = new FrameReader();
   private closed?: Error;
+  private queue: Uint8Array[] = [];
 
   private constructor(private socket: Bun.Socket<undefined>) {}
 
@@ -177,6 +180,9 @@ export class TtrpcClient {
             else p.resolve(res.payload);
           }
         },
+        drain() {
+          client.flush();
+        },
         close() {
           fail(new Error(`ttrpc: connection to ${path} closed`));
         },
@@ -197,12 +203,13 @@ export class TtrpcClient {
     const frame = encodeFrame({ streamId, type: FrameType.Request, flags: 0, payload: toBinary(RequestSchema, req) });
     return new Promise((resolve, reject) => {
       this.pending.set(streamId, { resolve, reject });
-      let off = 0;
-      // a request is small; what the socket does not take now goes when it drains
-      const n = this.socket.write(frame);
-      off = Math.max(0, n);
-      if (off < frame.length) this.socket.write(frame.subarray(off));
+      this.queue.push(frame);
+      this.flush();
     });
+  }
+
+  private flush(): void {
+    writeQueued(this.socket, this.queue);
   }
 
   close(): void {

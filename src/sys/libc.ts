@@ -200,17 +200,23 @@ export function poll1(fd: number, events: number, timeoutMs: number): number {
   return n === 0 ? 0 : (pfd[1]! >>> 16) & 0xffff;
 }
 
-/** A stream socket connected to the unix socket at path; throws SysError naming the path. */
-export function connectUnix(path: string): number {
+/** A sockaddr_un for path, and its length; throws SysError (op) if the path does not fit. */
+function unixAddress(path: string, op: string): [Uint8Array, number] {
   const name = new TextEncoder().encode(path);
-  if (name.length >= 108) throw new SysError("connect", 36, path); // ENAMETOOLONG: sun_path is 108 bytes
+  if (name.length >= 108) throw new SysError(op, 36, path); // ENAMETOOLONG: sun_path is 108 bytes
   const sa = new Uint8Array(110);
   sa[0] = AF_UNIX;
   sa.set(name, 2);
+  return [sa, 2 + name.length + 1];
+}
+
+/** A stream socket connected to the unix socket at path; throws SysError naming the path. */
+export function connectUnix(path: string): number {
+  const [sa, len] = unixAddress(path, "connect");
   const fd = L().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw new SysError("socket", errno());
   for (;;) {
-    if (L().connect(fd, ptr(sa), 2 + name.length + 1) === 0) return fd;
+    if (L().connect(fd, ptr(sa), len) === 0) return fd;
     const e = errno();
     if (e === EINTR) continue;
     L().close(fd);
@@ -224,14 +230,10 @@ export function connectUnix(path: string): number {
  * made to be handed to a child. Throws SysError.
  */
 export function listenUnix(path: string): number {
-  const name = new TextEncoder().encode(path);
-  if (name.length >= 108) throw new SysError("bind", 36, path);
-  const sa = new Uint8Array(110);
-  sa[0] = AF_UNIX;
-  sa.set(name, 2);
+  const [sa, len] = unixAddress(path, "bind");
   const fd = L().socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd < 0) throw new SysError("socket", errno());
-  if (L().bind(fd, ptr(sa), 2 + name.length + 1) < 0 || L().listen(fd, 128) < 0) {
+  if (L().bind(fd, ptr(sa), len) < 0 || L().listen(fd, 128) < 0) {
     const e = errno();
     L().close(fd);
     throw new SysError("listen", e, path);
