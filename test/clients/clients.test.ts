@@ -255,7 +255,7 @@ function containerd(shim = false): Client {
     save: (i, a) => c("images", "export", a, i),
     detach: (name, cmd) =>
       c("run", "-d", ...runtimeFlags(), "--cgroup", `${CGROUP_PARENT}/${client}/${name}`, IMAGE, name, ...cmd),
-    exec: (name, cmd, tty) => [...base(), "tasks", "exec", ...(tty ? ["-t"] : []), "--exec-id", uniq("e"), name, ...cmd],
+    exec: (name, cmd, tty) => [...base(), "tasks", "exec", ...(tty ? ["-t"] : []), ...fifo(), "--exec-id", uniq("e"), name, ...cmd],
     kill: (name, sig) => c("tasks", "kill", "-s", `SIG${sig}`, name),
     pause: (name) => c("tasks", "pause", name),
     unpause: (name) => c("tasks", "resume", name),
@@ -691,7 +691,7 @@ describe.skipIf(!wanted.includes("containerd-shim") || !existsSync(BIN.container
     expect(await waitUntil(() => taskPid("k2") === pid)).toBe(true);
     expect(ctr("tasks", "ls").out).toMatch(new RegExp(`^k2\\s+${pid}\\s+RUNNING`, "m"));
     // the reconnected shim still does its work: an exec, then the kill and its exit event
-    const e = ctr("tasks", "exec", "--exec-id", "after-restart", "k2", "echo", "still here");
+    const e = ctr("tasks", "exec", "--fifo-dir", join(WORK, NAME, "fifo"), "--exec-id", "after-restart", "k2", "echo", "still here");
     expect([e.code, e.out]).toEqual([0, "still here\n"]);
     expect(ctr("tasks", "kill", "-s", "SIGKILL", "k2").code).toBe(0);
     expect(await waitUntil(() => /^k2\s+\d+\s+STOPPED/m.test(ctr("tasks", "ls").out))).toBe(true);
@@ -711,7 +711,7 @@ describe.skipIf(!wanted.includes("containerd-shim") || !existsSync(BIN.container
     s.write(new Uint8Array([0x00, 0x50, 0x00, 0x00, 0, 0, 0, 1, 1, 0]));
     await Promise.race([done, Bun.sleep(5000)]);
     expect(await waitUntil(() => /closing a connection: .*4194304/.test(log()))).toBe(true);
-    const e = ctr("tasks", "exec", "--exec-id", "after-bad-frame", "k3", "echo", "served");
+    const e = ctr("tasks", "exec", "--fifo-dir", join(WORK, NAME, "fifo"), "--exec-id", "after-bad-frame", "k3", "echo", "served");
     expect([e.code, e.out]).toEqual([0, "served\n"]);
     const pid = taskPid("k3");
     ctr("tasks", "kill", "-s", "SIGKILL", "k3");

@@ -37,6 +37,8 @@ chains_before=$(iptables -S 2>/dev/null | awk '$1=="-N"{print $2}' | sort)
 natchains_before=$(iptables -t nat -S 2>/dev/null | awk '$1=="-N"{print $2}' | sort)
 shm_before=$(awk 'NR > 1 { print $2 }' /proc/sysvipc/shm | sort)
 cgroups_before=$(ls -d /sys/fs/cgroup/*/k8s.io /sys/fs/cgroup/k8s.io 2>/dev/null || true)
+# runjs's shim makes /run/containerd/s (its sockets, as runc's shim does) wherever containerd's state is
+run_containerd_before=$([ -e /run/containerd ] && echo yes || true)
 cpid= rpid=
 
 cleanup() {
@@ -59,6 +61,7 @@ cleanup() {
 		[ -d "$d" ] && grep -q "\"bundle\": *\"$W/" "$d/state.json" 2>/dev/null && "$runjs" --root /run/containerd/runjs/k8s.io delete -f "$(basename "$d")" >/dev/null 2>&1
 	done
 	rmdir /run/containerd/runjs/k8s.io /run/containerd/runjs 2>/dev/null
+	[ -z "$run_containerd_before" ] && rm -rf /run/containerd
 	for r in "$W"/runtime-*; do
 		[ -d "$r" ] || continue
 		for d in "$r"/*/; do [ -d "$d" ] && "$runjs" --root "$r" delete -f "$(basename "$d")" >/dev/null 2>&1; done
