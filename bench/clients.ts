@@ -8,7 +8,7 @@
 // each iteration. crun needs a v1 hugetlb hierarchy on this hybrid host (see bench/README.md).
 import { join } from "node:path";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { BIN, buildImage, CGROUP_PARENT, IMAGE, REPO, removeEverything, sh, startContainerd, WORK } from "../test/clients/harness.ts";
+import { BIN, buildImage, CGROUP_PARENT, IMAGE, REPO, removeEverything, sh, startContainerd, timed, WORK } from "../test/clients/harness.ts";
 
 const N = Number(process.argv[2] ?? 20);
 const runtimes: Record<string, string> = { runjs: join(REPO, "bin/runjs") };
@@ -29,14 +29,6 @@ const podman = (rt: string) => [
   BIN.podman, "--root", join(pdir, "root"), "--runroot", join(pdir, "runroot"), "--tmpdir", join(pdir, "tmp"),
   "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", rt,
 ];
-
-function timed(argv: string[]): number {
-  const t = Bun.nanoseconds();
-  const r = sh(argv);
-  const dt = (Bun.nanoseconds() - t) / 1e6;
-  if (r.code !== 0) throw new Error(`${argv.join(" ")}: exit ${r.code}: ${r.err.trim()}`);
-  return dt;
-}
 
 const times: Record<string, Record<string, number[]>> = {};
 try {

@@ -13,7 +13,7 @@
 // crun needs a v1 hugetlb hierarchy on this hybrid host (see bench/README.md).
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, buildImage, CGROUP_PARENT, IMAGE, REPO, removeEverything, sh, startContainerd, WORK } from "../test/clients/harness.ts";
+import { BIN, buildImage, CGROUP_PARENT, IMAGE, REPO, removeEverything, sh, startContainerd, timed, WORK } from "../test/clients/harness.ts";
 
 const N = Number(process.argv[2] ?? 20);
 const PODS = Number(process.argv[3] ?? 10);
@@ -24,14 +24,6 @@ for (const r of ["runc", "crun"]) {
   if (p) ways[`runc shim + ${r}`] = ["--runc-binary", p, "--runc-root", join(WORK, "ctr-runtime")];
 }
 ways["runc shim + runjs"] = ["--runc-binary", join(REPO, "bin/runjs"), "--runc-root", join(WORK, "ctr-runtime")];
-
-function timed(argv: string[]): number {
-  const t = Bun.nanoseconds();
-  const r = sh(argv);
-  const dt = (Bun.nanoseconds() - t) / 1e6;
-  if (r.code !== 0) throw new Error(`${argv.join(" ")}: exit ${r.code}: ${r.err.trim()}`);
-  return dt;
-}
 
 /** kB of each field of /proc/PID/smaps_rollup. */
 function rollup(pid: number): Record<string, number> {

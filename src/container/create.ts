@@ -50,7 +50,7 @@ export interface CreateOptions {
   bundle?: string;
   pidFile?: string;
   consoleSocket?: string;
-  /** As consoleSocket, for a caller in this process: a connected socket (taken, and closed). */
+  /** As consoleSocket, for a caller in this process: a connected socket (the caller's to close). */
   consoleConn?: number;
   /** --pidfd-socket: receives a pidfd of the init (SCM_RIGHTS), as with runc. */
   pidfdSocket?: string;
@@ -149,7 +149,7 @@ export function startEarly(o: { pair: boolean; consoleSocket?: string; consoleCo
     close() {
       if (helper) abandonHelper(helper);
       helper = undefined;
-      if (e.consoleFd !== undefined) close(e.consoleFd);
+      if (e.consoleFd !== undefined && e.consoleFd !== o.consoleConn) close(e.consoleFd);
       if (e.pidfdSock !== undefined) close(e.pidfdSock);
       if (e.pair) close(e.pair[0]);
     },

@@ -49,7 +49,8 @@ export function stats(dirs: CgroupDir[]): Record<string, unknown> {
   return v1 ? statsV1(read) : statsV2(read);
 }
 
-function ooms(dirs: CgroupDir[]): number {
+/** OOM kills counted in the container's memory cgroup so far. */
+export function ooms(dirs: CgroupDir[]): number {
   const { read, v1 } = reader(dirs);
   try {
     return oomKills(v1 ? read("memory", "memory.oom_control") : read("", "memory.events"));

@@ -52,7 +52,7 @@ export interface ExecOptions {
   detach: boolean;
   pidFile?: string;
   consoleSocket?: string;
-  /** As consoleSocket, for a caller in this process: a connected socket (taken, and closed). */
+  /** As consoleSocket, for a caller in this process: a connected socket (the caller's to close). */
   consoleConn?: number;
   /** The whole process, given by a caller in this process (instead of processFile or flags). */
   process?: Process;

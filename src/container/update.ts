@@ -77,6 +77,11 @@ export function update(root: string, id: string, f: Flags, warn: (m: string) => 
   const file = typeof f.resources === "string" ? f.resources : undefined;
   // As runc: with -r the file is the whole update and the other flags are not read.
   const r = file !== undefined ? resourcesFromJson(readText(file === "-" ? "/dev/stdin" : file)) : resourcesFromFlags(f, warn);
+  updateResources(root, id, r, warn);
+}
+
+/** Apply new resources to a running container's cgroups (runc's rule: not to a stopped one). */
+export function updateResources(root: string, id: string, r: LinuxResources, warn: (m: string) => void): void {
   withContainer(root, id, (c) => {
     if (c.status === "stopped" || c.status === "creating") throw new StateError(id, "container not running", "not-running");
     driverFor(c.st).apply(r, containerDirs(c.st.cgroupDirs), warn);

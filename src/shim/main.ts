@@ -157,15 +157,10 @@ async function cleanup(f: Flags): Promise<number> {
   // (after a clean shutdown the container is gone already, and this is all)
   if (exists(`${root}/${f.id}`)) {
     const { loadState } = await import("../container/state.ts");
-    const { deleteContainer, killContainer } = await import("../container/lifecycle.ts");
+    const { deleteContainer } = await import("../container/lifecycle.ts");
     try {
       pid = loadState(root, f.id).pid;
-      try {
-        killContainer(root, f.id, 9, true);
-      } catch {
-        /* not running */
-      }
-      deleteContainer(root, f.id, true, (m) => writeFd(2, `${m}\n`));
+      deleteContainer(root, f.id, true, (m) => writeFd(2, `${m}\n`)); // (kills what is left first)
     } catch {
       /* no such container: nothing to delete */
     }

@@ -8,11 +8,11 @@
 // processes it knows (and of orphans reparented to it), answers Wait, and publishes TaskExit.
 import { create as protoCreate, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { EmptySchema, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { isStateError, StateError, UsageError } from "../errors.ts";
+import { isStateError, UsageError } from "../errors.ts";
 import { readTextIfExists, writeText } from "../sys/fs.ts";
-import { containerDirs, type CgroupDir } from "../cgroups/hierarchy.ts";
-import { oomKills } from "../cgroups/stats.ts";
-import { loadState, unlock } from "../container/state.ts";
+import { containerDirs } from "../cgroups/hierarchy.ts";
+import { containerPids, loadState, unlock } from "../container/state.ts";
+import { ooms } from "../container/events.ts";
 import { close, collect, kill, recvFd, setWinsize, socketpair } from "../sys/libc.ts";
 import * as T from "./gen/containerd/task_pb.ts";
 import { Status } from "./gen/containerd/task_types_pb.ts";
@@ -69,6 +69,28 @@ function newProc(execId: string, req: Proc["req"]): Proc {
 
 function ts(d: Date | undefined): Timestamp | undefined {
   return d ? timestampFromDate(d) : undefined;
+}
+
+/**
+ * A process's stdio for create or exec: containerd's fifos opened (io.ts), and with a
+ * terminal a socketpair whose one end the library takes as its console socket, to send the
+ * pty's master back on the other. run() makes the process; the shim's copies of what the
+ * process was given are closed after, and everything is undone if it fails.
+ */
+async function withStdio(req: Proc["req"], run: (fds: [number, number, number], consoleConn?: number) => unknown): Promise<ProcessIO> {
+  const io = new ProcessIO(req);
+  const pair = req.terminal ? socketpair() : undefined;
+  try {
+    await run(io.fds, pair?.[1]);
+    io.handedOver();
+    if (pair) await io.attachConsole(recvFd(pair[0]).fd);
+    return io;
+  } catch (e) {
+    io.close();
+    throw e;
+  } finally {
+    if (pair) for (const fd of pair) close(fd);
+  }
 }
 
 /** The library's errors as gRPC codes, which containerd turns back into its own error kinds. */
@@ -168,33 +190,24 @@ export class TaskService {
     const target = `${r.bundle}/rootfs`;
     const t: Task = { id: r.id, bundle: r.bundle, root, init: newProc("", r), execs: new Map(), rootfsMounted: false, oomsAtStart: 0 };
     const { create } = await this.lib.create;
-    let io: ProcessIO | undefined;
-    let console: [number, number] | undefined;
     try {
       if (r.rootfs.length) {
         mountRootfs(r.rootfs, target);
         t.rootfsMounted = true;
       }
-      io = new ProcessIO(r);
-      if (r.terminal) console = socketpair();
-      const c = create({
-        root, id: r.id, bundle: r.bundle, stdio: io.fds, consoleConn: console?.[1],
-        noPivot: opts.noPivotRoot, noNewKeyring: opts.noNewKeyring, systemdCgroup: opts.systemdCgroup, warn: this.warn,
-        debug: (m) => this.o.log("debug", `create ${r.id}: ${m}`),
+      t.init.io = await withStdio(r, (fds, consoleConn) => {
+        const c = create({
+          root, id: r.id, bundle: r.bundle, stdio: fds, consoleConn,
+          noPivot: opts.noPivotRoot, noNewKeyring: opts.noNewKeyring, systemdCgroup: opts.systemdCgroup, warn: this.warn,
+          debug: (m) => this.o.log("debug", `create ${r.id}: ${m}`),
+        });
+        unlock(c.lockFd);
+        t.init.pid = c.state.pid;
+        t.oomsAtStart = ooms(containerDirs(c.state.cgroupDirs));
       });
-      if (console) console[1] = -1; // taken (and closed) by create
-      unlock(c.lockFd);
-      io.handedOver();
-      if (console) await io.attachConsole(recvFd(console[0]).fd);
-      t.init.pid = c.state.pid;
-      t.init.io = io;
-      t.oomsAtStart = ooms(containerDirs(c.state.cgroupDirs));
     } catch (e) {
-      io?.close();
       if (t.rootfsMounted) unmountRootfs(target);
       throw e;
-    } finally {
-      if (console) for (const fd of console) if (fd >= 0) close(fd);
     }
     this.tasks.set(r.id, t);
     this.byPid.set(t.init.pid, { task: t, proc: t.init });
@@ -217,33 +230,25 @@ export class TaskService {
       this.collectGarbage();
       return protoCreate(T.StartResponseSchema, { pid: p.pid });
     }
-    const io = new ProcessIO(p.req);
-    let console: [number, number] | undefined;
+    const { exec } = await import("../container/exec.ts");
     try {
-      if (p.req.terminal) console = socketpair();
-      const { exec } = await import("../container/exec.ts");
-      await exec({
-        root: t.root, id: t.id, process: p.spec as any, args: [], tty: p.req.terminal, env: [], additionalGids: [], caps: [],
-        detach: true, preserveFds: 0, stdio: io.fds, consoleConn: console?.[1], warn: this.warn,
-        onPid: (pid) => {
-          p.pid = pid;
-          this.byPid.set(pid, { task: t, proc: p });
-        },
-      });
-      if (console) console[1] = -1;
-      io.handedOver();
-      if (console) await io.attachConsole(recvFd(console[0]).fd);
-      p.io = io;
+      p.io = await withStdio(p.req, (fds, consoleConn) =>
+        exec({
+          root: t.root, id: t.id, process: p.spec as any, args: [], tty: p.req.terminal, env: [], additionalGids: [], caps: [],
+          detach: true, preserveFds: 0, stdio: fds, consoleConn, warn: this.warn,
+          onPid: (pid) => {
+            p.pid = pid;
+            this.byPid.set(pid, { task: t, proc: p });
+          },
+        }),
+      );
     } catch (e) {
-      io.close();
       if (p.pid) this.byPid.delete(p.pid);
       throw e;
-    } finally {
-      if (console) for (const fd of console) if (fd >= 0) close(fd);
     }
     if (p.state === "created") p.state = "running"; // (it may have exited already)
     this.o.events.publish("/tasks/exec-started", "TaskExecStarted", { containerId: t.id, execId: r.execId, pid: p.pid });
-    // an exit collected before the pid was known (a very short process)
+    // a very short process may have exited, and its SIGCHLD been handled, before its pid was known
     this.reap();
     return protoCreate(T.StartResponseSchema, { pid: p.pid });
   }
@@ -354,7 +359,6 @@ export class TaskService {
 
   private async pids(r: T.PidsRequest): Promise<T.PidsResponse> {
     const t = this.task(r.id);
-    const { containerPids } = await import("../container/state.ts");
     const pids = containerPids(loadState(t.root, t.id));
     return protoCreate(T.PidsResponseSchema, { processes: pids.map((pid) => ({ pid })) });
   }
@@ -369,15 +373,8 @@ export class TaskService {
   private async update(r: T.UpdateTaskRequest): Promise<void> {
     const t = this.task(r.id);
     if (!r.resources) throw new RpcError(Code.InvalidArgument, "update: resources: missing");
-    const { resourcesFromJson } = await import("../container/update.ts");
-    const res = resourcesFromJson(new TextDecoder().decode(r.resources.value));
-    const { withContainer } = await import("../container/state.ts");
-    const { driverFor } = await import("../cgroups/driver.ts");
-    const { containerDirs } = await import("../cgroups/hierarchy.ts");
-    withContainer(t.root, t.id, (c) => {
-      if (c.status === "stopped" || c.status === "creating") throw new StateError(t.id, "container not running", "not-running");
-      driverFor(c.st).apply(res, containerDirs(c.st.cgroupDirs), this.warn);
-    });
+    const { resourcesFromJson, updateResources } = await import("../container/update.ts");
+    updateResources(t.root, t.id, resourcesFromJson(new TextDecoder().decode(r.resources.value)), this.warn);
   }
 
   private async stats(r: T.StatsRequest): Promise<T.StatsResponse> {
@@ -438,17 +435,6 @@ export class TaskService {
   get size(): number {
     return this.tasks.size;
   }
-}
-
-/** OOM kills counted in a container's memory cgroup (v1 memory.oom_control, v2 memory.events). */
-function ooms(dirs: CgroupDir[]): number {
-  for (const d of dirs) {
-    const f = d.version === 1 ? (d.controllers.includes("memory") ? `${d.dir}/memory.oom_control` : undefined) : `${d.dir}/memory.events`;
-    if (!f) continue;
-    const text = readTextIfExists(f);
-    if (text !== undefined) return oomKills(text);
-  }
-  return 0;
 }
 
 /**

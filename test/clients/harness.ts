@@ -54,6 +54,15 @@ export function sh(argv: string[], env: Record<string, string> = {}, stdin: "ign
   return res;
 }
 
+/** Milliseconds a client command takes, end to end (for the benchmarks); throws if it fails. */
+export function timed(argv: string[]): number {
+  const t = Bun.nanoseconds();
+  const r = sh(argv);
+  const dt = (Bun.nanoseconds() - t) / 1e6;
+  if (r.code !== 0) throw new Error(`${argv.join(" ")}: exit ${r.code}: ${r.err.trim()}`);
+  return dt;
+}
+
 // ---- the runtime wrapper --------------------------------------------------------------------
 
 export const CALL_LOG = join(WORK, "runtime-calls.log");
