@@ -6,19 +6,18 @@
 // Events go out one at a time, in the order they happened (containerd expects a task's start
 // before its exit). While containerd is away (restarted), an event is retried until it is
 // back, so none is lost to a restart.
-import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
-import * as E from "./gen/containerd/events_pb.ts";
-import { ForwardRequestSchema } from "./gen/containerd/events_service_pb.ts";
+import * as E from "./gen/containerd/events.ts";
+import { ForwardRequest } from "./gen/containerd/events_service.ts";
+import { encode, timestamp, type Codec, type DeepPartial } from "./proto.ts";
 import { TtrpcClient } from "./ttrpc.ts";
 
-const SCHEMAS = {
-  TaskCreate: E.TaskCreateSchema, TaskStart: E.TaskStartSchema, TaskDelete: E.TaskDeleteSchema,
-  TaskExit: E.TaskExitSchema, TaskOOM: E.TaskOOMSchema, TaskExecAdded: E.TaskExecAddedSchema,
-  TaskExecStarted: E.TaskExecStartedSchema, TaskPaused: E.TaskPausedSchema, TaskResumed: E.TaskResumedSchema,
+const KINDS = {
+  TaskCreate: E.TaskCreate, TaskStart: E.TaskStart, TaskDelete: E.TaskDelete,
+  TaskExit: E.TaskExit, TaskOOM: E.TaskOOM, TaskExecAdded: E.TaskExecAdded,
+  TaskExecStarted: E.TaskExecStarted, TaskPaused: E.TaskPaused, TaskResumed: E.TaskResumed,
 } as const;
-type Kind = keyof typeof SCHEMAS;
-type Init<K extends Kind> = (typeof SCHEMAS)[K] extends DescMessage ? MessageInitShape<(typeof SCHEMAS)[K]> : never;
+type Kind = keyof typeof KINDS;
+type Init<K extends Kind> = (typeof KINDS)[K] extends Codec<infer T> ? DeepPartial<T> : never;
 
 export class Events {
   private queue: Uint8Array[] = [];
@@ -33,10 +32,8 @@ export class Events {
   ) {}
 
   publish<K extends Kind>(topic: string, kind: K, value: Init<K>): void {
-    const schema = SCHEMAS[kind] as DescMessage;
-    const event = { typeUrl: `containerd.events.${kind}`, value: toBinary(schema, create(schema, value as any)) };
-    const req = create(ForwardRequestSchema, { envelope: { timestamp: timestampNow(), namespace: this.namespace, topic, event } });
-    this.queue.push(toBinary(ForwardRequestSchema, req));
+    const event = { typeUrl: `containerd.events.${kind}`, value: encode(KINDS[kind] as Codec<unknown>, value) };
+    this.queue.push(encode(ForwardRequest, { envelope: { timestamp: timestamp(new Date()), namespace: this.namespace, topic, event } }));
     void this.pump();
   }
 

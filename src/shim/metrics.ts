@@ -1,12 +1,12 @@
 // Stats for containerd: the container's cgroup counters (cgroups/stats.ts, as `runjs events
 // --stats` reads them) in containerd/cgroups' Metrics message, v1 or v2 by where the memory
 // controller is, packed in an Any under the type URL containerd registers for it.
-import { create, toBinary } from "@bufbuild/protobuf";
-import type { Any } from "@bufbuild/protobuf/wkt";
 import type { CgroupDir } from "../cgroups/resources.ts";
 import { stats } from "../container/events.ts";
-import { MetricsSchema as V1 } from "./gen/containerd/cgroups_metrics_pb.ts";
-import { MetricsSchema as V2 } from "./gen/containerd/cgroups_metrics_v2_pb.ts";
+import { Metrics as V1 } from "./gen/containerd/cgroups_metrics.ts";
+import { Metrics as V2 } from "./gen/containerd/cgroups_metrics_v2.ts";
+import type { Any } from "./gen/google/protobuf/any.ts";
+import { encode } from "./proto.ts";
 
 const big = (n: unknown) => BigInt(Math.max(0, Math.trunc(Number(n ?? 0))));
 
@@ -14,7 +14,7 @@ export function metrics(dirs: CgroupDir[]): Any {
   const s = stats(dirs) as any;
   const raw: Record<string, number> = s.memory?.raw ?? {};
   if (dirs.some((d) => d.version === 1)) {
-    const m = create(V1, {
+    const value = encode(V1, {
       cpu: {
         usage: { total: big(s.cpu?.usage?.total), kernel: big(s.cpu?.usage?.kernel), user: big(s.cpu?.usage?.user), perCpu: (s.cpu?.usage?.percpu ?? []).map(big) },
         throttling: { periods: big(s.cpu?.throttling?.periods), throttledPeriods: big(s.cpu?.throttling?.throttled_periods), throttledTime: big(s.cpu?.throttling?.throttled_time) },
@@ -27,10 +27,10 @@ export function metrics(dirs: CgroupDir[]): Any {
       },
       pids: s.pids && { current: big(s.pids.current), limit: big(s.pids.limit) },
     });
-    return { $typeName: "google.protobuf.Any", typeUrl: "io.containerd.cgroups.v1.Metrics", value: toBinary(V1, m) } as Any;
+    return { typeUrl: "io.containerd.cgroups.v1.Metrics", value };
   }
   const us = (ns: unknown) => big(Number(ns ?? 0) / 1000);
-  const m = create(V2, {
+  const value = encode(V2, {
     cpu: {
       usageUsec: us(s.cpu?.usage?.total), userUsec: us(s.cpu?.usage?.user), systemUsec: us(s.cpu?.usage?.kernel),
       nrPeriods: big(s.cpu?.throttling?.periods), nrThrottled: big(s.cpu?.throttling?.throttled_periods), throttledUsec: us(s.cpu?.throttling?.throttled_time),
@@ -41,5 +41,5 @@ export function metrics(dirs: CgroupDir[]): Any {
     },
     pids: s.pids && { current: big(s.pids.current), limit: big(s.pids.limit) },
   });
-  return { $typeName: "google.protobuf.Any", typeUrl: "io.containerd.cgroups.v2.Metrics", value: toBinary(V2, m) } as Any;
+  return { typeUrl: "io.containerd.cgroups.v2.Metrics", value };
 }

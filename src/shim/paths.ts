@@ -1,6 +1,6 @@
 // What the shim's commands share and must find cheaply (containerd runs `start` and `delete`
 // as processes of their own, on the path of every pod): where a group's shim listens, where
-// the runtime keeps a namespace's containers, and delete's one reply.
+// the runtime keeps a namespace's containers.
 
 /** Pure: the group a container's shim serves (runc's shim's labels: a pod's sandbox id). */
 export function groupOf(id: string, annotations: Record<string, string> | undefined): string {
@@ -27,41 +27,4 @@ export function removeEmptyRoot(root: string): void {
       return; // not empty, or gone already
     }
   }
-}
-
-/**
- * Pure: a containerd.task.v2.DeleteResponse {pid, exit_status, exited_at}, encoded by hand:
- * three fields, where the protobuf library's descriptors would cost `delete` more start-up
- * (~6 ms here) than all the rest of its work. The unit tests check it against the library's
- * encoding and containerd's Go types' bytes.
- */
-export function deleteResponse(pid: number, exitStatus: number, atMs: number): Uint8Array {
-  const out: number[] = [];
-  const varint = (v: bigint) => {
-    do {
-      let b = Number(v & 0x7fn);
-      v >>= 7n;
-      if (v) b |= 0x80;
-      out.push(b);
-    } while (v);
-  };
-  const field = (n: number, v: number | bigint) => {
-    if (!v) return;
-    varint(BigInt(n << 3));
-    varint(BigInt(v));
-  };
-  field(1, pid);
-  field(2, exitStatus);
-  const seconds = Math.floor(atMs / 1000);
-  const nanos = (atMs - seconds * 1000) * 1e6;
-  const ts: number[] = [];
-  const outer = out.splice(0);
-  field(1, seconds);
-  field(2, nanos);
-  ts.push(...out.splice(0));
-  out.push(...outer);
-  varint(BigInt((3 << 3) | 2));
-  varint(BigInt(ts.length));
-  out.push(...ts);
-  return Uint8Array.from(out);
 }

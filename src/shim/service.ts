@@ -6,17 +6,18 @@
 // subreaper (see main.ts), so when the runjs-init that forked a process exits, the process
 // is reparented to the shim. Its exit arrives as SIGCHLD; reap() collects the statuses of the
 // processes it knows (and of orphans reparented to it), answers Wait, and publishes TaskExit.
-import { create as protoCreate, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { EmptySchema, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { isStateError, UsageError } from "../errors.ts";
 import { readTextIfExists, writeText } from "../sys/fs.ts";
 import { containerDirs } from "../cgroups/hierarchy.ts";
 import { containerPids, loadState, unlock } from "../container/state.ts";
 import { ooms } from "../container/events.ts";
 import { close, collect, kill, recvFd, setWinsize, socketpair } from "../sys/libc.ts";
-import * as T from "./gen/containerd/task_pb.ts";
-import { Status } from "./gen/containerd/task_types_pb.ts";
-import { OptionsSchema } from "./gen/containerd/runc_options_pb.ts";
+import * as T from "./gen/containerd/task.ts";
+import { Status } from "./gen/containerd/task_types.ts";
+import { Options } from "./gen/containerd/runc_options.ts";
+import { Empty } from "./gen/google/protobuf/empty.ts";
+import type { Timestamp } from "./gen/google/protobuf/timestamp.ts";
+import { encode, timestamp, type Codec, type DeepPartial } from "./proto.ts";
 import type { Events } from "./events.ts";
 import { ProcessIO } from "./io.ts";
 import { removeEmptyRoot, runtimeRoot } from "./paths.ts";
@@ -68,7 +69,7 @@ function newProc(execId: string, req: Proc["req"]): Proc {
 }
 
 function ts(d: Date | undefined): Timestamp | undefined {
-  return d ? timestampFromDate(d) : undefined;
+  return d ? timestamp(d) : undefined;
 }
 
 /**
@@ -133,56 +134,56 @@ export class TaskService {
 
   /** The methods, by name, as the ttrpc server calls them. */
   methods(): Record<string, Method> {
-    const m = <I extends DescMessage, O extends DescMessage>(inS: I, outS: O, f: (req: MessageShape<I>) => Promise<MessageShape<O>> | MessageShape<O>): Method => {
+    // a method: its request decoded, the handler's reply (a partial message) encoded
+    type Reply<O> = DeepPartial<O> | void;
+    const m = <I, O>(name: string, inC: Codec<I>, outC: Codec<O>, f: (req: I) => Promise<Reply<O>> | Reply<O>): Method => {
       return async (payload) => {
-        const req = fromBinary(inS, payload);
+        const req = inC.decode(payload);
         const t0 = performance.now();
         try {
-          const out = toBinary(outS, await f(req));
-          this.o.log("debug", `${inS.name.replace(/Request$/, "")} ${(req as any).id ?? ""} ${(req as any).execId ?? ""}: ${(performance.now() - t0).toFixed(1)} ms`);
+          const out = encode(outC, (await f(req)) as DeepPartial<O> | undefined); // (void: an empty reply)
+          this.o.log("debug", `${name} ${(req as any).id ?? ""} ${(req as any).execId ?? ""}: ${(performance.now() - t0).toFixed(1)} ms`);
           return out;
         } catch (e) {
           const r = rpcError(e);
-          if (r.code !== Code.NotFound) this.o.log("error", `${inS.name.replace(/Request$/, "")}: ${r.message}`);
+          if (r.code !== Code.NotFound) this.o.log("error", `${name}: ${r.message}`);
           throw r;
         }
       };
     };
-    const empty = () => protoCreate(EmptySchema);
     return {
-      Create: m(T.CreateTaskRequestSchema, T.CreateTaskResponseSchema, (r) => this.create(r)),
-      Start: m(T.StartRequestSchema, T.StartResponseSchema, (r) => this.start(r)),
-      Delete: m(T.DeleteRequestSchema, T.DeleteResponseSchema, (r) => this.delete(r)),
-      State: m(T.StateRequestSchema, T.StateResponseSchema, (r) => this.state(r)),
-      Wait: m(T.WaitRequestSchema, T.WaitResponseSchema, (r) => this.wait(r)),
-      Kill: m(T.KillRequestSchema, EmptySchema, (r) => this.kill(r).then(empty)),
-      Exec: m(T.ExecProcessRequestSchema, EmptySchema, (r) => (this.exec(r), empty())),
-      ResizePty: m(T.ResizePtyRequestSchema, EmptySchema, (r) => (this.resize(r), empty())),
-      CloseIO: m(T.CloseIORequestSchema, EmptySchema, (r) => (this.closeIO(r), empty())),
-      Pids: m(T.PidsRequestSchema, T.PidsResponseSchema, (r) => this.pids(r)),
-      Pause: m(T.PauseRequestSchema, EmptySchema, (r) => this.pause(r, true).then(empty)),
-      Resume: m(T.ResumeRequestSchema, EmptySchema, (r) => this.pause(r, false).then(empty)),
-      Update: m(T.UpdateTaskRequestSchema, EmptySchema, (r) => this.update(r).then(empty)),
-      Stats: m(T.StatsRequestSchema, T.StatsResponseSchema, (r) => this.stats(r)),
-      Checkpoint: m(T.CheckpointTaskRequestSchema, EmptySchema, () => {
+      Create: m("Create", T.CreateTaskRequest, T.CreateTaskResponse, (r) => this.create(r)),
+      Start: m("Start", T.StartRequest, T.StartResponse, (r) => this.start(r)),
+      Delete: m("Delete", T.DeleteRequest, T.DeleteResponse, (r) => this.delete(r)),
+      State: m("State", T.StateRequest, T.StateResponse, (r) => this.state(r)),
+      Wait: m("Wait", T.WaitRequest, T.WaitResponse, (r) => this.wait(r)),
+      Kill: m("Kill", T.KillRequest, Empty, (r) => this.kill(r)),
+      Exec: m("Exec", T.ExecProcessRequest, Empty, (r) => this.exec(r)),
+      ResizePty: m("ResizePty", T.ResizePtyRequest, Empty, (r) => this.resize(r)),
+      CloseIO: m("CloseIO", T.CloseIORequest, Empty, (r) => this.closeIO(r)),
+      Pids: m("Pids", T.PidsRequest, T.PidsResponse, (r) => this.pids(r)),
+      Pause: m("Pause", T.PauseRequest, Empty, (r) => this.pause(r, true)),
+      Resume: m("Resume", T.ResumeRequest, Empty, (r) => this.pause(r, false)),
+      Update: m("Update", T.UpdateTaskRequest, Empty, (r) => this.update(r)),
+      Stats: m("Stats", T.StatsRequest, T.StatsResponse, (r) => this.stats(r)),
+      Checkpoint: m("Checkpoint", T.CheckpointTaskRequest, Empty, () => {
         throw new RpcError(Code.Unimplemented, "checkpoint is not supported by runjs (no CRIU)");
       }),
-      Connect: m(T.ConnectRequestSchema, T.ConnectResponseSchema, (r) =>
-        protoCreate(T.ConnectResponseSchema, { shimPid: process.pid, taskPid: this.tasks.get(r.id)?.init.pid ?? 0, version: "runjs shim v2" }),
-      ),
-      Shutdown: m(T.ShutdownRequestSchema, EmptySchema, (r) => {
+      Connect: m("Connect", T.ConnectRequest, T.ConnectResponse, (r) => ({
+        shimPid: process.pid, taskPid: this.tasks.get(r.id)?.init.pid ?? 0, version: "runjs shim v2",
+      })),
+      Shutdown: m("Shutdown", T.ShutdownRequest, Empty, (r) => {
         if (this.tasks.size === 0) for (const root of this.roots) removeEmptyRoot(root);
         if (this.tasks.size === 0 || r.now) this.o.shutdown();
-        return empty();
       }),
     };
   }
 
-  private async create(r: T.CreateTaskRequest): Promise<T.CreateTaskResponse> {
+  private async create(r: T.CreateTaskRequest): Promise<DeepPartial<T.CreateTaskResponse>> {
     if (this.tasks.has(r.id)) throw new RpcError(Code.AlreadyExists, `task ${r.id} already exists`);
     if (r.checkpoint) throw new RpcError(Code.Unimplemented, "restore from a checkpoint is not supported by runjs (no CRIU)");
     let opts: { root?: string; noPivotRoot?: boolean; noNewKeyring?: boolean; systemdCgroup?: boolean } = {};
-    if (r.options?.typeUrl.endsWith("containerd.runc.v1.Options")) opts = fromBinary(OptionsSchema, r.options.value);
+    if (r.options?.typeUrl.endsWith("containerd.runc.v1.Options")) opts = Options.decode(r.options.value);
     const root = runtimeRoot(this.o.namespace, opts.root);
     this.roots.add(root);
     // what `delete` (a fresh shim process, after this one died) needs to find the container
@@ -216,10 +217,10 @@ export class TaskService {
       io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
     });
     this.collectGarbage();
-    return protoCreate(T.CreateTaskResponseSchema, { pid: t.init.pid });
+    return { pid: t.init.pid };
   }
 
-  private async start(r: T.StartRequest): Promise<T.StartResponse> {
+  private async start(r: T.StartRequest): Promise<DeepPartial<T.StartResponse>> {
     const t = this.task(r.id);
     const p = this.proc(t, r.execId);
     if (p.state !== "created") throw new RpcError(Code.FailedPrecondition, `process ${r.execId || r.id} is ${p.state}, not created`);
@@ -228,7 +229,7 @@ export class TaskService {
       p.state = "running";
       this.o.events.publish("/tasks/start", "TaskStart", { containerId: t.id, pid: p.pid });
       this.collectGarbage();
-      return protoCreate(T.StartResponseSchema, { pid: p.pid });
+      return { pid: p.pid };
     }
     const { exec } = await import("../container/exec.ts");
     try {
@@ -250,7 +251,7 @@ export class TaskService {
     this.o.events.publish("/tasks/exec-started", "TaskExecStarted", { containerId: t.id, execId: r.execId, pid: p.pid });
     // a very short process may have exited, and its SIGCHLD been handled, before its pid was known
     this.reap();
-    return protoCreate(T.StartResponseSchema, { pid: p.pid });
+    return { pid: p.pid };
   }
 
   private exec(r: T.ExecProcessRequest): void {
@@ -270,7 +271,7 @@ export class TaskService {
     this.o.events.publish("/tasks/exec-added", "TaskExecAdded", { containerId: t.id, execId: r.execId });
   }
 
-  private async delete(r: T.DeleteRequest): Promise<T.DeleteResponse> {
+  private async delete(r: T.DeleteRequest): Promise<DeepPartial<T.DeleteResponse>> {
     const t = this.task(r.id);
     const p = this.proc(t, r.execId);
     if (r.execId) {
@@ -303,10 +304,10 @@ export class TaskService {
     this.o.events.publish("/tasks/delete", "TaskDelete", {
       containerId: t.id, id: r.execId || t.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt),
     });
-    return protoCreate(T.DeleteResponseSchema, { pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt) });
+    return { pid: p.pid, exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt) };
   }
 
-  private async state(r: T.StateRequest): Promise<T.StateResponse> {
+  private async state(r: T.StateRequest): Promise<DeepPartial<T.StateResponse>> {
     const t = this.task(r.id);
     const p = this.proc(t, r.execId);
     let status = { created: Status.CREATED, running: Status.RUNNING, stopped: Status.STOPPED }[p.state];
@@ -318,17 +319,17 @@ export class TaskService {
         /* deleted under us: what we know */
       }
     }
-    return protoCreate(T.StateResponseSchema, {
+    return {
       id: r.execId || t.id, execId: r.execId, bundle: t.bundle, pid: p.pid, status,
       stdin: p.req.stdin, stdout: p.req.stdout, stderr: p.req.stderr, terminal: p.req.terminal,
       exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt),
-    });
+    };
   }
 
-  private async wait(r: T.WaitRequest): Promise<T.WaitResponse> {
+  private async wait(r: T.WaitRequest): Promise<DeepPartial<T.WaitResponse>> {
     const p = this.proc(this.task(r.id), r.execId);
     await p.exited;
-    return protoCreate(T.WaitResponseSchema, { exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt) });
+    return { exitStatus: p.exitStatus, exitedAt: ts(p.exitedAt) };
   }
 
   private async kill(r: T.KillRequest): Promise<void> {
@@ -357,10 +358,10 @@ export class TaskService {
     if (r.stdin) p.io?.closeStdin();
   }
 
-  private async pids(r: T.PidsRequest): Promise<T.PidsResponse> {
+  private async pids(r: T.PidsRequest): Promise<DeepPartial<T.PidsResponse>> {
     const t = this.task(r.id);
     const pids = containerPids(loadState(t.root, t.id));
-    return protoCreate(T.PidsResponseSchema, { processes: pids.map((pid) => ({ pid })) });
+    return { processes: pids.map((pid) => ({ pid })) };
   }
 
   private async pause(r: { id: string }, freeze: boolean): Promise<void> {
@@ -377,10 +378,10 @@ export class TaskService {
     updateResources(t.root, t.id, resourcesFromJson(new TextDecoder().decode(r.resources.value)), this.warn);
   }
 
-  private async stats(r: T.StatsRequest): Promise<T.StatsResponse> {
+  private async stats(r: T.StatsRequest): Promise<DeepPartial<T.StatsResponse>> {
     const t = this.task(r.id);
     const { metrics } = await import("./metrics.ts");
-    return protoCreate(T.StatsResponseSchema, { stats: metrics(containerDirs(loadState(t.root, t.id).cgroupDirs)) });
+    return { stats: metrics(containerDirs(loadState(t.root, t.id).cgroupDirs)) };
   }
 
   /**

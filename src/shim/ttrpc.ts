@@ -6,9 +6,9 @@
 // is answered when its handler finishes. An unknown service or method is answered as
 // containerd/ttrpc answers it (Unimplemented, "service X" / "method X"). A frame that cannot
 // be read (see ttrpc-frame.ts) ends that connection, with the reason logged; the others go on.
-// Protobuf through @bufbuild/protobuf, with messages generated from proto/ (scripts/proto.sh).
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { RequestSchema, ResponseSchema } from "./gen/ttrpc_pb.ts";
+// Messages generated from proto/ttrpc.proto (scripts/proto.sh, see proto.ts).
+import { Request, Response } from "./gen/ttrpc.ts";
+import { encode } from "./proto.ts";
 import { encodeFrame, type Frame, FrameError, FrameReader, FrameType } from "./ttrpc-frame.ts";
 
 /** Writes the queued frames as far as the socket takes them now; the rest waits for its drain. */
@@ -68,7 +68,7 @@ export class TtrpcServer {
     let payload: Uint8Array = new Uint8Array(0);
     try {
       await this.ready;
-      const req = fromBinary(RequestSchema, frame.payload);
+      const req = Request.decode(frame.payload);
       const methods = this.services.get(req.service);
       if (!methods) throw new RpcError(Code.Unimplemented, `service ${req.service}`);
       const m = Object.hasOwn(methods, req.method) ? methods[req.method] : undefined;
@@ -79,8 +79,8 @@ export class TtrpcServer {
     } catch (e) {
       status = e instanceof RpcError ? { code: e.code, message: e.message } : { code: Code.Unknown, message: String((e as Error)?.message ?? e) };
     }
-    const res = create(ResponseSchema, status ? { status } : { payload });
-    return encodeFrame({ streamId: frame.streamId, type: FrameType.Response, flags: 0, payload: toBinary(ResponseSchema, res) });
+    const res = encode(Response, status ? { status } : { payload });
+    return encodeFrame({ streamId: frame.streamId, type: FrameType.Response, flags: 0, payload: res });
   }
 
   /** Serves on a unix socket at path, or on a listening socket given as an fd, until stop(). */
@@ -175,7 +175,7 @@ export class TtrpcClient {
             const p = client.pending.get(f.streamId);
             if (!p || f.type !== FrameType.Response) continue;
             client.pending.delete(f.streamId);
-            const res = fromBinary(ResponseSchema, f.payload);
+            const res = Response.decode(f.payload);
             if (res.status && res.status.code !== Code.OK) p.reject(new RpcError(res.status.code, res.status.message));
             else p.resolve(res.payload);
           }
@@ -199,8 +199,8 @@ export class TtrpcClient {
     if (this.closed) return Promise.reject(this.closed);
     const streamId = this.next;
     this.next += 2;
-    const req = create(RequestSchema, { service, method, payload, metadata: Object.entries(metadata).map(([key, value]) => ({ key, value })) });
-    const frame = encodeFrame({ streamId, type: FrameType.Request, flags: 0, payload: toBinary(RequestSchema, req) });
+    const req = encode(Request, { service, method, payload, metadata: Object.entries(metadata).map(([key, value]) => ({ key, value })) });
+    const frame = encodeFrame({ streamId, type: FrameType.Request, flags: 0, payload: req });
     return new Promise((resolve, reject) => {
       this.pending.set(streamId, { resolve, reject });
       this.queue.push(frame);

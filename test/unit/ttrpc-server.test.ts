@@ -4,8 +4,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { RequestSchema, ResponseSchema } from "../../src/shim/gen/ttrpc_pb.ts";
+import { Request, Response } from "../../src/shim/gen/ttrpc.ts";
+import { encode } from "../../src/shim/proto.ts";
 import { Code, RpcError, TtrpcServer } from "../../src/shim/ttrpc.ts";
 import { encodeFrame, FrameReader, FrameType } from "../../src/shim/ttrpc-frame.ts";
 
@@ -49,14 +49,14 @@ test("the same answers as containerd/ttrpc's server, byte for byte", async () =>
 });
 
 function request(streamId: number, service: string, method: string, payload = new Uint8Array(0)): Uint8Array {
-  return encodeFrame({ streamId, type: FrameType.Request, flags: 0, payload: toBinary(RequestSchema, create(RequestSchema, { service, method, payload })) });
+  return encodeFrame({ streamId, type: FrameType.Request, flags: 0, payload: encode(Request, { service, method, payload }) });
 }
 
 test("an unknown service, a handler's error, a reply's payload", async () => {
   const { s } = taskServer();
   const answer = async (frame: Uint8Array) => {
     const [f] = new FrameReader().push(await s.answer(new FrameReader().push(frame)[0]!));
-    return { streamId: f!.streamId, ...fromBinary(ResponseSchema, f!.payload) };
+    return { streamId: f!.streamId, ...Response.decode(f!.payload) };
   };
   const a = await answer(request(5, "containerd.task.v3.Task", "Create"));
   expect([a.streamId, a.status?.code, a.status?.message]).toEqual([5, Code.Unimplemented, "service containerd.task.v3.Task"]);
@@ -149,7 +149,7 @@ test("a reply larger than one socket write arrives whole", async () => {
     c.write(request(1, "containerd.task.v2.Task", "Echo", big));
     await until(() => c.got.length === 1, "the big answer");
     const [f] = new FrameReader().push(hex(c.got[0]!.hex));
-    expect(fromBinary(ResponseSchema, f!.payload).payload.length).toBe(3 << 20);
+    expect(Response.decode(f!.payload).payload.length).toBe(3 << 20);
     c.sock.end();
   } finally {
     srv.stop();
