@@ -11,18 +11,19 @@ mv bin/runjs-init.tmp bin/runjs-init
 # to ~4.5 ms here (bytecode needs the CommonJS output format).
 # The commit goes into `runjs --version` (Docker's `docker info` shows it, as it does runc's).
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# A runtime runs in the bundle's directory, which is its caller's: Bun's executables would
+# read a .env (into process.env) and a bunfig.toml from there by default.
+compile=(node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --no-compile-autoload-dotenv
+  --no-compile-autoload-bunfig --define "RUNJS_COMMIT=\"$commit\"")
 # Two programs from the one entry point: bin/runjs, the runtime that containerd, Podman and
 # Docker start for every step, without the front end (RUNJS_RUNTIME_ONLY drops it from the
 # bundle: less to load on every call), and bin/runjs-frontend, the whole program, which runjs
 # execs for image, container, network, volume, login and logout.
-node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --define "RUNJS_COMMIT=\"$commit\"" --define RUNJS_RUNTIME_ONLY=true \
-  src/cli/entry.ts --outfile bin/runjs.tmp >/dev/null
-node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --define "RUNJS_COMMIT=\"$commit\"" --define RUNJS_RUNTIME_ONLY=false \
-  src/cli/entry.ts --outfile bin/runjs-frontend.tmp >/dev/null
+"${compile[@]}" --define RUNJS_RUNTIME_ONLY=true src/cli/entry.ts --outfile bin/runjs.tmp >/dev/null
+"${compile[@]}" --define RUNJS_RUNTIME_ONLY=false src/cli/entry.ts --outfile bin/runjs-frontend.tmp >/dev/null
 mv bin/runjs-frontend.tmp bin/runjs-frontend
 mv bin/runjs.tmp bin/runjs
 # containerd's shim v2 for runjs (runtime_type io.containerd.runjs.v2): the lifecycle in one
 # long-running process per pod, on the same library.
-node_modules/.bin/bun build --compile --minify --bytecode --format=cjs --define "RUNJS_COMMIT=\"$commit\"" \
-  src/shim/entry.ts --outfile bin/containerd-shim-runjs-v2.tmp >/dev/null
+"${compile[@]}" src/shim/entry.ts --outfile bin/containerd-shim-runjs-v2.tmp >/dev/null
 mv bin/containerd-shim-runjs-v2.tmp bin/containerd-shim-runjs-v2

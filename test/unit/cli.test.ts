@@ -1,7 +1,7 @@
 // The command line: the flag parser, and help pages generated from the same tables the parser
 // reads (so every flag a command takes is on its page). Runs the built bin/runjs; no root.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Logger } from "../../src/cli/log.ts";
 import { parseArgs, type FlagSpec } from "../../src/cli/args.ts";
@@ -109,4 +109,27 @@ describe("log lines", () => {
   test("text: the fields follow msg as logrus writes them", () => {
     expect(logTo("text")).toMatch(/^time="[^"]+" level=error msg="mounts\[7\] \(\/mnt\): remount \/mnt: denied" step="mounts\[7\] \(\/mnt\)" op="remount" path="\/mnt" errno=1\n$/);
   });
+});
+
+// runjs runs in its caller's directory (a bundle's): nothing there may set its environment
+// or options. Bun's executables read .env and bunfig.toml from the working directory unless
+// built not to (scripts/build.sh).
+test("a .env or bunfig.toml in the working directory is not read", () => {
+  const dir = mkdtempSync("/tmp/runjs-dotenv-");
+  try {
+    const real = join(dir, "store"), planted = join(dir, "planted");
+    Bun.write(join(dir, ".env"), `RUNJS_STORAGE=${planted}\n`);
+    Bun.write(join(dir, "bunfig.toml"), `preload = ["${join(dir, "preload.ts")}"]\n`);
+    Bun.write(join(dir, "preload.ts"), `require("node:fs").writeFileSync(${JSON.stringify(join(dir, "preloaded"))}, "");\n`);
+    for (const bin of ["runjs", "containerd-shim-runjs-v2"]) {
+      const argv = bin === "runjs" ? ["image", "ls"] : ["-v"];
+      const r = Bun.spawnSync([join(RUNJS, "..", bin), ...argv], { cwd: dir, env: { ...process.env, RUNJS_STORAGE: real } });
+      expect(r.exitCode).toBe(0);
+    }
+    expect(existsSync(real)).toBe(true); // (image ls made the store it was told of)
+    expect(existsSync(planted)).toBe(false);
+    expect(existsSync(join(dir, "preloaded"))).toBe(false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
