@@ -15,6 +15,8 @@ import type { Subprocess } from "bun";
 import { dirname, exists as existsSync, readText, readTextIfExists, resolvePath as resolve, stderr, writable, writeAtomic } from "../sys/fs.ts";
 import { close, connectUnix, ERRNO_NAMES, pidfdOpen, prlimit, sendFd, strerror, socketpair } from "../sys/libc.ts";
 import { driverFor } from "../cgroups/driver.ts";
+import { hostHierarchies } from "../cgroups/hierarchy.ts";
+import { primeCgroupMoves } from "../cgroups/prime.ts";
 import { HelperError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
 import { abandonHelper, receiveMaster, runSession, spawnHelper, type Spawned } from "../helper/session.ts";
@@ -103,6 +105,8 @@ export function readSpec(bundle: string, warn?: (msg: string) => void): Spec {
 
 
 export function create(o: CreateOptions): Created {
+  // the kernel's wait before the init's cgroup v1 moves, started now to overlap what follows
+  primeCgroupMoves(hostHierarchies());
   // 1. Everything that can be checked is checked before anything is created.
   const dir = stateDir(o.root, o.id);
   const bundle = resolve(o.bundle ?? ".");

@@ -5,6 +5,7 @@ import { afterAll, afterEach, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { cgroupDirsOf, CGROUP_PARENT, cleanupAll, newEnv, removeCgroupParent, runIn } from "./helpers.ts";
 import { hostHierarchies } from "../../src/cgroups/hierarchy.ts";
+import { primeCgroupMoves, primeTarget } from "../../src/cgroups/prime.ts";
 
 afterEach(cleanupAll);
 afterAll(removeCgroupParent);
@@ -183,4 +184,13 @@ test.skipIf(!v2)("the init is forked straight into its cgroup v2 directory (clon
   expect(readFileSync(`${dir}/cgroup.procs`, "utf8").trim().split("\n")).toEqual([String(pid)]);
   // and in every v1 hierarchy too, moved there as before
   for (const d of cgroupDirsOf(env.id)) expect([d, readFileSync(`${d}/cgroup.procs`, "utf8").includes(String(pid))]).toEqual([d, true]);
+});
+
+test.skipIf(!hs.some((h) => h.version === 1))("the move that readies the kernel's cgroup lock (cgroups/prime.ts) leaves this process where it was", async () => {
+  const before = readFileSync("/proc/self/cgroup", "utf8");
+  const target = primeTarget(hs)!;
+  expect(readFileSync(target, "utf8").split("\n")).toContain(String(process.pid));
+  await primeCgroupMoves(hs);
+  expect(readFileSync("/proc/self/cgroup", "utf8")).toBe(before);
+  expect(readFileSync(target, "utf8").split("\n")).toContain(String(process.pid));
 });

@@ -1,6 +1,7 @@
 // compileInit and its tables: pure, no root needed.
 import { describe, expect, test } from "bun:test";
 import { parseHierarchies, containerPath, hostDir, modeOf } from "../../src/cgroups/hierarchy.ts";
+import { primeTarget } from "../../src/cgroups/prime.ts";
 import { compileInit, compileRlimits } from "../../src/plan/compile.ts";
 import { CLONE } from "../../src/plan/namespaces.ts";
 import type { HostFacts } from "../../src/plan/types.ts";
@@ -254,5 +255,13 @@ describe("cgroup hierarchies", () => {
     expect(containerPath(mem, undefined, "c1")).toBe("/c1");
     expect(containerPath(mem, "/a/../../etc", "c1")).toBe("/etc");
     expect(hostDir(mem, "/a/b")).toBe("/sys/fs/cgroup/memory/a/b");
+  });
+
+  test("the no-op move that readies the cgroup lock: our own cgroup, first v1 hierarchy, none on v2 alone", () => {
+    const hs = parseHierarchies(mountinfo, "9:name=systemd:/\n4:memory:/jobs/x\n1:cpu:/system.slice/shim\n0::/\n");
+    expect(primeTarget(hs)).toBe("/sys/fs/cgroup/cpu/system.slice/shim/cgroup.procs");
+    expect(primeTarget(hs.slice(1))).toBe("/sys/fs/cgroup/memory/jobs/x/cgroup.procs");
+    expect(primeTarget(hs.filter((h) => h.version === 2))).toBeUndefined();
+    expect(primeTarget([])).toBeUndefined();
   });
 });
