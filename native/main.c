@@ -307,6 +307,21 @@ static noreturn void init(int fd)
 	exit(127);
 }
 
+/* A move of this process into the cgroup it is already in (PATH is that cgroup's
+ * cgroup.procs, chosen by runjs: src/cgroups/prime.ts says why). It changes nothing, and
+ * it readies the kernel's cgroup lock for the moves runjs makes of the init; a failure
+ * only means those wait as they would have. */
+static void prime_cgroup_moves(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "0", 1) < 0) {
+		/* (nothing to do: see above) */
+	}
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	char *end;
@@ -314,14 +329,16 @@ int main(int argc, char **argv)
 		return check_plan();
 	if (argc >= 2 && !strcmp(argv[1], "monitor"))
 		return monitor_main(argc, argv);
-	if (argc == 3 && !strcmp(argv[1], "init")) {
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "init")) {
 		long fd = strtol(argv[2], &end, 10);
 		if (*argv[2] && !*end && fd >= 0 && fd < INT_MAX) {
 			ctl_fd = fd; /* so that a failure here is an ERROR frame */
 			reexec_sealed(argv);
+			if (argc == 4)
+				prime_cgroup_moves(argv[3]);
 			init(fd);
 		}
 	}
-	fprintf(stderr, "usage: runjs-init init FD | runjs-init check-plan | runjs-init monitor LOG EXIT START... --then THEN...\n");
+	fprintf(stderr, "usage: runjs-init init FD [CGROUP_PROCS] | runjs-init check-plan | runjs-init monitor LOG EXIT START... --then THEN...\n");
 	return 2;
 }

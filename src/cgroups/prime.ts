@@ -10,27 +10,16 @@
 //
 // A container on a cgroup v1 (or hybrid) host is moved into each of its v1 hierarchies
 // after runjs-init forks it (cgroup v2 needs no move: the init is cloned straight into its
-// cgroup, CLONE_INTO_CGROUP). So runjs starts that wait at the beginning of create and
-// exec, on another thread, while it reads and checks the configuration and compiles the
-// plan: a move of this process into the cgroup it is already in (changes nothing, takes
-// the lock). By the time the container's moves come, the lock is in its slow mode and they
-// are quick. Measured with bench/lifecycle.ts and in the shim: see bench/README.md.
+// cgroup, CLONE_INTO_CGROUP). So that wait starts earlier, while runjs compiles the plan:
+// runjs-init, started before the plan is ready (helper/session.ts), first moves itself into
+// the cgroup it is already in, which changes nothing and takes the lock. By the time the
+// container's moves come, the lock is in its slow mode and they are quick, or the wait is
+// shorter. (The priming move holds cgroup_mutex while it waits, so the container's cgroup
+// mkdirs may take up the rest of it.) Measured in bench/README.md.
 import { hostDir, type Hierarchy } from "./hierarchy.ts";
 
 /** Pure: the cgroup.procs file of this process's own cgroup in the first v1 hierarchy, if any. */
 export function primeTarget(hierarchies: Hierarchy[]): string | undefined {
   const h = hierarchies.find((x) => x.version === 1);
   return h && `${hostDir(h, h.own)}/cgroup.procs`;
-}
-
-/**
- * Starts a no-op move of this process (into its own cgroup, primeTarget) on Bun's I/O
- * thread pool, and returns at once. Nothing comes of a failure (no permission, a cgroup
- * namespace whose view differs): the later moves then wait as they would have.
- */
-export function primeCgroupMoves(hierarchies: Hierarchy[]): Promise<void> {
-  const target = primeTarget(hierarchies);
-  if (!target) return Promise.resolve();
-  // "0": the writing thread's own process
-  return require("node:fs").promises.writeFile(target, "0").catch(() => {});
 }

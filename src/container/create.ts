@@ -16,7 +16,7 @@ import { dirname, exists as existsSync, readText, readTextIfExists, resolvePath 
 import { close, connectUnix, ERRNO_NAMES, pidfdOpen, prlimit, sendFd, strerror, socketpair } from "../sys/libc.ts";
 import { driverFor } from "../cgroups/driver.ts";
 import { hostHierarchies } from "../cgroups/hierarchy.ts";
-import { primeCgroupMoves } from "../cgroups/prime.ts";
+import { primeTarget } from "../cgroups/prime.ts";
 import { HelperError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
 import { abandonHelper, receiveMaster, runSession, spawnHelper, type Spawned } from "../helper/session.ts";
@@ -105,8 +105,6 @@ export function readSpec(bundle: string, warn?: (msg: string) => void): Spec {
 
 
 export function create(o: CreateOptions): Created {
-  // the kernel's wait before the init's cgroup v1 moves, started now to overlap what follows
-  primeCgroupMoves(hostHierarchies());
   // 1. Everything that can be checked is checked before anything is created.
   const dir = stateDir(o.root, o.id);
   const bundle = resolve(o.bundle ?? ".");
@@ -161,7 +159,8 @@ export function startEarly(o: { pair: boolean; consoleSocket?: string; consoleCo
   try {
     e.consoleFd = o.consoleConn ?? (o.consoleSocket ? connectSocket(o.consoleSocket, "--console-socket") : e.pair?.[1]);
     e.pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
-    helper = spawnHelper({ preserve: o.preserve, extraFds: e.consoleFd !== undefined ? [e.consoleFd] : [], stdio: o.stdio });
+    // (on a cgroup v1 host, runjs-init readies the kernel's lock for the cgroup moves to come)
+    helper = spawnHelper({ preserve: o.preserve, extraFds: e.consoleFd !== undefined ? [e.consoleFd] : [], stdio: o.stdio, prime: primeTarget(hostHierarchies()) });
   } catch (err) {
     e.close();
     throw err;

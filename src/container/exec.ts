@@ -17,8 +17,7 @@
 // with its status; detached (-d), the helper exits and the process is reparented to our
 // caller's subreaper (containerd's shim), as with runc.
 import { driverFor } from "../cgroups/driver.ts";
-import { containerDirs, hostHierarchies } from "../cgroups/hierarchy.ts";
-import { primeCgroupMoves } from "../cgroups/prime.ts";
+import { containerDirs } from "../cgroups/hierarchy.ts";
 import { StateError, UsageError } from "../errors.ts";
 import { encodePlan } from "../helper/encode.ts";
 import { receiveMaster, runSession } from "../helper/session.ts";
@@ -143,7 +142,6 @@ function validated(spec: Spec, proc: Process, bundle: string, source: string, wa
 }
 
 export async function exec(o: ExecOptions): Promise<number> {
-  primeCgroupMoves(hostHierarchies()); // (see cgroups/prime.ts: the process's cgroup v1 moves wait less)
   const warn = o.warn ?? ((m: string) => stderr(`runjs: warning: ${m}\n`));
   const dir = stateDir(o.root, o.id);
   const st = loadState(o.root, o.id);

@@ -132,8 +132,10 @@ export interface Spawned {
 /**
  * Start runjs-init, which then execs and re-execs itself from a sealed copy and waits for its
  * PLAN: done first, the caller validates and compiles meanwhile (create overlaps the two).
+ * prime: a cgroup.procs file runjs-init first moves itself into, the cgroup it is already in
+ * (cgroups/prime.ts says why).
  */
-export function spawnHelper(o: Pick<SessionOptions, "preserve" | "extraFds" | "stdio">): Spawned {
+export function spawnHelper(o: Pick<SessionOptions, "preserve" | "extraFds" | "stdio"> & { prime?: string }): Spawned {
   const { preserve, extraFds = [] } = o;
   const [mine, theirs] = socketpair();
   const ctrl = 3 + preserve;
@@ -141,7 +143,7 @@ export function spawnHelper(o: Pick<SessionOptions, "preserve" | "extraFds" | "s
   for (let i = 0; i < preserve; i++) stdio.push(3 + i);
   stdio.push(theirs, ...extraFds);
   try {
-    return { proc: Bun.spawn([helperPath(), "init", String(ctrl)], { stdio, argv0: "runjs-init" }), mine };
+    return { proc: Bun.spawn([helperPath(), "init", String(ctrl), ...(o.prime ? [o.prime] : [])], { stdio, argv0: "runjs-init" }), mine };
   } catch (e) {
     close(mine);
     throw e;
