@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -310,9 +311,14 @@ static noreturn void init(int fd)
 /* A move of this process into the cgroup it is already in (PATH is that cgroup's
  * cgroup.procs, chosen by runjs: src/cgroups/prime.ts says why). It changes nothing, and
  * it readies the kernel's cgroup lock for the moves runjs makes of the init; a failure
- * only means those wait as they would have. */
-static void prime_cgroup_moves(const char *path)
+ * only means those wait as they would have. Made first thing, before the sealed re-exec;
+ * not at all when the plan is already waiting on CTL (runjs got to its cgroups first, so
+ * the move would only hold up the plan). */
+static void prime_cgroup_moves(const char *path, int ctl)
 {
+	struct pollfd pf = { .fd = ctl, .events = POLLIN };
+	if (poll(&pf, 1, 0) != 0)
+		return;
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -333,9 +339,11 @@ int main(int argc, char **argv)
 		long fd = strtol(argv[2], &end, 10);
 		if (*argv[2] && !*end && fd >= 0 && fd < INT_MAX) {
 			ctl_fd = fd; /* so that a failure here is an ERROR frame */
+			if (argc == 4) {
+				prime_cgroup_moves(argv[3], fd);
+				argv[3] = NULL; /* (once: not again in the sealed copy) */
+			}
 			reexec_sealed(argv);
-			if (argc == 4)
-				prime_cgroup_moves(argv[3]);
 			init(fd);
 		}
 	}

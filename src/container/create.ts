@@ -86,6 +86,11 @@ export interface Created {
 }
 
 export function readSpec(bundle: string, warn?: (msg: string) => void): Spec {
+  return validateSpec(readRawSpec(bundle), { bundle, warn });
+}
+
+/** config.json read and parsed, not yet checked. */
+function readRawSpec(bundle: string): unknown {
   let text: string;
   try {
     text = readText(`${bundle}/config.json`);
@@ -98,11 +103,8 @@ export function readSpec(bundle: string, warn?: (msg: string) => void): Spec {
   } catch (e: any) {
     throw new ValidationError("", `invalid JSON: ${e.message}`);
   }
-  return validateSpec(raw, { bundle, warn });
+  return raw;
 }
-
-
-
 
 export function create(o: CreateOptions): Created {
   // 1. Everything that can be checked is checked before anything is created.
@@ -110,12 +112,24 @@ export function create(o: CreateOptions): Created {
   const bundle = resolve(o.bundle ?? ".");
   const warn = o.warn ?? ((m: string) => stderr(`runjs: warning: ${m}\n`));
   const debug = o.debug ?? (() => {});
-  const spec = readSpec(bundle, warn);
-  debug(`${bundle}/config.json: valid (ociVersion ${spec.ociVersion}, ${spec.mounts?.length ?? 0} mounts, namespaces ${(spec.linux?.namespaces ?? []).map((n) => n.type + (n.path ? "=" + n.path : "")).join(" ") || "none"})`);
+  const raw = readRawSpec(bundle);
   const preserve = (o.listenFds ?? 0) + (o.preserveFds ?? 0);
-  const terminal = !!spec.process?.terminal;
-  checkTerminal(terminal, o);
-  const early = startEarly({ pair: terminal && !!o.attached, consoleSocket: o.consoleSocket, consoleConn: o.consoleConn, pidfdSocket: o.pidfdSocket, preserve, stdio: o.stdio });
+  // Without a terminal, runjs-init needs nothing from the configuration to start: it starts
+  // now, so that its exec, its sealed re-exec and its priming cgroup move (cgroups/prime.ts)
+  // overlap the checks as well as the plan compiler. (A check that fails kills it unused.)
+  const plain = (raw as { process?: { terminal?: unknown } } | null)?.process?.terminal !== true && o.consoleConn === undefined && !o.consoleSocket;
+  const helper = plain ? spawnHelper({ preserve, stdio: o.stdio, prime: primeTarget(hostHierarchies()) }) : undefined;
+  let spec: Spec, terminal: boolean;
+  try {
+    spec = validateSpec(raw, { bundle, warn });
+    terminal = !!spec.process?.terminal;
+    checkTerminal(terminal, o);
+  } catch (e) {
+    if (helper) abandonHelper(helper);
+    throw e;
+  }
+  debug(`${bundle}/config.json: valid (ociVersion ${spec.ociVersion}, ${spec.mounts?.length ?? 0} mounts, namespaces ${(spec.linux?.namespaces ?? []).map((n) => n.type + (n.path ? "=" + n.path : "")).join(" ") || "none"})`);
+  const early = startEarly({ pair: terminal && !!o.attached, consoleSocket: o.consoleSocket, consoleConn: o.consoleConn, pidfdSocket: o.pidfdSocket, preserve, stdio: o.stdio, helper });
   try {
     return createWith(o, { dir, bundle, warn, debug, spec, preserve, terminal, early });
   } finally {
@@ -139,8 +153,9 @@ export interface Early {
   close(): void;
 }
 
-export function startEarly(o: { pair: boolean; consoleSocket?: string; consoleConn?: number; pidfdSocket?: string; preserve: number; stdio?: [number, number, number] }): Early {
-  let helper: Spawned | undefined;
+export function startEarly(o: { pair: boolean; consoleSocket?: string; consoleConn?: number; pidfdSocket?: string; preserve: number; stdio?: [number, number, number]; helper?: Spawned }): Early {
+  // (a helper already started, with no console fd to pass, becomes this Early's: closed with it)
+  let helper: Spawned | undefined = o.helper;
   const e: Early = {
     pair: o.pair ? socketpair() : undefined,
     take() {
@@ -160,7 +175,7 @@ export function startEarly(o: { pair: boolean; consoleSocket?: string; consoleCo
     e.consoleFd = o.consoleConn ?? (o.consoleSocket ? connectSocket(o.consoleSocket, "--console-socket") : e.pair?.[1]);
     e.pidfdSock = o.pidfdSocket ? connectSocket(o.pidfdSocket, "--pidfd-socket") : undefined;
     // (on a cgroup v1 host, runjs-init readies the kernel's lock for the cgroup moves to come)
-    helper = spawnHelper({ preserve: o.preserve, extraFds: e.consoleFd !== undefined ? [e.consoleFd] : [], stdio: o.stdio, prime: primeTarget(hostHierarchies()) });
+    helper ??= spawnHelper({ preserve: o.preserve, extraFds: e.consoleFd !== undefined ? [e.consoleFd] : [], stdio: o.stdio, prime: primeTarget(hostHierarchies()) });
   } catch (err) {
     e.close();
     throw err;
