@@ -7,12 +7,15 @@
 // runc, crun or runjs for each step. Memory: PODS containers left running (`sleep`), each
 // with its own shim as a pod's sandbox has, and the proportional set size (PSS, from
 // /proc/PID/smaps_rollup: shared pages divided among their sharers) of each shim process,
-// runjs's beside the runc shim's; then how runjs's splits into anonymous memory (the
-// JavaScript heap and Bun's own) and file-backed pages (the executable's mapped code).
+// runjs's beside the runc shim's, 1 s after the pods started and again once they have been
+// idle past SHRINK_AFTER_MS (when the runjs shim gives back its compiled code); then how
+// each splits into anonymous memory (the JavaScript heap and Bun's own) and file-backed
+// pages (the executable's mapped code).
 // containerd is started as the client tests start it (private state, test/clients/harness.ts).
 // crun needs a v1 hugetlb hierarchy on this hybrid host (see bench/README.md).
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { SHRINK_AFTER_MS } from "../src/shim/service.ts";
 import { BIN, buildImage, CGROUP_PARENT, IMAGE, REPO, removeEverything, sh, startContainerd, timed, WORK } from "../test/clients/harness.ts";
 
 const N = Number(process.argv[2] ?? 20);
@@ -75,7 +78,8 @@ try {
       times[name]!.push(timed([...ctr, "run", "--rm", ...flags, ...fifo, "--cgroup", `${CGROUP_PARENT}/bench/${id}`, IMAGE, id, "true"]));
     }
 
-  // memory: PODS running containers per shim kind, one shim each
+  // memory: PODS running containers per shim kind, one shim each, read twice: 1 s after the
+  // last start, and once the pods have been quiet past the runjs shim's SHRINK_AFTER_MS
   const pss: Record<string, Record<string, number>[]> = {};
   for (const [kind, flags] of [["runjs", ways["runjs shim"]!], ["runc", ways["runc shim + runc"] ?? ways["runc shim + runjs"]!]] as const) {
     const ids: string[] = [];
@@ -86,7 +90,9 @@ try {
       ids.push(id);
     }
     await Bun.sleep(1000);
-    pss[kind] = shims(kind).map(rollup);
+    pss[`${kind} at 1 s`] = shims(kind).map(rollup);
+    await Bun.sleep(SHRINK_AFTER_MS + 1000);
+    pss[`${kind} idle`] = shims(kind).map(rollup);
     for (const id of ids) sh([...ctr, "tasks", "kill", "-s", "SIGKILL", id]);
     await Bun.sleep(300);
     for (const id of ids) sh([...ctr, "tasks", "rm", "-f", id]), sh([...ctr, "containers", "rm", id]);
@@ -101,8 +107,12 @@ try {
   const mean = (xs: Record<string, number>[], k: string) => xs.reduce((a, x) => a + (x[k] ?? 0), 0) / Math.max(1, xs.length);
   console.log(`shim PSS per pod, ${PODS} pods (kB)      PSS     RSS  Pss_Anon  Pss_File`);
   for (const [kind, xs] of Object.entries(pss))
-    console.log(`  ${`${kind} shim (${xs.length} processes)`.padEnd(32)}${["Pss", "Rss", "Pss_Anon", "Pss_File"].map((k) => mean(xs, k).toFixed(0).padStart(8)).join("")}`);
-  if (pss.runjs?.length && pss.runc?.length) console.log(`  ratio runjs / runc PSS: ${(mean(pss.runjs, "Pss") / mean(pss.runc, "Pss")).toFixed(2)}`);
+    console.log(`  ${`${kind.replace(" ", " shim, ")} (${xs.length})`.padEnd(32)}${["Pss", "Rss", "Pss_Anon", "Pss_File"].map((k) => mean(xs, k).toFixed(0).padStart(8)).join("")}`);
+  for (const when of ["at 1 s", "idle"]) {
+    const [a, b] = [pss[`runjs ${when}`], pss[`runc ${when}`]];
+    if (a?.length && b?.length)
+      console.log(`  ratio runjs / runc, ${when}: PSS ${(mean(a, "Pss") / mean(b, "Pss")).toFixed(2)}, Pss_Anon ${(mean(a, "Pss_Anon") / mean(b, "Pss_Anon")).toFixed(2)}`);
+  }
 } finally {
   removeEverything();
 }

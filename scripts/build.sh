@@ -24,7 +24,8 @@ compile=(node_modules/.bin/bun build --compile --minify --bytecode --format=cjs 
 mv bin/runjs-frontend.tmp bin/runjs-frontend
 mv bin/runjs.tmp bin/runjs
 # containerd's shim v2 for runjs (runtime_type io.containerd.runjs.v2): the lifecycle in one
-# long-running process per pod, on the same library. --smol: a smaller JavaScript heap,
-# collected more often, for a process that lives as long as its pod (PSS, bench/README.md).
-"${compile[@]}" --compile-exec-argv=--smol src/shim/entry.ts --outfile bin/containerd-shim-runjs-v2.tmp >/dev/null
+# long-running process per pod, on the same library. (Not --smol: its smaller, more often
+# collected heap saved ~0.3 MB per shim and cost ~4 ms of every container start, critest's
+# StartContainer 25.3 -> 20.9 ms without it; bench/README.md.)
+"${compile[@]}" src/shim/entry.ts --outfile bin/containerd-shim-runjs-v2.tmp >/dev/null
 mv bin/containerd-shim-runjs-v2.tmp bin/containerd-shim-runjs-v2

@@ -199,7 +199,7 @@ async function serve(f: Flags): Promise<number> {
   let loaded!: () => void;
   server.ready = new Promise<void>((r) => (loaded = r));
   const listener = server.listen({ fd: 3 });
-  const { TaskService, idleMemory } = await import("./service.ts");
+  const { TaskService } = await import("./service.ts");
   const { Events } = await import("./events.ts");
   const ttrpcAddress = process.env.TTRPC_ADDRESS || `${f.address}.ttrpc`;
   const events = new Events(ttrpcAddress, f.namespace, (m) => log("warning", m));
@@ -224,7 +224,7 @@ async function serve(f: Flags): Promise<number> {
   process.on("SIGCHLD", () => svc.reap());
   loaded();
   // what loading allocated and dropped goes back before the shim settles into serving its pod
-  setTimeout(idleMemory, 300).unref();
+  setTimeout(() => Bun.gc(true), 300).unref();
   log("info", `serving on ${f.socket}`);
   log("debug", `the task service loaded ${performance.now().toFixed(1)} ms after the shim started`);
   return new Promise<number>(() => {}); // until Shutdown
